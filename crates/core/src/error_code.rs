@@ -1,0 +1,178 @@
+//! The catalogue of stable Portvakt error codes.
+//!
+//! Each code fixes the OAuth error (RFC 6749 §5.2, RFC 6750 §3.1, RFC 8707 §2), the
+//! HTTP status, a title and the fix. The catalogue is rendered to `docs/errors.md`
+//! and served at `/errors/{code}`; a test keeps the document in step with this table.
+//!
+//! Ranges: PV10xx request shape, PV11xx client authentication, PV12xx scopes and
+//! resources, PV13xx tenants, PV14xx admin API, PV15xx server. PV2xxx is reserved for
+//! token validation (the guard), PV3xxx for user sign-in, PV4xxx for Conditional Access.
+
+use std::fmt;
+
+macro_rules! catalogue {
+    ($( $variant:ident = $code:literal, $oauth:literal, $status:literal, $title:literal, $fix:literal; )*) => {
+        /// A stable Portvakt error code. The string form (`PV1103`) never changes meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( #[doc = $title] $variant, )* }
+
+        impl ErrorCode {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            /// The stable code string, e.g. `PV1103`.
+            pub fn code(self) -> &'static str { match self { $( ErrorCode::$variant => $code, )* } }
+            /// The OAuth 2.0 `error` value sent with it.
+            pub fn oauth_error(self) -> &'static str { match self { $( ErrorCode::$variant => $oauth, )* } }
+            /// The HTTP status.
+            pub fn status(self) -> u16 { match self { $( ErrorCode::$variant => $status, )* } }
+            /// A one-line title.
+            pub fn title(self) -> &'static str { match self { $( ErrorCode::$variant => $title, )* } }
+            /// What to do about it.
+            pub fn fix(self) -> &'static str { match self { $( ErrorCode::$variant => $fix, )* } }
+        }
+    };
+}
+
+catalogue! {
+    BodyMalformed = "PV1001", "invalid_request", 400, "The request body could not be parsed",
+        "Send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2), UTF-8, with each name=value pair separated by '&'.";
+    UnsupportedContentType = "PV1002", "invalid_request", 400, "The request has the wrong Content-Type",
+        "Token, introspection and revocation requests must be POSTed with 'Content-Type: application/x-www-form-urlencoded'; the admin API takes 'application/json'.";
+    BodyTooLarge = "PV1003", "invalid_request", 413, "The request body is too large",
+        "Token requests are small; check that the client is not sending a file or a token where a parameter belongs. Import files larger than the limit can be split.";
+    MissingParameter = "PV1004", "invalid_request", 400, "A required parameter is missing",
+        "Add the parameter named in the description to the request.";
+    DuplicateParameter = "PV1005", "invalid_request", 400, "A parameter was sent more than once",
+        "RFC 6749 §3.1 forbids repeating a parameter; send it once. (Only 'resource' may repeat, RFC 8707.)";
+    UnsupportedGrantType = "PV1006", "unsupported_grant_type", 400, "The grant type is not supported",
+        "Use a grant_type listed in the issuer's discovery document under grant_types_supported.";
+    InvalidParameter = "PV1007", "invalid_request", 400, "A parameter has an invalid value",
+        "Correct the parameter named in the description; its allowed values are given there.";
+    NotFound = "PV1008", "not_found", 404, "No such endpoint",
+        "Check the URL against the issuer's discovery document ({issuer}/.well-known/openid-configuration).";
+    MethodNotAllowed = "PV1009", "invalid_request", 405, "The HTTP method is not allowed here",
+        "Token endpoints take POST; discovery and JWKS take GET.";
+    InvalidJson = "PV1010", "invalid_request", 400, "The JSON body is invalid",
+        "Fix the JSON at the path given in the description.";
+
+    ClientAuthMissing = "PV1101", "invalid_client", 401, "The client did not authenticate",
+        "Send the client id and secret, either in an 'Authorization: Basic' header (client_secret_basic) or as client_id and client_secret form parameters (client_secret_post).";
+    ClientUnknown = "PV1102", "invalid_client", 401, "The client id is not registered in this tenant",
+        "Check the client id and the tenant in the token URL: the application must be registered in the tenant whose issuer you call ('portvakt app list --tenant T').";
+    ClientSecretWrong = "PV1103", "invalid_client", 401, "The client secret is wrong",
+        "Use the secret shown when the application was created or last given a secret. Secrets are stored hashed and cannot be shown again; set a new one if it was lost. With client_secret_basic, the id and secret must be form-urlencoded before base64 (RFC 6749 §2.3.1).";
+    ClientAuthMultipleMethods = "PV1104", "invalid_request", 400, "The client used more than one authentication method",
+        "Send the credentials either in the Authorization header or in the body, not both (RFC 6749 §2.3).";
+    ClientAuthMalformed = "PV1105", "invalid_client", 401, "The Authorization header could not be read",
+        "Use 'Authorization: Basic base64(urlencode(client_id) \":\" urlencode(client_secret))' (RFC 6749 §2.3.1, RFC 7617).";
+    PublicClientNotAllowed = "PV1106", "unauthorized_client", 400, "A public client cannot use this grant",
+        "The client credentials grant needs a confidential client: give the application a client secret.";
+    GrantTypeNotAllowed = "PV1107", "unauthorized_client", 400, "The application may not use this grant type",
+        "Add the grant type to the application's grantTypes, or use a grant it is registered for.";
+    ClientIdMismatch = "PV1108", "invalid_request", 400, "The client_id parameter does not match the authenticated client",
+        "Send the same client id in the body as in the Authorization header, or leave client_id out of the body.";
+
+    ScopeRequired = "PV1201", "invalid_scope", 400, "The request does not say which resource the token is for",
+        "Ask for '{resource}/.default' or '{resource}/{scope}', or send resource={resource} (RFC 8707) with plain scope names.";
+    ResourceUnknown = "PV1202", "invalid_target", 400, "The resource is not registered in this tenant",
+        "Register the resource (API) in the tenant, or correct its identifier; identifiers match exactly, including scheme and trailing slash.";
+    ScopeUnknown = "PV1203", "invalid_scope", 400, "The resource does not define this scope",
+        "Use one of the scopes the resource defines ('portvakt resource list --tenant T'), or add the scope to the resource.";
+    ScopeNotAllowed = "PV1204", "invalid_scope", 400, "The application is not allowed this scope",
+        "Grant the scope to the application (allowedScopes), or ask for fewer scopes.";
+    MultipleResources = "PV1205", "invalid_target", 400, "The request names more than one resource",
+        "An access token has one audience: request a separate token for each resource.";
+    ResourceInvalid = "PV1206", "invalid_target", 400, "The resource parameter is not an absolute URI",
+        "RFC 8707 §2: resource must be an absolute URI without a fragment, e.g. 'api://analytics' or 'https://api.example.com'.";
+    ScopeNotForGrant = "PV1207", "invalid_scope", 400, "The scope cannot be used with this grant",
+        "OpenID Connect scopes (openid, profile, email, offline_access) need a signed-in user; the client credentials grant has none.";
+    ScopeDefaultCombined = "PV1208", "invalid_scope", 400, "'.default' was combined with other scopes",
+        "'{resource}/.default' already means every scope the application is allowed on that resource; send it alone.";
+
+    TenantUnknown = "PV1301", "not_found", 404, "No such tenant",
+        "Check the tenant name in the URL (it is the first path segment of the issuer). 'portvakt tenant list' shows the tenants.";
+    TenantNameInvalid = "PV1302", "invalid_request", 400, "The tenant name is not allowed",
+        "Tenant names are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit, and may not be one of Portvakt's own paths (admin, portal, errors, metrics, ...).";
+
+    AdminTokenMissing = "PV1401", "invalid_request", 401, "The admin API needs an access token",
+        "Send 'Authorization: Bearer <token>' with a token for the admin API; the CLI does this for you using DATA/admin.json.";
+    AdminTokenInvalid = "PV1402", "invalid_token", 401, "The admin access token is not valid",
+        "Get a new token for the admin client (client credentials at the system tenant, scope 'urn:portvakt:admin/.default'); the description says which check failed.";
+    AdminScopeMissing = "PV1403", "insufficient_scope", 403, "The token does not grant admin access",
+        "Use a token issued to the admin client for the resource 'urn:portvakt:admin' with the scope 'admin'.";
+    EntityNotFound = "PV1404", "not_found", 404, "The object does not exist",
+        "Check the name or id; list the objects with the matching 'list' command.";
+    EntityExists = "PV1405", "conflict", 409, "An object with that name already exists",
+        "Choose another name, or update the existing object (an import upserts).";
+    ImportInvalid = "PV1406", "invalid_request", 400, "The import file is invalid; nothing was changed",
+        "Fix the file at the JSON path given in the description and import it again. An import is one transaction: all or nothing.";
+    InvalidInput = "PV1407", "invalid_request", 400, "The request body has an invalid value",
+        "Correct the field named in the description.";
+
+    Internal = "PV1501", "server_error", 500, "Internal error",
+        "This is a bug or an environment problem; the server log has the details under the correlation id.";
+    StorageUnavailable = "PV1502", "temporarily_unavailable", 503, "Storage is unavailable",
+        "The database could not be reached or written (disk full, file permissions, PostgreSQL down). Check the server log for the correlation id and retry.";
+    SigningKeyUnavailable = "PV1503", "server_error", 500, "The tenant has no usable signing key",
+        "Run 'portvakt keys rotate --tenant T --prepublish 0' to create one, and check PORTVAKT_MASTER_KEY if the keys cannot be opened.";
+}
+
+impl ErrorCode {
+    /// Look a code up by its string form.
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.code() == s)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Render the catalogue as Markdown (the content of `docs/errors.md`).
+pub fn catalogue_markdown() -> String {
+    let mut s = String::from(
+        "# Portvakt error codes\n\nGenerated from `crates/core/src/error_code.rs`; `cargo test` fails when this file is out of date\n(regenerate with `PORTVAKT_BLESS=1 cargo test -p portvakt-core`).\nEvery error response carries `error_code`, and `error_uri` points at `/errors/{code}` on the server.\n\n| code | OAuth error | HTTP | what happened | what to do |\n|---|---|---|---|---|\n",
+    );
+    for c in ErrorCode::ALL {
+        s.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            c.code(),
+            c.oauth_error(),
+            c.status(),
+            c.title(),
+            c.fix().replace('|', "\\|")
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.code()), "duplicate {}", c.code());
+            assert!(c.code().starts_with("PV") && c.code().len() == 6, "{}", c.code());
+            assert_eq!(ErrorCode::from_code(c.code()), Some(*c));
+            assert!((400..600).contains(&c.status()));
+        }
+    }
+
+    #[test]
+    fn docs_errors_md_matches_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+        let want = catalogue_markdown();
+        if std::env::var_os("PORTVAKT_BLESS").is_some() {
+            std::fs::write(path, &want).expect("write docs/errors.md");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(have == want, "docs/errors.md is stale: run PORTVAKT_BLESS=1 cargo test -p portvakt-core");
+    }
+}

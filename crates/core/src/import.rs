@@ -1,0 +1,335 @@
+//! The import file: the declarative contract for tenants and everything in them.
+//!
+//! `portvakt import FILE` and `serve --import FILE` apply it as one transaction and as
+//! an idempotent upsert. Unknown fields are an error; every problem is reported with
+//! its JSON path (`tenants[0].users[2].groups[0]`).
+
+use crate::model::{DEFAULT_ACCESS_TOKEN_LIFETIME, SUPPORTED_GRANT_TYPES};
+use crate::names::{is_absolute_uri, validate_tenant_name, SYSTEM_TENANT};
+use crate::{Error, ErrorCode};
+use portvakt_jose::Algorithm;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportFile {
+    /// Tenants to create or update.
+    pub tenants: Vec<TenantSpec>,
+}
+
+/// One tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSpec {
+    /// URL name.
+    pub name: String,
+    /// Human name (defaults to `name`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `ES256` (default), `EdDSA` or `RS256`.
+    #[serde(default)]
+    pub signing_algorithm: Option<String>,
+    /// Tenant-wide access-token lifetime.
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u64>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    /// Resources (APIs).
+    #[serde(default)]
+    pub resources: Vec<ResourceSpec>,
+    /// Applications (clients).
+    #[serde(default)]
+    pub applications: Vec<ApplicationSpec>,
+}
+
+/// One group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Name, unique in the tenant.
+    pub display_name: String,
+}
+
+/// One user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSpec {
+    /// Sign-in name.
+    pub user_principal_name: String,
+    /// Human name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Initial password (hashed with Argon2id on import; never stored in clear).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Defaults to true.
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    /// Group display names; the user's memberships become exactly these.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceSpec {
+    /// Absolute URI; the `aud`.
+    pub identifier: String,
+    /// Human name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Scope names.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Lifetime override.
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u64>,
+}
+
+/// One application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationSpec {
+    /// OAuth client id.
+    pub client_id: String,
+    /// Human name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Secret; absent for a public client. Stored as SHA-256.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Grant types.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Redirect URIs (exact match).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// `{resource}/{scope}` or `{resource}/.default`.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+    /// Lifetime override.
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u64>,
+}
+
+/// The longest lifetime accepted anywhere (one year): longer is a mistake.
+pub const MAX_LIFETIME: u64 = 365 * 24 * 3600;
+
+/// Minimum client-secret length: secrets are stored with a fast hash, so they must be
+/// high-entropy (at least 128 bits as 22+ random characters).
+pub const MIN_SECRET_LEN: usize = 22;
+
+/// Parse and validate an import file. Structural errors and every semantic problem
+/// come back as one [`ErrorCode::ImportInvalid`] error naming each JSON path.
+pub fn parse(json: &[u8]) -> Result<ImportFile, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    let file: ImportFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        Error::new(ErrorCode::ImportInvalid, format!("{path}: {}", e.inner()))
+    })?;
+    let problems = validate(&file);
+    if problems.is_empty() {
+        Ok(file)
+    } else {
+        let n = problems.len();
+        let mut msg = problems.into_iter().take(20).collect::<Vec<_>>().join("; ");
+        if n > 20 {
+            msg.push_str(&format!("; and {} more", n - 20));
+        }
+        Err(Error::new(ErrorCode::ImportInvalid, msg))
+    }
+}
+
+fn check_lifetime(p: &mut Vec<String>, path: &str, v: Option<u64>) {
+    if let Some(v) = v {
+        if v == 0 || v > MAX_LIFETIME {
+            p.push(format!("{path}: lifetime {v} s is out of range (1 to {MAX_LIFETIME} s; default {DEFAULT_ACCESS_TOKEN_LIFETIME})"));
+        }
+    }
+}
+
+fn dupes<'a>(p: &mut Vec<String>, path: &str, what: &str, items: impl Iterator<Item = &'a str>) {
+    let mut seen = HashSet::new();
+    for (i, s) in items.enumerate() {
+        if !seen.insert(s.to_lowercase()) {
+            p.push(format!("{path}[{i}]: duplicate {what} '{s}'"));
+        }
+    }
+}
+
+/// Every semantic problem of a structurally valid file, each prefixed with its path.
+pub fn validate(file: &ImportFile) -> Vec<String> {
+    let mut p = Vec::new();
+    dupes(&mut p, "$.tenants", "tenant name", file.tenants.iter().map(|t| t.name.as_str()));
+    for (ti, t) in file.tenants.iter().enumerate() {
+        let tp = format!("$.tenants[{ti}]");
+        if t.name == SYSTEM_TENANT {
+            p.push(format!("{tp}.name: 'system' is Portvakt's own tenant and cannot be imported"));
+        } else if let Err(e) = validate_tenant_name(&t.name) {
+            p.push(format!("{tp}.name: {}", e.detail));
+        }
+        if let Some(a) = &t.signing_algorithm {
+            if let Err(e) = a.parse::<Algorithm>() {
+                p.push(format!("{tp}.signingAlgorithm: {e}"));
+            }
+        }
+        check_lifetime(&mut p, &format!("{tp}.accessTokenLifetimeSeconds"), t.access_token_lifetime_seconds);
+
+        dupes(&mut p, &format!("{tp}.groups"), "group", t.groups.iter().map(|g| g.display_name.as_str()));
+        for (gi, g) in t.groups.iter().enumerate() {
+            if g.display_name.trim().is_empty() {
+                p.push(format!("{tp}.groups[{gi}].displayName: must not be empty"));
+            }
+        }
+        let groups: HashSet<&str> = t.groups.iter().map(|g| g.display_name.as_str()).collect();
+
+        dupes(&mut p, &format!("{tp}.users"), "userPrincipalName", t.users.iter().map(|u| u.user_principal_name.as_str()));
+        for (ui, u) in t.users.iter().enumerate() {
+            let up = format!("{tp}.users[{ui}]");
+            let upn = &u.user_principal_name;
+            if upn.is_empty() || upn.len() > 254 || upn.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                p.push(format!("{up}.userPrincipalName: '{upn}' must be 1-254 characters without spaces"));
+            }
+            if let Some(pw) = &u.password {
+                if pw.chars().count() < 8 {
+                    p.push(format!("{up}.password: must be at least 8 characters"));
+                }
+            }
+            for (gi, g) in u.groups.iter().enumerate() {
+                if !groups.contains(g.as_str()) {
+                    p.push(format!("{up}.groups[{gi}]: group '{g}' is not defined in this tenant's groups"));
+                }
+            }
+        }
+
+        dupes(&mut p, &format!("{tp}.resources"), "resource identifier", t.resources.iter().map(|r| r.identifier.as_str()));
+        for (ri, r) in t.resources.iter().enumerate() {
+            let rp = format!("{tp}.resources[{ri}]");
+            if !is_absolute_uri(&r.identifier) {
+                p.push(format!("{rp}.identifier: '{}' must be an absolute URI without a fragment (RFC 8707), e.g. 'api://analytics'", r.identifier));
+            }
+            for (si, s) in r.scopes.iter().enumerate() {
+                if s.is_empty() || s == ".default" || s.contains('/') || s.bytes().any(|b| b <= 0x20 || b == b'"' || b == b'\\' || b >= 0x7f) {
+                    p.push(format!("{rp}.scopes[{si}]: '{s}' is not a valid scope name (no spaces, quotes, backslashes or '/'; '.default' is implicit)"));
+                }
+            }
+            dupes(&mut p, &format!("{rp}.scopes"), "scope", r.scopes.iter().map(|s| s.as_str()));
+            check_lifetime(&mut p, &format!("{rp}.accessTokenLifetimeSeconds"), r.access_token_lifetime_seconds);
+        }
+
+        dupes(&mut p, &format!("{tp}.applications"), "clientId", t.applications.iter().map(|a| a.client_id.as_str()));
+        for (ai, a) in t.applications.iter().enumerate() {
+            let ap = format!("{tp}.applications[{ai}]");
+            if a.client_id.is_empty() || a.client_id.len() > 128 || a.client_id.bytes().any(|b| !(0x21..0x7f).contains(&b) || b == b':') {
+                p.push(format!("{ap}.clientId: '{}' must be 1-128 printable ASCII characters without ':' or spaces", a.client_id));
+            }
+            if let Some(s) = &a.client_secret {
+                if s.len() < MIN_SECRET_LEN {
+                    p.push(format!("{ap}.clientSecret: must be at least {MIN_SECRET_LEN} characters of random data (it is stored with a fast hash, so it must be high-entropy)"));
+                }
+            }
+            for (gi, g) in a.grant_types.iter().enumerate() {
+                if !SUPPORTED_GRANT_TYPES.contains(&g.as_str()) {
+                    p.push(format!("{ap}.grantTypes[{gi}]: '{g}' is not supported (supported: {})", SUPPORTED_GRANT_TYPES.join(", ")));
+                }
+            }
+            for (ri, r) in a.redirect_uris.iter().enumerate() {
+                if !is_absolute_uri(r) {
+                    p.push(format!("{ap}.redirectUris[{ri}]: '{r}' must be an absolute URI without a fragment"));
+                }
+            }
+            for (si, s) in a.allowed_scopes.iter().enumerate() {
+                let Some((res, name)) = s.rsplit_once('/') else {
+                    p.push(format!("{ap}.allowedScopes[{si}]: '{s}' must be '{{resource}}/{{scope}}' or '{{resource}}/.default'"));
+                    continue;
+                };
+                match t.resources.iter().find(|r| r.identifier == res) {
+                    None => p.push(format!("{ap}.allowedScopes[{si}]: resource '{res}' is not defined in this tenant's resources")),
+                    Some(r) if name != ".default" && !r.scopes.iter().any(|x| x == name) => {
+                        p.push(format!("{ap}.allowedScopes[{si}]: resource '{res}' does not define the scope '{name}'"))
+                    }
+                    _ => {}
+                }
+            }
+            check_lifetime(&mut p, &format!("{ap}.accessTokenLifetimeSeconds"), a.access_token_lifetime_seconds);
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"tenants": [{
+      "name": "contoso", "displayName": "Contoso",
+      "signingAlgorithm": "ES256", "accessTokenLifetimeSeconds": 3600,
+      "groups": [{"displayName": "Analytics Admins"}],
+      "users": [{"userPrincipalName": "admin@contoso.example", "displayName": "Admin",
+                 "password": "correct horse battery", "accountEnabled": true, "groups": ["Analytics Admins"]}],
+      "resources": [{"identifier": "api://analytics", "displayName": "Analytics API",
+                     "scopes": ["Onboarding.ReadWrite"], "accessTokenLifetimeSeconds": 3600}],
+      "applications": [{"clientId": "bench", "displayName": "Bench",
+                        "clientSecret": "0123456789abcdef0123456789", "grantTypes": ["client_credentials"],
+                        "redirectUris": [], "allowedScopes": ["api://analytics/.default"],
+                        "accessTokenLifetimeSeconds": 3600}]
+    }]}"#;
+
+    fn err(json: &str) -> String {
+        parse(json.as_bytes()).expect_err("should fail").detail
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let f = parse(GOOD.as_bytes()).expect("valid");
+        assert_eq!(f.tenants[0].users[0].groups, vec!["Analytics Admins"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_their_path() {
+        let e = err(&GOOD.replace("\"accountEnabled\": true", "\"accountEnabled\": true, \"colour\": 1"));
+        assert!(e.starts_with("$.tenants[0].users[0]") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_path() {
+        let e = err(&GOOD.replace("\"accountEnabled\": true", "\"accountEnabled\": \"yes\""));
+        assert!(e.starts_with("$.tenants[0].users[0].accountEnabled"), "{e}");
+    }
+
+    #[test]
+    fn semantic_problems_name_the_path() {
+        let cases = [
+            (GOOD.replace("\"contoso\"", "\"admin\""), "$.tenants[0].name"),
+            (GOOD.replace("\"ES256\"", "\"HS256\""), "$.tenants[0].signingAlgorithm"),
+            (GOOD.replace("\"groups\": [\"Analytics Admins\"]", "\"groups\": [\"Nope\"]"), "$.tenants[0].users[0].groups[0]"),
+            (GOOD.replace("\"api://analytics\",", "\"analytics\","), "$.tenants[0].resources[0].identifier"),
+            (GOOD.replace("\"0123456789abcdef0123456789\"", "\"short\""), "$.tenants[0].applications[0].clientSecret"),
+            (GOOD.replace("[\"client_credentials\"]", "[\"password\"]"), "$.tenants[0].applications[0].grantTypes[0]"),
+            (GOOD.replace("api://analytics/.default", "api://other/.default"), "$.tenants[0].applications[0].allowedScopes[0]"),
+            (GOOD.replace("\"accessTokenLifetimeSeconds\": 3600}]\n    }", "\"accessTokenLifetimeSeconds\": 0}]\n    }"), "$.tenants[0].applications[0].accessTokenLifetimeSeconds"),
+        ];
+        for (json, path) in cases {
+            let e = err(&json);
+            assert!(e.starts_with(path), "want {path}, got {e}");
+        }
+    }
+
+    #[test]
+    fn not_json_is_an_error() {
+        assert!(err("{").starts_with("$"));
+        assert!(err("[]").starts_with("$"));
+    }
+}

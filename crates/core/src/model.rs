@@ -1,0 +1,136 @@
+//! The entities Portvakt stores. Field names follow Microsoft Graph where Graph has
+//! the same concept (`userPrincipalName`, `accountEnabled`, `displayName`).
+
+use serde::{Deserialize, Serialize};
+use portvakt_jose::Algorithm;
+
+/// Default access-token lifetime when nothing overrides it.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u32 = 3600;
+
+/// A tenant: one issuer with its own users, applications, resources and keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    /// Stable id (UUID).
+    pub id: String,
+    /// URL name; the issuer is `{public_url}/{name}`.
+    pub name: String,
+    /// Human name.
+    pub display_name: String,
+    /// Algorithm new signing keys use.
+    pub signing_algorithm: Algorithm,
+    /// Tenant-wide access-token lifetime override, seconds.
+    pub access_token_lifetime_seconds: Option<u32>,
+}
+
+/// A group of users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Stable id (UUID).
+    pub id: String,
+    /// Name, unique within the tenant.
+    pub display_name: String,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Stable id (UUID); the `sub` of the user's tokens.
+    pub id: String,
+    /// Sign-in name, unique within the tenant.
+    pub user_principal_name: String,
+    /// Human name.
+    pub display_name: String,
+    /// Disabled accounts cannot sign in.
+    pub account_enabled: bool,
+    /// Names of the groups the user belongs to.
+    pub groups: Vec<String>,
+    /// Argon2id PHC string; never serialized.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+/// A protected resource (an API): the audience of access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    /// Absolute URI; the `aud` of its tokens.
+    pub identifier: String,
+    /// Human name.
+    pub display_name: String,
+    /// Scopes it defines (plain names, e.g. `Onboarding.ReadWrite`).
+    pub scopes: Vec<String>,
+    /// Lifetime override for tokens to this resource, seconds.
+    pub access_token_lifetime_seconds: Option<u32>,
+}
+
+/// A client application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// The OAuth client id, unique within the tenant.
+    pub client_id: String,
+    /// Human name.
+    pub display_name: String,
+    /// SHA-256 of the client secret; `None` for a public client. Never serialized.
+    #[serde(skip)]
+    pub secret_sha256: Option<[u8; 32]>,
+    /// Whether it has a secret (a confidential client).
+    #[serde(default)]
+    pub confidential: bool,
+    /// Grants it may use (`client_credentials`, ...).
+    pub grant_types: Vec<String>,
+    /// Registered redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Scopes it may receive: `{resource}/{scope}` or `{resource}/.default`.
+    pub allowed_scopes: Vec<String>,
+    /// Lifetime override for its tokens, seconds.
+    pub access_token_lifetime_seconds: Option<u32>,
+}
+
+/// Grant types Portvakt implements.
+pub const SUPPORTED_GRANT_TYPES: &[&str] = &["client_credentials"];
+
+/// Lifecycle of a signing key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKeyInfo {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// When it was created (and published in the JWKS).
+    pub created_at: i64,
+    /// From when it signs.
+    pub active_from: i64,
+    /// When a successor took over (it stops signing then), if rotated.
+    pub retired_at: Option<i64>,
+    /// Until when it stays in the JWKS after retirement: every token it signed has
+    /// expired by then.
+    pub published_until: Option<i64>,
+}
+
+impl SigningKeyInfo {
+    /// Is the key in the JWKS at `now`?
+    pub fn is_published(&self, now: i64) -> bool {
+        self.published_until.is_none_or(|t| now < t)
+    }
+    /// Does the key sign at `now`?
+    pub fn is_signing(&self, now: i64) -> bool {
+        self.active_from <= now && self.retired_at.is_none_or(|t| now < t)
+    }
+    /// `published`, `signing`, `retired` or `removed`, for people.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.is_signing(now) {
+            "signing"
+        } else if now < self.active_from {
+            "published (not signing yet)"
+        } else if self.is_published(now) {
+            "retired (still published)"
+        } else {
+            "removed"
+        }
+    }
+}
