@@ -116,6 +116,47 @@ catalogue! {
         "The database could not be reached or written (disk full, file permissions, PostgreSQL down). Check the server log for the correlation id and retry.";
     SigningKeyUnavailable = "PV1503", "server_error", 500, "The tenant has no usable signing key",
         "Run 'portvakt keys rotate --tenant T --prepublish 0' to create one, and check PORTVAKT_MASTER_KEY if the keys cannot be opened.";
+
+    TokenMissing = "PV2001", "invalid_request", 401, "No access token was sent",
+        "Send the access token in an 'Authorization: Bearer <token>' header (RFC 6750 §2.1). Get one from the issuer's token endpoint for this API's resource or scope.";
+    AuthorizationMalformed = "PV2002", "invalid_request", 400, "The access token was sent in a way that is not accepted",
+        "Send exactly one 'Authorization: Bearer <token>' header, and no access_token query or form parameter besides it (RFC 6750 §2).";
+    TokenMalformed = "PV2003", "invalid_token", 401, "The access token is malformed",
+        "Send the access token exactly as the token endpoint returned it: three base64url parts of JSON separated by dots, without 'Bearer ', quotes or whitespace. The description names the broken part; an ID token, a refresh token, an encrypted (5-part) or an opaque token is not an access token.";
+    TokenTooLarge = "PV2004", "invalid_token", 401, "The access token is larger than the accepted limit",
+        "Portvakt access tokens are well under 2 KB. Check that the caller sends the access token and nothing else; raise the guard's max_token_bytes only if the issuer really puts that many claims in tokens.";
+    AlgorithmForbidden = "PV2005", "invalid_token", 401, "The signing algorithm of the token is not accepted",
+        "Access tokens must be signed with one of the issuer's published asymmetric keys (ES256, EdDSA, RS256). 'none' and HMAC (HS256...) are always refused (RFC 8725 §3.1); an HMAC token is either an issuer-internal token or a forgery made with the public key.";
+    AlgorithmMismatch = "PV2006", "invalid_token", 401, "The token's alg does not match the algorithm of its key",
+        "The algorithm comes from the issuer's key, never from the token (RFC 8725 §3.1). A token whose alg differs from the key named by its kid was forged or built by a misconfigured issuer.";
+    HeaderForbidden = "PV2007", "invalid_token", 401, "The token header names a key source of its own",
+        "jku, x5u, jwk, x5c and crit headers are refused: keys come only from the issuer's JWKS (RFC 8725 §3.10). Issue tokens without these headers.";
+    KeyUnknown = "PV2008", "invalid_token", 401, "The token was signed with a key the issuer does not publish",
+        "Compare the token's kid with the issuer's JWKS ({issuer}/oauth2/keys). If the kid is absent there, the token comes from another issuer or environment, or the issuer replaced its keys; get a new token.";
+    SignatureInvalid = "PV2009", "invalid_token", 401, "The token's signature does not verify",
+        "The token was altered after signing, or signed by another issuer using the same kid. Get a new token from the issuer; never edit a token.";
+    TokenTypeWrong = "PV2010", "invalid_token", 401, "The token is not an access token (typ is not at+jwt)",
+        "Send the access_token from the token response, not the id_token or another JWT. Access tokens carry the header typ 'at+jwt' (RFC 9068 §2.1, §4).";
+    TokenExpired = "PV2011", "invalid_token", 401, "The access token has expired",
+        "The client should get a new access token (refresh token or a new grant) and retry. If fresh tokens fail too, compare this host's clock with the issuer's.";
+    TokenNotYetValid = "PV2012", "invalid_token", 401, "The access token is not valid yet (nbf is in the future)",
+        "The clock of this host is probably behind the issuer's: synchronise it (NTP). The description says by how much.";
+    TokenIssuedInFuture = "PV2013", "invalid_token", 401, "The access token was issued in the future (iat)",
+        "The clock of this host is probably behind the issuer's: synchronise it (NTP). The description says by how much.";
+    IssuerMismatch = "PV2014", "invalid_token", 401, "The token was issued by another issuer",
+        "The issuer must match exactly, including scheme, host, port, path and trailing slash. Configure the API with the issuer the token was minted by, or fix the issuer's public URL (a proxy often changes it).";
+    AudienceMismatch = "PV2015", "invalid_token", 401, "The token is meant for another audience",
+        "Request the token for this API (scope '{resource}/...' or resource={resource}); an ID token's audience is the client id and is never accepted by an API.";
+    ClaimMissing = "PV2016", "invalid_token", 401, "A required claim is missing or has the wrong type",
+        "Access tokens must carry iss, sub, aud, exp, iat, jti and client_id (RFC 9068 §2.2). Check that this is an access token from the expected issuer.";
+    ScopeInsufficient = "PV2017", "insufficient_scope", 403, "The token lacks a scope this API requires",
+        "Request a token with the scope named in the response (RFC 6750 §3.1), and make sure the application is allowed that scope.";
+    RoleInsufficient = "PV2018", "insufficient_scope", 403, "The token lacks a role this API requires",
+        "Assign the role named in the response to the user or application, then get a new token.";
+    TokenRevoked = "PV2019", "invalid_token", 401, "The access token has been revoked",
+        "Get a new access token; if that fails too, the user's or application's access was withdrawn.";
+    KeysUnavailable = "PV2020", "temporarily_unavailable", 503, "The issuer's signing keys could not be obtained",
+        "The API could not fetch the issuer's discovery document or JWKS and has no earlier copy. Check the URL, DNS and network from the API host, and that the issuer is running.";
 }
 
 impl ErrorCode {

@@ -8,7 +8,7 @@ use portvakt_jose::Algorithm;
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u32 = 3600;
 
 /// A tenant: one issuer with its own users, applications, resources and keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
     /// Stable id (UUID).
@@ -18,13 +18,14 @@ pub struct Tenant {
     /// Human name.
     pub display_name: String,
     /// Algorithm new signing keys use.
+    #[schema(value_type = String, example = "ES256")]
     pub signing_algorithm: Algorithm,
     /// Tenant-wide access-token lifetime override, seconds.
     pub access_token_lifetime_seconds: Option<u32>,
 }
 
 /// A group of users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     /// Stable id (UUID).
@@ -34,7 +35,7 @@ pub struct Group {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// Stable id (UUID); the `sub` of the user's tokens.
@@ -49,11 +50,12 @@ pub struct User {
     pub groups: Vec<String>,
     /// Argon2id PHC string; never serialized.
     #[serde(skip)]
+    #[schema(ignore)]
     pub password_hash: Option<String>,
 }
 
 /// A protected resource (an API): the audience of access tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
     /// Absolute URI; the `aud` of its tokens.
@@ -67,7 +69,7 @@ pub struct Resource {
 }
 
 /// A client application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
     /// The OAuth client id, unique within the tenant.
@@ -76,6 +78,7 @@ pub struct Application {
     pub display_name: String,
     /// SHA-256 of the client secret; `None` for a public client. Never serialized.
     #[serde(skip)]
+    #[schema(ignore)]
     pub secret_sha256: Option<[u8; 32]>,
     /// Whether it has a secret (a confidential client).
     #[serde(default)]
@@ -94,12 +97,13 @@ pub struct Application {
 pub const SUPPORTED_GRANT_TYPES: &[&str] = &["client_credentials"];
 
 /// Lifecycle of a signing key, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningKeyInfo {
     /// Key id.
     pub kid: String,
     /// Algorithm.
+    #[schema(value_type = String, example = "ES256")]
     pub algorithm: Algorithm,
     /// When it was created (and published in the JWKS).
     pub created_at: i64,

@@ -1,1 +1,48 @@
+//! # portvakt-server
+//!
+//! The HTTP edge: OAuth 2.0 / OpenID Connect endpoints per tenant, the admin API and
+//! the error pages. [`app`] builds the whole router from an [`AppState`], so tests
+//! can drive it in-process and the binary can serve it.
+//!
+//! API boundary: only this crate knows the wire format (forms, JSON shapes, headers).
+//! Domain rules live in `portvakt-core`; handlers stay thin: parse, call the domain
+//! with the time, render.
 
+pub mod admin;
+pub mod bootstrap;
+pub mod client_auth;
+pub mod correlation;
+pub mod directory;
+pub mod discovery;
+pub mod error;
+pub mod errors_page;
+pub mod form;
+pub mod import;
+pub mod keys;
+pub mod password;
+pub mod signin;
+pub mod state;
+pub mod token;
+
+pub use error::ApiError;
+pub use state::{AppState, ServerConfig};
+
+use axum::routing::{get, post};
+use axum::Router;
+use portvakt_core::ErrorCode;
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/errors/{code}", get(errors_page::error_page))
+        .route("/.well-known/oauth-authorization-server/{tenant}", get(discovery::oauth_metadata_handler))
+        .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_handler))
+        .route("/{tenant}/oauth2/keys", get(discovery::jwks_handler))
+        .route("/{tenant}/oauth2/token", post(token::token_handler))
+        .merge(admin::router())
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no endpoint at this path") })
+        .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not accept that HTTP method") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), correlation::correlate))
+        .with_state(state)
+}

@@ -78,7 +78,7 @@ pub struct TenantImport {
 }
 
 /// What an import changed, per kind: (created, updated).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportSummary {
     /// Tenants created.

@@ -1,0 +1,408 @@
+//! The admin REST API, `/admin/v1/…`. JSON in Microsoft Graph's shapes where Graph
+//! has the concept (collections as `{"value": [...]}`, `userPrincipalName`,
+//! `accountEnabled`). Every handler requires an [`auth::Admin`] token.
+
+pub mod auth;
+pub mod body;
+pub mod openapi;
+
+use crate::discovery::unknown_tenant;
+use crate::error::ApiError;
+use crate::keys::{create_key, published_until};
+use crate::state::AppState;
+use crate::{import, password};
+use auth::Admin;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use body::{read_json, JsonBody};
+use portvakt_core::import::{ApplicationSpec, GroupSpec, ImportFile, ResourceSpec, TenantSpec, UserSpec};
+use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
+use portvakt_core::names::validate_tenant_name;
+use portvakt_core::ErrorCode;
+use portvakt_jose::Algorithm;
+use portvakt_store::{Directory, ImportSummary, NewUser};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Largest import file accepted over HTTP.
+pub const IMPORT_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The admin router (mounted at the root; paths carry `/admin/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/openapi.json", get(openapi::openapi_json))
+        .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
+        .route("/admin/v1/tenants/{tenant}", get(get_tenant))
+        .route("/admin/v1/tenants/{tenant}/users", get(list_users).post(create_user))
+        .route("/admin/v1/tenants/{tenant}/users/{upn}", patch(update_user))
+        .route("/admin/v1/tenants/{tenant}/groups", get(list_groups).post(create_group))
+        .route("/admin/v1/tenants/{tenant}/applications", get(list_apps).post(create_app))
+        .route("/admin/v1/tenants/{tenant}/resources", get(list_resources).post(create_resource))
+        .route("/admin/v1/tenants/{tenant}/keys", get(list_keys))
+        .route("/admin/v1/tenants/{tenant}/keys/rotate", post(rotate_keys))
+        .route("/admin/v1/import", post(import_file))
+}
+
+/// A collection, in Graph's shape.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct List<T> {
+    /// The items.
+    pub value: Vec<T>,
+}
+
+/// A tenant as the admin API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantOut {
+    /// The tenant.
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    /// Its issuer URL.
+    pub issuer: String,
+}
+
+/// Body of `POST /tenants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTenant {
+    /// URL name.
+    pub name: String,
+    /// Human name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `ES256` (default), `EdDSA` or `RS256`.
+    #[serde(default)]
+    pub signing_algorithm: Option<String>,
+    /// Lifetime override, seconds.
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u64>,
+}
+
+/// Body of `PATCH /users/{upn}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUser {
+    /// Enable or disable the account.
+    pub account_enabled: bool,
+}
+
+/// Body of `POST /applications`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateApplication {
+    /// Client id; generated when absent.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Human name.
+    pub display_name: String,
+    /// Confidential (gets a generated secret, the default) or public.
+    #[serde(default = "yes")]
+    pub confidential: bool,
+    /// Grant types.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// `{resource}/{scope}` or `{resource}/.default`.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+    /// Lifetime override, seconds.
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Response of `POST /applications`: the secret appears here once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApplication {
+    /// The application.
+    #[serde(flatten)]
+    pub application: Application,
+    /// The generated secret (confidential clients); store it now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// A signing key as the admin API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyOut {
+    /// Lifecycle.
+    #[serde(flatten)]
+    pub info: SigningKeyInfo,
+    /// `signing`, `published (not signing yet)`, `retired (still published)`, `removed`.
+    pub state: String,
+}
+
+/// Body of `POST /keys/rotate`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateKeys {
+    /// Seconds the new key is published before it signs (default 60, the JWKS
+    /// `max-age`, so every reader that honours caching headers knows it in time).
+    #[serde(default)]
+    pub prepublish_seconds: Option<u64>,
+    /// Algorithm of the new key (default: the tenant's).
+    #[serde(default)]
+    pub algorithm: Option<String>,
+}
+
+/// Response of `POST /keys/rotate`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotated {
+    /// The new key.
+    pub key: KeyOut,
+    /// The keys it replaces, with the time each stays published until.
+    pub retiring: Vec<KeyOut>,
+}
+
+async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
+    st.store.directory(tenant).await?.ok_or_else(|| unknown_tenant(tenant))
+}
+
+/// Run the import validator over a one-object tenant spec, reporting paths relative
+/// to the request body.
+fn validate_spec(spec: &TenantSpec, prefix: &str) -> Result<(), ApiError> {
+    let problems = portvakt_core::import::validate(&ImportFile { tenants: vec![spec.clone()] });
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let msg = problems.iter().map(|p| p.replacen(prefix, "$", 1)).collect::<Vec<_>>().join("; ");
+    Err(ApiError::new(ErrorCode::InvalidInput, msg))
+}
+
+fn empty_spec(name: &str) -> TenantSpec {
+    TenantSpec {
+        name: name.into(),
+        display_name: None,
+        signing_algorithm: None,
+        access_token_lifetime_seconds: None,
+        groups: vec![],
+        users: vec![],
+        resources: vec![],
+        applications: vec![],
+    }
+}
+
+fn key_out(info: SigningKeyInfo, now: i64) -> KeyOut {
+    KeyOut { state: info.state(now).to_string(), info }
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "tenants", responses((status = 200, body = List<TenantOut>)), security(("bearer" = [])))]
+/// List tenants.
+pub async fn list_tenants(_: Admin, State(st): State<AppState>) -> Result<Json<List<TenantOut>>, ApiError> {
+    let value = st.store.list_tenants().await?.into_iter().map(|t| TenantOut { issuer: st.config.issuer(&t.name), tenant: t }).collect();
+    Ok(Json(List { value }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "tenants", request_body = CreateTenant, responses((status = 201, body = TenantOut), (status = 409, description = "name taken")), security(("bearer" = [])))]
+/// Create a tenant with its first signing key.
+pub async fn create_tenant(_: Admin, State(st): State<AppState>, JsonBody(body): JsonBody<CreateTenant>) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
+    validate_tenant_name(&body.name).map_err(|e| ApiError::new(ErrorCode::TenantNameInvalid, e.detail))?;
+    let mut spec = empty_spec(&body.name);
+    spec.signing_algorithm = body.signing_algorithm.clone();
+    spec.access_token_lifetime_seconds = body.access_token_lifetime_seconds;
+    validate_spec(&spec, "$.tenants[0]")?;
+    let alg: Algorithm = body.signing_algorithm.as_deref().unwrap_or("ES256").parse().map_err(|e: String| ApiError::new(ErrorCode::InvalidInput, e))?;
+    let now = st.clock.now();
+    let tenant = Tenant {
+        id: uuid::Uuid::new_v4().to_string(),
+        display_name: body.display_name.unwrap_or_else(|| body.name.clone()),
+        name: body.name,
+        signing_algorithm: alg,
+        access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
+    };
+    let key = create_key(alg, &st.master, now, now)?;
+    st.store.create_tenant(&tenant, &key, now).await?;
+    st.directory.invalidate(&tenant.name);
+    Ok((StatusCode::CREATED, Json(TenantOut { issuer: st.config.issuer(&tenant.name), tenant })))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, body = TenantOut), (status = 404)), security(("bearer" = [])))]
+/// One tenant.
+pub async fn get_tenant(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<TenantOut>, ApiError> {
+    let t = st.store.tenant(&tenant).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(Json(TenantOut { issuer: st.config.issuer(&t.name), tenant: t }))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), responses((status = 200, body = List<User>)), security(("bearer" = [])))]
+/// List users.
+pub async fn list_users(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<User>>, ApiError> {
+    let d = directory(&st, &tenant).await?;
+    Ok(Json(List { value: st.store.list_users(&d.tenant.id).await? }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = User), (status = 409)), security(("bearer" = [])))]
+/// Create a user (`userPrincipalName`, `displayName`, `password`, `accountEnabled`).
+pub async fn create_user(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<UserSpec>) -> Result<(StatusCode, Json<User>), ApiError> {
+    let d = directory(&st, &tenant).await?;
+    if !body.groups.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "$.groups: group memberships are set by import for now"));
+    }
+    let mut spec = empty_spec(&d.tenant.name);
+    spec.users.push(body.clone());
+    if d.tenant.name != portvakt_core::names::SYSTEM_TENANT {
+        validate_spec(&spec, "$.tenants[0].users[0]")?;
+    }
+    let password_hash = match body.password {
+        Some(p) => Some(password::hash(p).await?),
+        None => None,
+    };
+    let u = NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        display_name: body.display_name.unwrap_or_else(|| body.user_principal_name.clone()),
+        user_principal_name: body.user_principal_name,
+        password_hash,
+        account_enabled: body.account_enabled,
+    };
+    st.store.create_user(&d.tenant.id, &u, st.clock.now()).await?;
+    let user = st.store.user_by_upn(&d.tenant.id, &u.user_principal_name).await?.ok_or_else(|| ApiError::new(ErrorCode::Internal, "user vanished after creation"))?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[utoipa::path(patch, path = "/admin/v1/tenants/{tenant}/users/{upn}", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
+/// Enable or disable a user.
+pub async fn update_user(_: Admin, State(st): State<AppState>, Path((tenant, upn)): Path<(String, String)>, JsonBody(body): JsonBody<UpdateUser>) -> Result<Json<User>, ApiError> {
+    let d = directory(&st, &tenant).await?;
+    st.store.set_account_enabled(&d.tenant.id, &upn, body.account_enabled).await?;
+    let user = st.store.user_by_upn(&d.tenant.id, &upn).await?.ok_or_else(|| ApiError::new(ErrorCode::EntityNotFound, format!("user '{upn}' does not exist")))?;
+    Ok(Json(user))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), responses((status = 200, body = List<Group>)), security(("bearer" = [])))]
+/// List groups.
+pub async fn list_groups(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Group>>, ApiError> {
+    let d = directory(&st, &tenant).await?;
+    Ok(Json(List { value: st.store.list_groups(&d.tenant.id).await? }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Group), (status = 409)), security(("bearer" = [])))]
+/// Create a group (`displayName`).
+pub async fn create_group(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<GroupSpec>) -> Result<(StatusCode, Json<Group>), ApiError> {
+    let d = directory(&st, &tenant).await?;
+    if body.display_name.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "$.displayName: must not be empty"));
+    }
+    let g = Group { id: uuid::Uuid::new_v4().to_string(), display_name: body.display_name };
+    st.store.create_group(&d.tenant.id, &g.id, &g.display_name).await?;
+    Ok((StatusCode::CREATED, Json(g)))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), responses((status = 200, body = List<Application>)), security(("bearer" = [])))]
+/// List applications (secrets are never shown).
+pub async fn list_apps(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Application>>, ApiError> {
+    Ok(Json(List { value: directory(&st, &tenant).await?.applications }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409)), security(("bearer" = [])))]
+/// Register an application; a confidential one gets a generated secret, shown once.
+pub async fn create_app(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<CreateApplication>) -> Result<(StatusCode, Json<CreatedApplication>), ApiError> {
+    let d = directory(&st, &tenant).await?;
+    let secret = body.confidential.then(|| portvakt_jose::random_id(32));
+    let client_id = body.client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut spec = empty_spec(&d.tenant.name);
+    spec.resources = d.resources.iter().map(|r| ResourceSpec { identifier: r.identifier.clone(), display_name: None, scopes: r.scopes.clone(), access_token_lifetime_seconds: None }).collect();
+    spec.applications.push(ApplicationSpec {
+        client_id: client_id.clone(),
+        display_name: Some(body.display_name.clone()),
+        client_secret: secret.clone(),
+        grant_types: body.grant_types.clone(),
+        redirect_uris: body.redirect_uris.clone(),
+        allowed_scopes: body.allowed_scopes.clone(),
+        access_token_lifetime_seconds: body.access_token_lifetime_seconds,
+    });
+    validate_spec(&spec, "$.tenants[0].applications[0]")?;
+    let app = Application {
+        client_id,
+        display_name: body.display_name,
+        secret_sha256: secret.as_ref().map(|s| portvakt_jose::sha256(s.as_bytes())),
+        confidential: body.confidential,
+        grant_types: body.grant_types,
+        redirect_uris: body.redirect_uris,
+        allowed_scopes: body.allowed_scopes,
+        access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
+    };
+    st.store.create_application(&d.tenant.id, &app, st.clock.now()).await?;
+    st.directory.invalidate(&d.tenant.name);
+    Ok((StatusCode::CREATED, Json(CreatedApplication { application: app, client_secret: secret })))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), responses((status = 200, body = List<Resource>)), security(("bearer" = [])))]
+/// List resources (APIs).
+pub async fn list_resources(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Resource>>, ApiError> {
+    Ok(Json(List { value: directory(&st, &tenant).await?.resources }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Resource), (status = 409)), security(("bearer" = [])))]
+/// Register a resource (`identifier`, `displayName`, `scopes`, `accessTokenLifetimeSeconds`).
+pub async fn create_resource(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<ResourceSpec>) -> Result<(StatusCode, Json<Resource>), ApiError> {
+    let d = directory(&st, &tenant).await?;
+    let mut spec = empty_spec(&d.tenant.name);
+    spec.resources.push(body.clone());
+    validate_spec(&spec, "$.tenants[0].resources[0]")?;
+    let r = Resource {
+        display_name: body.display_name.unwrap_or_else(|| body.identifier.clone()),
+        identifier: body.identifier,
+        scopes: body.scopes,
+        access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
+    };
+    st.store.create_resource(&d.tenant.id, &r).await?;
+    st.directory.invalidate(&d.tenant.name);
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/keys", tag = "keys", params(("tenant" = String, Path)), responses((status = 200, body = List<KeyOut>)), security(("bearer" = [])))]
+/// List signing keys and their state.
+pub async fn list_keys(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<KeyOut>>, ApiError> {
+    let now = st.clock.now();
+    let d = directory(&st, &tenant).await?;
+    Ok(Json(List { value: d.keys.into_iter().map(|k| key_out(k.info, now)).collect() }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/keys/rotate", tag = "keys", params(("tenant" = String, Path)), request_body = RotateKeys, responses((status = 200, body = Rotated)), security(("bearer" = [])))]
+/// Rotate the signing key: the new key is published now and signs after
+/// `prepublishSeconds`; the old one stays published until its last token expired.
+pub async fn rotate_keys(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, req: Request) -> Result<Json<Rotated>, ApiError> {
+    let has_body = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    let body: RotateKeys = if has_body { read_json(req, body::JSON_LIMIT, ErrorCode::InvalidJson).await? } else { RotateKeys::default() };
+    let d = directory(&st, &tenant).await?;
+    let now = st.clock.now();
+    let prepublish = body.prepublish_seconds.unwrap_or(crate::discovery::JWKS_MAX_AGE as u64);
+    if prepublish > 30 * 24 * 3600 {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "$.prepublishSeconds: at most 30 days"));
+    }
+    let alg: Algorithm = match body.algorithm {
+        Some(a) => a.parse().map_err(|e: String| ApiError::new(ErrorCode::InvalidInput, format!("$.algorithm: {e}")))?,
+        None => d.tenant.signing_algorithm,
+    };
+    let active_from = now + prepublish as i64;
+    let key = create_key(alg, &st.master, now, active_from)?;
+    let until = published_until(&d, active_from, st.config.key_retention_leeway_secs);
+    st.store.rotate_key(&d.tenant.id, &key, until).await?;
+    st.directory.invalidate(&d.tenant.name);
+    let after = directory(&st, &tenant).await?;
+    let retiring = after
+        .keys
+        .iter()
+        .filter(|k| k.info.kid != key.info.kid && k.info.retired_at == Some(active_from))
+        .map(|k| key_out(k.info.clone(), now))
+        .collect();
+    Ok(Json(Rotated { key: key_out(key.info, now), retiring }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/import", tag = "import", request_body = Object, responses((status = 200, body = ImportSummary), (status = 400, description = "invalid file; nothing changed")), security(("bearer" = [])))]
+/// Apply an import file: one transaction, idempotent upsert.
+pub async fn import_file(_: Admin, State(st): State<AppState>, req: Request) -> Result<Json<ImportSummary>, ApiError> {
+    let raw: serde_json::Value = read_json(req, IMPORT_LIMIT, ErrorCode::ImportInvalid).await?;
+    let bytes = serde_json::to_vec(&raw).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let file = portvakt_core::import::parse(&bytes)?;
+    Ok(Json(import::apply(&st, &file).await?))
+}

@@ -1,0 +1,54 @@
+//! Correlation ids, and the rendering of error bodies that carry them.
+//!
+//! Every response gets `x-correlation-id`. A caller may send its own (1-64 characters
+//! of `A-Za-z0-9-_.`), which is then reused so that logs on both sides line up.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The header name.
+pub static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+
+/// The correlation id of the current request (a request extension).
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
+
+fn acceptable(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+        .then(|| s.to_string())
+}
+
+/// A fresh id: a UUIDv4.
+pub fn new_correlation_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Middleware: assign the id, and turn an [`ApiError`] left in the response extensions
+/// into its JSON body.
+pub async fn correlate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = req.headers().get(&X_CORRELATION_ID).and_then(acceptable).unwrap_or_else(new_correlation_id);
+    req.extensions_mut().insert(CorrelationId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions_mut().remove::<ApiError>() {
+        let body = err.body(&id, &state.config.public_url);
+        if err.code.status() < 500 {
+            tracing::debug!(correlation_id = %id, code = err.code.code(), detail = %err.detail, "request refused");
+        } else {
+            tracing::error!(correlation_id = %id, code = err.code.code(), detail = %err.detail, "request failed");
+        }
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        *res.body_mut() = Body::from(bytes);
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_CORRELATION_ID.clone(), v);
+    }
+    res
+}

@@ -1,0 +1,146 @@
+//! Per-tenant snapshots for the hot path.
+//!
+//! The token endpoint answers from a [`TenantView`]: applications, resources, opened
+//! signing keys and the pre-serialized discovery and JWKS documents. A view is built
+//! from one store read and replaced when an admin write touches the tenant, or when a
+//! key event (activation, removal from the JWKS) falls due. The client-credentials
+//! path therefore makes no database round trip.
+
+use crate::discovery;
+use crate::error::ApiError;
+use crate::keys::open_key;
+use crate::state::ServerConfig;
+use axum::body::Bytes;
+use portvakt_core::model::{Application, Resource, SigningKeyInfo, Tenant};
+use portvakt_jose::{Jwk, Jwks, MasterKey, SigningKey, VerifyingKey};
+use portvakt_store::{Directory, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// What the token path knows of one tenant.
+pub struct TenantView {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// `{public_url}/{name}`.
+    pub issuer: String,
+    resources: HashMap<String, Resource>,
+    applications: HashMap<String, Application>,
+    signers: Vec<(SigningKeyInfo, Arc<SigningKey>)>,
+    /// Every key's lifecycle, oldest first.
+    pub keys: Vec<SigningKeyInfo>,
+    /// Verifiers for the published keys.
+    pub verifiers: Vec<VerifyingKey>,
+    /// The JWKS document.
+    pub jwks: Bytes,
+    /// OpenID Connect Discovery document.
+    pub openid_configuration: Bytes,
+    /// RFC 8414 metadata document.
+    pub oauth_metadata: Bytes,
+    /// The view must be rebuilt at this instant (next key event); `i64::MAX` if never.
+    pub refresh_at: i64,
+}
+
+impl TenantView {
+    /// A resource by exact identifier.
+    pub fn resource(&self, identifier: &str) -> Option<&Resource> {
+        self.resources.get(identifier)
+    }
+    /// An application by client id.
+    pub fn application(&self, client_id: &str) -> Option<&Application> {
+        self.applications.get(client_id)
+    }
+    /// The key that signs at `now`: the newest active one.
+    pub fn signer(&self, now: i64) -> Option<&Arc<SigningKey>> {
+        self.signers.iter().rev().find(|(i, _)| i.is_signing(now)).map(|(_, k)| k)
+    }
+    /// Seconds until the JWKS may change (for `Cache-Control`), capped at `cap`.
+    pub fn jwks_max_age(&self, now: i64, cap: i64) -> i64 {
+        (self.refresh_at - now).clamp(0, cap)
+    }
+
+    fn build(dir: Directory, config: &ServerConfig, master: &MasterKey, now: i64) -> Result<Self, ApiError> {
+        let issuer = config.issuer(&dir.tenant.name);
+        let mut signers = Vec::new();
+        let mut published: Vec<Jwk> = Vec::new();
+        let mut refresh_at = i64::MAX;
+        for k in &dir.keys {
+            let i = &k.info;
+            for t in [Some(i.active_from), i.retired_at, i.published_until].into_iter().flatten() {
+                if t > now {
+                    refresh_at = refresh_at.min(t);
+                }
+            }
+            if i.is_published(now) {
+                let jwk: Jwk = serde_json::from_str(&k.public_jwk)
+                    .map_err(|e| ApiError::from(portvakt_jose::JoseError::Key(format!("stored JWK of {}: {e}", i.kid))))?;
+                published.push(jwk);
+            }
+            if i.retired_at.is_none_or(|t| t > now) {
+                match open_key(master, k) {
+                    Ok(key) => signers.push((i.clone(), Arc::new(key))),
+                    Err(e) => tracing::error!(tenant = %dir.tenant.name, kid = %i.kid, error = %e, "signing key cannot be opened; check PORTVAKT_MASTER_KEY"),
+                }
+            }
+        }
+        // Newest first in the JWKS, so the next signer is the first a reader sees.
+        published.reverse();
+        let jwks_doc = Jwks { keys: published };
+        let verifiers = VerifyingKey::from_jwks(&jwks_doc);
+        let to_bytes = |v: &serde_json::Value| Bytes::from(serde_json::to_vec(v).unwrap_or_default());
+        let jwks = Bytes::from(serde_json::to_vec(&jwks_doc).unwrap_or_default());
+        let openid_configuration = to_bytes(&discovery::openid_configuration(&issuer, &dir.tenant));
+        let oauth_metadata = to_bytes(&discovery::oauth_metadata(&issuer, &dir.tenant));
+        Ok(Self {
+            issuer,
+            resources: dir.resources.into_iter().map(|r| (r.identifier.clone(), r)).collect(),
+            applications: dir.applications.into_iter().map(|a| (a.client_id.clone(), a)).collect(),
+            keys: dir.keys.into_iter().map(|k| k.info).collect(),
+            tenant: dir.tenant,
+            signers,
+            verifiers,
+            jwks,
+            openid_configuration,
+            oauth_metadata,
+            refresh_at,
+        })
+    }
+}
+
+/// The cache of views.
+pub struct DirectoryCache {
+    store: Arc<dyn Store>,
+    master: Arc<MasterKey>,
+    config: Arc<ServerConfig>,
+    views: RwLock<HashMap<String, Arc<TenantView>>>,
+}
+
+impl DirectoryCache {
+    /// An empty cache.
+    pub fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, config: Arc<ServerConfig>) -> Self {
+        Self { store, master, config, views: RwLock::new(HashMap::new()) }
+    }
+
+    /// The view of `tenant` at `now`, loading it when absent or due.
+    pub async fn get(&self, tenant: &str, now: i64) -> Result<Option<Arc<TenantView>>, ApiError> {
+        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+            if now < v.refresh_at {
+                return Ok(Some(v));
+            }
+        }
+        let Some(dir) = self.store.directory(tenant).await? else {
+            return Ok(None);
+        };
+        let view = Arc::new(TenantView::build(dir, &self.config, &self.master, now)?);
+        if let Ok(mut m) = self.views.write() {
+            m.insert(tenant.to_string(), view.clone());
+        }
+        Ok(Some(view))
+    }
+
+    /// Forget a tenant's view after a write.
+    pub fn invalidate(&self, tenant: &str) {
+        if let Ok(mut m) = self.views.write() {
+            m.remove(tenant);
+        }
+    }
+}

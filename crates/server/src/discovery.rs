@@ -1,0 +1,94 @@
+//! Discovery (OpenID Connect Discovery 1.0 §3, RFC 8414 §2) and the JWKS endpoint.
+//!
+//! The documents list only what is implemented. Each is serialized once per tenant
+//! view and served as bytes.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use portvakt_core::model::{Tenant, SUPPORTED_GRANT_TYPES};
+use portvakt_core::ErrorCode;
+use serde_json::{json, Value};
+
+/// The longest time a reader may cache the JWKS; key rotation pre-publishes for at
+/// least this long by default, so readers that honour `Cache-Control` always know a
+/// key before it signs.
+pub const JWKS_MAX_AGE: i64 = 60;
+
+/// Endpoints relative to the issuer.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+/// JWKS, relative to the issuer.
+pub const JWKS_PATH: &str = "/oauth2/keys";
+
+fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
+    let v = json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "grant_types_supported": SUPPORTED_GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        // No authorization endpoint yet: no response type is supported.
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [tenant.signing_algorithm.as_str()],
+        "access_token_signing_alg_values_supported": [tenant.signing_algorithm.as_str()],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "tid"],
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// `{issuer}/.well-known/openid-configuration`.
+pub fn openid_configuration(issuer: &str, tenant: &Tenant) -> Value {
+    Value::Object(common(issuer, tenant))
+}
+
+/// `/.well-known/oauth-authorization-server/{tenant}` (RFC 8414).
+pub fn oauth_metadata(issuer: &str, tenant: &Tenant) -> Value {
+    let mut m = common(issuer, tenant);
+    // OIDC-only members have no meaning in RFC 8414 metadata.
+    m.remove("subject_types_supported");
+    m.remove("id_token_signing_alg_values_supported");
+    Value::Object(m)
+}
+
+fn json_bytes(bytes: Bytes, max_age: i64) -> Response {
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Public documents: any origin may read them (browser-based clients).
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    res
+}
+
+pub(crate) fn unknown_tenant(tenant: &str) -> ApiError {
+    ApiError::new(ErrorCode::TenantUnknown, format!("there is no tenant named '{}'", tenant.escape_default()))
+}
+
+/// GET `{issuer}/.well-known/openid-configuration`.
+pub async fn openid_configuration_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+    let view = st.directory.get(&tenant, st.clock.now()).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(json_bytes(view.openid_configuration.clone(), 3600))
+}
+
+/// GET `/.well-known/oauth-authorization-server/{tenant}`.
+pub async fn oauth_metadata_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+    let view = st.directory.get(&tenant, st.clock.now()).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(json_bytes(view.oauth_metadata.clone(), 3600))
+}
+
+/// GET `{issuer}/oauth2/keys`. `max-age` never reaches past the next key event, so a
+/// reader that honours it sees a pre-published key before it signs.
+pub async fn jwks_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+    let now = st.clock.now();
+    let view = st.directory.get(&tenant, now).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(json_bytes(view.jwks.clone(), view.jwks_max_age(now, JWKS_MAX_AGE)))
+}

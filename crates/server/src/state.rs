@@ -1,0 +1,57 @@
+//! Shared server state.
+
+use crate::directory::DirectoryCache;
+use crate::signin::SignInSink;
+use portvakt_core::Clock;
+use portvakt_jose::MasterKey;
+use portvakt_store::Store;
+use std::sync::Arc;
+
+/// Settings the HTTP edge needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Base of every issuer URL, without a trailing slash (`http://127.0.0.1:8400`).
+    pub public_url: String,
+    /// How long a retired key stays published beyond the longest token lifetime.
+    pub key_retention_leeway_secs: i64,
+}
+
+impl ServerConfig {
+    /// Config with defaults for `public_url`.
+    pub fn new(public_url: &str) -> Self {
+        Self { public_url: public_url.trim_end_matches('/').to_string(), key_retention_leeway_secs: 300 }
+    }
+
+    /// The issuer of a tenant.
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}", self.public_url)
+    }
+}
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Per-tenant snapshots for the token path.
+    pub directory: Arc<DirectoryCache>,
+    /// The clock; tests pass a manual one.
+    pub clock: Arc<dyn Clock>,
+    /// Seals private keys at rest.
+    pub master: Arc<MasterKey>,
+    /// Where sign-in outcomes go.
+    pub signins: SignInSink,
+}
+
+impl AppState {
+    /// Assemble the state. Must be called inside a Tokio runtime (it starts the
+    /// sign-in writer task).
+    pub fn new(config: ServerConfig, store: Arc<dyn Store>, clock: Arc<dyn Clock>, master: MasterKey) -> Self {
+        let config = Arc::new(config);
+        let master = Arc::new(master);
+        let directory = Arc::new(DirectoryCache::new(store.clone(), master.clone(), config.clone()));
+        Self { config, store, directory, clock, master, signins: SignInSink::spawn() }
+    }
+}
