@@ -15,6 +15,9 @@ pub struct Error {
 impl Error {
     /// An error with code `code` and the given description.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into() }
+        Self {
+            code,
+            detail: detail.into(),
+        }
     }
 }

@@ -200,7 +200,11 @@ mod tests {
         let mut seen = HashSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "duplicate {}", c.code());
-            assert!(c.code().starts_with("PV") && c.code().len() == 6, "{}", c.code());
+            assert!(
+                c.code().starts_with("PV") && c.code().len() == 6,
+                "{}",
+                c.code()
+            );
             assert_eq!(ErrorCode::from_code(c.code()), Some(*c));
             assert!((400..600).contains(&c.status()));
         }
@@ -214,6 +218,9 @@ mod tests {
             std::fs::write(path, &want).expect("write docs/errors.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "docs/errors.md is stale: run PORTVAKT_BLESS=1 cargo test -p portvakt-core");
+        assert!(
+            have == want,
+            "docs/errors.md is stale: run PORTVAKT_BLESS=1 cargo test -p portvakt-core"
+        );
     }
 }

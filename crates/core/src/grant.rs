@@ -30,7 +30,11 @@ pub fn decide_client_credentials<'r>(
             format!(
                 "application '{}' may not use client_credentials (its grant types: {})",
                 app.client_id,
-                if app.grant_types.is_empty() { "none".into() } else { app.grant_types.join(", ") }
+                if app.grant_types.is_empty() {
+                    "none".into()
+                } else {
+                    app.grant_types.join(", ")
+                }
             ),
         ));
     }

@@ -136,7 +136,11 @@ pub fn parse(json: &[u8]) -> Result<ImportFile, Error> {
     let de = &mut serde_json::Deserializer::from_slice(json);
     let file: ImportFile = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        let path = if path == "." {
+            "$".to_string()
+        } else {
+            format!("$.{path}")
+        };
         Error::new(ErrorCode::ImportInvalid, format!("{path}: {}", e.inner()))
     })?;
     let problems = validate(&file);
@@ -172,11 +176,18 @@ fn dupes<'a>(p: &mut Vec<String>, path: &str, what: &str, items: impl Iterator<I
 /// Every semantic problem of a structurally valid file, each prefixed with its path.
 pub fn validate(file: &ImportFile) -> Vec<String> {
     let mut p = Vec::new();
-    dupes(&mut p, "$.tenants", "tenant name", file.tenants.iter().map(|t| t.name.as_str()));
+    dupes(
+        &mut p,
+        "$.tenants",
+        "tenant name",
+        file.tenants.iter().map(|t| t.name.as_str()),
+    );
     for (ti, t) in file.tenants.iter().enumerate() {
         let tp = format!("$.tenants[{ti}]");
         if t.name == SYSTEM_TENANT {
-            p.push(format!("{tp}.name: 'system' is Portvakt's own tenant and cannot be imported"));
+            p.push(format!(
+                "{tp}.name: 'system' is Portvakt's own tenant and cannot be imported"
+            ));
         } else if let Err(e) = validate_tenant_name(&t.name) {
             p.push(format!("{tp}.name: {}", e.detail));
         }
@@ -185,9 +196,18 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                 p.push(format!("{tp}.signingAlgorithm: {e}"));
             }
         }
-        check_lifetime(&mut p, &format!("{tp}.accessTokenLifetimeSeconds"), t.access_token_lifetime_seconds);
+        check_lifetime(
+            &mut p,
+            &format!("{tp}.accessTokenLifetimeSeconds"),
+            t.access_token_lifetime_seconds,
+        );
 
-        dupes(&mut p, &format!("{tp}.groups"), "group", t.groups.iter().map(|g| g.display_name.as_str()));
+        dupes(
+            &mut p,
+            &format!("{tp}.groups"),
+            "group",
+            t.groups.iter().map(|g| g.display_name.as_str()),
+        );
         for (gi, g) in t.groups.iter().enumerate() {
             if g.display_name.trim().is_empty() {
                 p.push(format!("{tp}.groups[{gi}].displayName: must not be empty"));
@@ -195,12 +215,22 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
         }
         let groups: HashSet<&str> = t.groups.iter().map(|g| g.display_name.as_str()).collect();
 
-        dupes(&mut p, &format!("{tp}.users"), "userPrincipalName", t.users.iter().map(|u| u.user_principal_name.as_str()));
+        dupes(
+            &mut p,
+            &format!("{tp}.users"),
+            "userPrincipalName",
+            t.users.iter().map(|u| u.user_principal_name.as_str()),
+        );
         for (ui, u) in t.users.iter().enumerate() {
             let up = format!("{tp}.users[{ui}]");
             let upn = &u.user_principal_name;
-            if upn.is_empty() || upn.len() > 254 || upn.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                p.push(format!("{up}.userPrincipalName: '{upn}' must be 1-254 characters without spaces"));
+            if upn.is_empty()
+                || upn.len() > 254
+                || upn.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                p.push(format!(
+                    "{up}.userPrincipalName: '{upn}' must be 1-254 characters without spaces"
+                ));
             }
             if let Some(pw) = &u.password {
                 if pw.chars().count() < 8 {
@@ -209,30 +239,61 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             }
             for (gi, g) in u.groups.iter().enumerate() {
                 if !groups.contains(g.as_str()) {
-                    p.push(format!("{up}.groups[{gi}]: group '{g}' is not defined in this tenant's groups"));
+                    p.push(format!(
+                        "{up}.groups[{gi}]: group '{g}' is not defined in this tenant's groups"
+                    ));
                 }
             }
         }
 
-        dupes(&mut p, &format!("{tp}.resources"), "resource identifier", t.resources.iter().map(|r| r.identifier.as_str()));
+        dupes(
+            &mut p,
+            &format!("{tp}.resources"),
+            "resource identifier",
+            t.resources.iter().map(|r| r.identifier.as_str()),
+        );
         for (ri, r) in t.resources.iter().enumerate() {
             let rp = format!("{tp}.resources[{ri}]");
             if !is_absolute_uri(&r.identifier) {
                 p.push(format!("{rp}.identifier: '{}' must be an absolute URI without a fragment (RFC 8707), e.g. 'api://analytics'", r.identifier));
             }
             for (si, s) in r.scopes.iter().enumerate() {
-                if s.is_empty() || s == ".default" || s.contains('/') || s.bytes().any(|b| b <= 0x20 || b == b'"' || b == b'\\' || b >= 0x7f) {
+                if s.is_empty()
+                    || s == ".default"
+                    || s.contains('/')
+                    || s.bytes()
+                        .any(|b| b <= 0x20 || b == b'"' || b == b'\\' || b >= 0x7f)
+                {
                     p.push(format!("{rp}.scopes[{si}]: '{s}' is not a valid scope name (no spaces, quotes, backslashes or '/'; '.default' is implicit)"));
                 }
             }
-            dupes(&mut p, &format!("{rp}.scopes"), "scope", r.scopes.iter().map(|s| s.as_str()));
-            check_lifetime(&mut p, &format!("{rp}.accessTokenLifetimeSeconds"), r.access_token_lifetime_seconds);
+            dupes(
+                &mut p,
+                &format!("{rp}.scopes"),
+                "scope",
+                r.scopes.iter().map(|s| s.as_str()),
+            );
+            check_lifetime(
+                &mut p,
+                &format!("{rp}.accessTokenLifetimeSeconds"),
+                r.access_token_lifetime_seconds,
+            );
         }
 
-        dupes(&mut p, &format!("{tp}.applications"), "clientId", t.applications.iter().map(|a| a.client_id.as_str()));
+        dupes(
+            &mut p,
+            &format!("{tp}.applications"),
+            "clientId",
+            t.applications.iter().map(|a| a.client_id.as_str()),
+        );
         for (ai, a) in t.applications.iter().enumerate() {
             let ap = format!("{tp}.applications[{ai}]");
-            if a.client_id.is_empty() || a.client_id.len() > 128 || a.client_id.bytes().any(|b| !(0x21..0x7f).contains(&b) || b == b':') {
+            if a.client_id.is_empty()
+                || a.client_id.len() > 128
+                || a.client_id
+                    .bytes()
+                    .any(|b| !(0x21..0x7f).contains(&b) || b == b':')
+            {
                 p.push(format!("{ap}.clientId: '{}' must be 1-128 printable ASCII characters without ':' or spaces", a.client_id));
             }
             if let Some(s) = &a.client_secret {
@@ -242,12 +303,17 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             }
             for (gi, g) in a.grant_types.iter().enumerate() {
                 if !SUPPORTED_GRANT_TYPES.contains(&g.as_str()) {
-                    p.push(format!("{ap}.grantTypes[{gi}]: '{g}' is not supported (supported: {})", SUPPORTED_GRANT_TYPES.join(", ")));
+                    p.push(format!(
+                        "{ap}.grantTypes[{gi}]: '{g}' is not supported (supported: {})",
+                        SUPPORTED_GRANT_TYPES.join(", ")
+                    ));
                 }
             }
             for (ri, r) in a.redirect_uris.iter().enumerate() {
                 if !is_absolute_uri(r) {
-                    p.push(format!("{ap}.redirectUris[{ri}]: '{r}' must be an absolute URI without a fragment"));
+                    p.push(format!(
+                        "{ap}.redirectUris[{ri}]: '{r}' must be an absolute URI without a fragment"
+                    ));
                 }
             }
             for (si, s) in a.allowed_scopes.iter().enumerate() {
@@ -263,7 +329,11 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                     _ => {}
                 }
             }
-            check_lifetime(&mut p, &format!("{ap}.accessTokenLifetimeSeconds"), a.access_token_lifetime_seconds);
+            check_lifetime(
+                &mut p,
+                &format!("{ap}.accessTokenLifetimeSeconds"),
+                a.access_token_lifetime_seconds,
+            );
         }
     }
     p
@@ -299,8 +369,14 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_errors_with_their_path() {
-        let e = err(&GOOD.replace("\"accountEnabled\": true", "\"accountEnabled\": true, \"colour\": 1"));
-        assert!(e.starts_with("$.tenants[0].users[0]") && e.contains("colour"), "{e}");
+        let e = err(&GOOD.replace(
+            "\"accountEnabled\": true",
+            "\"accountEnabled\": true, \"colour\": 1",
+        ));
+        assert!(
+            e.starts_with("$.tenants[0].users[0]") && e.contains("colour"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -312,14 +388,44 @@ mod tests {
     #[test]
     fn semantic_problems_name_the_path() {
         let cases = [
-            (GOOD.replace("\"contoso\"", "\"admin\""), "$.tenants[0].name"),
-            (GOOD.replace("\"ES256\"", "\"HS256\""), "$.tenants[0].signingAlgorithm"),
-            (GOOD.replace("\"groups\": [\"Analytics Admins\"]", "\"groups\": [\"Nope\"]"), "$.tenants[0].users[0].groups[0]"),
-            (GOOD.replace("\"api://analytics\",", "\"analytics\","), "$.tenants[0].resources[0].identifier"),
-            (GOOD.replace("\"0123456789abcdef0123456789\"", "\"short\""), "$.tenants[0].applications[0].clientSecret"),
-            (GOOD.replace("[\"client_credentials\"]", "[\"password\"]"), "$.tenants[0].applications[0].grantTypes[0]"),
-            (GOOD.replace("api://analytics/.default", "api://other/.default"), "$.tenants[0].applications[0].allowedScopes[0]"),
-            (GOOD.replace("\"accessTokenLifetimeSeconds\": 3600}]\n    }", "\"accessTokenLifetimeSeconds\": 0}]\n    }"), "$.tenants[0].applications[0].accessTokenLifetimeSeconds"),
+            (
+                GOOD.replace("\"contoso\"", "\"admin\""),
+                "$.tenants[0].name",
+            ),
+            (
+                GOOD.replace("\"ES256\"", "\"HS256\""),
+                "$.tenants[0].signingAlgorithm",
+            ),
+            (
+                GOOD.replace(
+                    "\"groups\": [\"Analytics Admins\"]",
+                    "\"groups\": [\"Nope\"]",
+                ),
+                "$.tenants[0].users[0].groups[0]",
+            ),
+            (
+                GOOD.replace("\"api://analytics\",", "\"analytics\","),
+                "$.tenants[0].resources[0].identifier",
+            ),
+            (
+                GOOD.replace("\"0123456789abcdef0123456789\"", "\"short\""),
+                "$.tenants[0].applications[0].clientSecret",
+            ),
+            (
+                GOOD.replace("[\"client_credentials\"]", "[\"password\"]"),
+                "$.tenants[0].applications[0].grantTypes[0]",
+            ),
+            (
+                GOOD.replace("api://analytics/.default", "api://other/.default"),
+                "$.tenants[0].applications[0].allowedScopes[0]",
+            ),
+            (
+                GOOD.replace(
+                    "\"accessTokenLifetimeSeconds\": 3600}]\n    }",
+                    "\"accessTokenLifetimeSeconds\": 0}]\n    }",
+                ),
+                "$.tenants[0].applications[0].accessTokenLifetimeSeconds",
+            ),
         ];
         for (json, path) in cases {
             let e = err(&json);

@@ -1,8 +1,8 @@
 //! The entities Portvakt stores. Field names follow Microsoft Graph where Graph has
 //! the same concept (`userPrincipalName`, `accountEnabled`, `displayName`).
 
-use serde::{Deserialize, Serialize};
 use portvakt_jose::Algorithm;
+use serde::{Deserialize, Serialize};
 
 /// Default access-token lifetime when nothing overrides it.
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u32 = 3600;

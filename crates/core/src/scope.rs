@@ -11,7 +11,14 @@ use crate::names::is_absolute_uri;
 use crate::{Error, ErrorCode};
 
 /// OpenID Connect scopes; they need a user.
-pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "address", "phone"];
+pub const OIDC_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "address",
+    "phone",
+];
 
 /// The outcome: the audience and the scopes granted on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +38,8 @@ impl ResolvedScope {
 
 /// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
 fn valid_scope_token(t: &str) -> bool {
-    t.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    t.bytes()
+        .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// Resolve the request of a client-credentials grant for application `app`.
@@ -57,22 +65,38 @@ pub fn resolve<'r>(
     if distinct.len() > 1 {
         return Err(Error::new(
             ErrorCode::MultipleResources,
-            format!("resource names {} resources ({}); request one token per resource", distinct.len(), distinct.join(", ")),
+            format!(
+                "resource names {} resources ({}); request one token per resource",
+                distinct.len(),
+                distinct.join(", ")
+            ),
         ));
     }
     let explicit = distinct.first().copied();
 
-    let tokens: Vec<&str> = scope.unwrap_or("").split(' ').filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<&str> = scope
+        .unwrap_or("")
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .collect();
     let mut target: Option<&str> = explicit;
     let mut names: Vec<&str> = Vec::new();
     for t in &tokens {
         if !valid_scope_token(t) {
-            return Err(Error::new(ErrorCode::InvalidParameter, format!("scope contains an invalid character in '{}' (RFC 6749 §3.3)", t.escape_default())));
+            return Err(Error::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "scope contains an invalid character in '{}' (RFC 6749 §3.3)",
+                    t.escape_default()
+                ),
+            ));
         }
         if OIDC_SCOPES.contains(t) {
             return Err(Error::new(
                 ErrorCode::ScopeNotForGrant,
-                format!("scope '{t}' needs a signed-in user and cannot be used with client_credentials"),
+                format!(
+                    "scope '{t}' needs a signed-in user and cannot be used with client_credentials"
+                ),
             ));
         }
         // `{resource}/{name}`: the resource is everything before the last '/'. When a
@@ -105,14 +129,18 @@ pub fn resolve<'r>(
             _ => target = Some(res),
         }
         if name.is_empty() {
-            return Err(Error::new(ErrorCode::InvalidParameter, format!("scope '{t}' has an empty scope name after '/'")));
+            return Err(Error::new(
+                ErrorCode::InvalidParameter,
+                format!("scope '{t}' has an empty scope name after '/'"),
+            ));
         }
         names.push(name);
     }
     let Some(target) = target else {
         return Err(Error::new(
             ErrorCode::ScopeRequired,
-            "no scope and no resource: ask for '{resource}/.default' or send resource={resource}".to_string(),
+            "no scope and no resource: ask for '{resource}/.default' or send resource={resource}"
+                .to_string(),
         ));
     };
     let Some(resource) = lookup(target) else {
@@ -123,12 +151,15 @@ pub fn resolve<'r>(
     };
 
     let default_prefix = format!("{}/.default", resource.identifier);
-    let allowed_all = app.allowed_scopes.iter().any(|s| *s == default_prefix);
+    let allowed_all = app.allowed_scopes.contains(&default_prefix);
     let allowed = |name: &str| {
-        allowed_all || app.allowed_scopes.iter().any(|s| s.len() == resource.identifier.len() + 1 + name.len()
-            && s.starts_with(&resource.identifier)
-            && s.as_bytes()[resource.identifier.len()] == b'/'
-            && s.ends_with(name))
+        allowed_all
+            || app.allowed_scopes.iter().any(|s| {
+                s.len() == resource.identifier.len() + 1 + name.len()
+                    && s.starts_with(&resource.identifier)
+                    && s.as_bytes()[resource.identifier.len()] == b'/'
+                    && s.ends_with(name)
+            })
     };
 
     let mut granted: Vec<String>;
@@ -136,7 +167,15 @@ pub fn resolve<'r>(
         if names.len() > 1 {
             return Err(Error::new(
                 ErrorCode::ScopeDefaultCombined,
-                format!("'{default_prefix}' cannot be combined with other scopes ({})", names.iter().filter(|n| **n != ".default").copied().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "'{default_prefix}' cannot be combined with other scopes ({})",
+                    names
+                        .iter()
+                        .filter(|n| **n != ".default")
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
         let any_grant = allowed_all || resource.scopes.iter().any(|s| allowed(s));
@@ -146,20 +185,36 @@ pub fn resolve<'r>(
                 format!("application '{}' is not allowed any scope on '{}'; add '{default_prefix}' or specific scopes to its allowedScopes", app.client_id, resource.identifier),
             ));
         }
-        granted = resource.scopes.iter().filter(|s| allowed(s)).cloned().collect();
+        granted = resource
+            .scopes
+            .iter()
+            .filter(|s| allowed(s))
+            .cloned()
+            .collect();
     } else {
         granted = Vec::with_capacity(names.len());
         for n in names {
             if !resource.scopes.iter().any(|s| s == n) {
                 return Err(Error::new(
                     ErrorCode::ScopeUnknown,
-                    format!("resource '{}' does not define the scope '{n}' (it defines: {})", resource.identifier, if resource.scopes.is_empty() { "none".to_string() } else { resource.scopes.join(", ") }),
+                    format!(
+                        "resource '{}' does not define the scope '{n}' (it defines: {})",
+                        resource.identifier,
+                        if resource.scopes.is_empty() {
+                            "none".to_string()
+                        } else {
+                            resource.scopes.join(", ")
+                        }
+                    ),
                 ));
             }
             if !allowed(n) {
                 return Err(Error::new(
                     ErrorCode::ScopeNotAllowed,
-                    format!("application '{}' is not allowed the scope '{}/{n}'", app.client_id, resource.identifier),
+                    format!(
+                        "application '{}' is not allowed the scope '{}/{n}'",
+                        app.client_id, resource.identifier
+                    ),
                 ));
             }
             granted.push(n.to_string());
@@ -167,7 +222,10 @@ pub fn resolve<'r>(
     }
     granted.sort();
     granted.dedup();
-    Ok(ResolvedScope { resource: resource.identifier.clone(), scopes: granted })
+    Ok(ResolvedScope {
+        resource: resource.identifier.clone(),
+        scopes: granted,
+    })
 }
 
 #[cfg(test)]
@@ -176,63 +234,189 @@ mod tests {
 
     fn res() -> Vec<Resource> {
         vec![
-            Resource { identifier: "api://analytics".into(), display_name: "A".into(), scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()], access_token_lifetime_seconds: None },
-            Resource { identifier: "https://api.example.com/v1".into(), display_name: "B".into(), scopes: vec!["read".into()], access_token_lifetime_seconds: None },
+            Resource {
+                identifier: "api://analytics".into(),
+                display_name: "A".into(),
+                scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()],
+                access_token_lifetime_seconds: None,
+            },
+            Resource {
+                identifier: "https://api.example.com/v1".into(),
+                display_name: "B".into(),
+                scopes: vec!["read".into()],
+                access_token_lifetime_seconds: None,
+            },
         ]
     }
     fn app(allowed: &[&str]) -> Application {
-        Application { client_id: "c".into(), display_name: "c".into(), secret_sha256: None, confidential: true, grant_types: vec![], redirect_uris: vec![], allowed_scopes: allowed.iter().map(|s| s.to_string()).collect(), access_token_lifetime_seconds: None }
+        Application {
+            client_id: "c".into(),
+            display_name: "c".into(),
+            secret_sha256: None,
+            confidential: true,
+            grant_types: vec![],
+            redirect_uris: vec![],
+            allowed_scopes: allowed.iter().map(|s| s.to_string()).collect(),
+            access_token_lifetime_seconds: None,
+        }
     }
-    fn run(scope: Option<&str>, resource: &[&str], allowed: &[&str]) -> Result<ResolvedScope, ErrorCode> {
+    fn run(
+        scope: Option<&str>,
+        resource: &[&str],
+        allowed: &[&str],
+    ) -> Result<ResolvedScope, ErrorCode> {
         let r = res();
-        resolve(scope, resource, &app(allowed), |id| r.iter().find(|x| x.identifier == id)).map_err(|e| e.code)
+        resolve(scope, resource, &app(allowed), |id| {
+            r.iter().find(|x| x.identifier == id)
+        })
+        .map_err(|e| e.code)
     }
 
     #[test]
     fn all_accepted_forms() {
         let all = ["api://analytics/.default"];
-        let full = ResolvedScope { resource: "api://analytics".into(), scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()] };
-        assert_eq!(run(Some("api://analytics/.default"), &[], &all), Ok(full.clone()));
+        let full = ResolvedScope {
+            resource: "api://analytics".into(),
+            scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()],
+        };
+        assert_eq!(
+            run(Some("api://analytics/.default"), &[], &all),
+            Ok(full.clone())
+        );
         assert_eq!(run(None, &["api://analytics"], &all), Ok(full.clone()));
         assert_eq!(run(Some(".default"), &["api://analytics"], &all), Ok(full));
-        let one = ResolvedScope { resource: "api://analytics".into(), scopes: vec!["Reports.Read".into()] };
-        assert_eq!(run(Some("api://analytics/Reports.Read"), &[], &all), Ok(one.clone()));
-        assert_eq!(run(Some("Reports.Read"), &["api://analytics"], &all), Ok(one.clone()));
-        assert_eq!(run(Some("api://analytics/Reports.Read"), &["api://analytics"], &all), Ok(one));
-        assert_eq!(run(Some("https://api.example.com/v1/read"), &[], &["https://api.example.com/v1/read"]).map(|r| r.resource), Ok("https://api.example.com/v1".into()));
+        let one = ResolvedScope {
+            resource: "api://analytics".into(),
+            scopes: vec!["Reports.Read".into()],
+        };
+        assert_eq!(
+            run(Some("api://analytics/Reports.Read"), &[], &all),
+            Ok(one.clone())
+        );
+        assert_eq!(
+            run(Some("Reports.Read"), &["api://analytics"], &all),
+            Ok(one.clone())
+        );
+        assert_eq!(
+            run(
+                Some("api://analytics/Reports.Read"),
+                &["api://analytics"],
+                &all
+            ),
+            Ok(one)
+        );
+        assert_eq!(
+            run(
+                Some("https://api.example.com/v1/read"),
+                &[],
+                &["https://api.example.com/v1/read"]
+            )
+            .map(|r| r.resource),
+            Ok("https://api.example.com/v1".into())
+        );
     }
 
     #[test]
     fn default_grants_only_what_is_allowed() {
-        let r = run(Some("api://analytics/.default"), &[], &["api://analytics/Reports.Read"]);
+        let r = run(
+            Some("api://analytics/.default"),
+            &[],
+            &["api://analytics/Reports.Read"],
+        );
         assert_eq!(r.map(|r| r.scopes), Ok(vec!["Reports.Read".to_string()]));
-        assert_eq!(run(Some("api://analytics/.default"), &[], &["https://api.example.com/v1/read"]), Err(ErrorCode::ScopeNotAllowed));
+        assert_eq!(
+            run(
+                Some("api://analytics/.default"),
+                &[],
+                &["https://api.example.com/v1/read"]
+            ),
+            Err(ErrorCode::ScopeNotAllowed)
+        );
     }
 
     #[test]
     fn every_failure_has_its_code() {
         let all = ["api://analytics/.default"];
         assert_eq!(run(None, &[], &all), Err(ErrorCode::ScopeRequired));
-        assert_eq!(run(Some("Reports.Read"), &[], &all), Err(ErrorCode::ScopeRequired));
-        assert_eq!(run(Some("api://nope/.default"), &[], &all), Err(ErrorCode::ResourceUnknown));
-        assert_eq!(run(None, &["api://nope"], &all), Err(ErrorCode::ResourceUnknown));
-        assert_eq!(run(Some("api://analytics/Nope"), &[], &all), Err(ErrorCode::ScopeUnknown));
-        assert_eq!(run(Some("api://analytics/Reports.Read"), &[], &["api://analytics/Onboarding.ReadWrite"]), Err(ErrorCode::ScopeNotAllowed));
-        assert_eq!(run(None, &["api://analytics", "https://api.example.com/v1"], &all), Err(ErrorCode::MultipleResources));
-        assert_eq!(run(Some("api://analytics/.default https://api.example.com/v1/read"), &[], &all), Err(ErrorCode::MultipleResources));
-        assert_eq!(run(None, &["analytics"], &all), Err(ErrorCode::ResourceInvalid));
-        assert_eq!(run(None, &["api://analytics#x"], &all), Err(ErrorCode::ResourceInvalid));
-        assert_eq!(run(Some("openid"), &["api://analytics"], &all), Err(ErrorCode::ScopeNotForGrant));
-        assert_eq!(run(Some("api://analytics/.default api://analytics/Reports.Read"), &[], &all), Err(ErrorCode::ScopeDefaultCombined));
-        assert_eq!(run(Some("api://analytics/Reports\"Read"), &[], &all), Err(ErrorCode::InvalidParameter));
+        assert_eq!(
+            run(Some("Reports.Read"), &[], &all),
+            Err(ErrorCode::ScopeRequired)
+        );
+        assert_eq!(
+            run(Some("api://nope/.default"), &[], &all),
+            Err(ErrorCode::ResourceUnknown)
+        );
+        assert_eq!(
+            run(None, &["api://nope"], &all),
+            Err(ErrorCode::ResourceUnknown)
+        );
+        assert_eq!(
+            run(Some("api://analytics/Nope"), &[], &all),
+            Err(ErrorCode::ScopeUnknown)
+        );
+        assert_eq!(
+            run(
+                Some("api://analytics/Reports.Read"),
+                &[],
+                &["api://analytics/Onboarding.ReadWrite"]
+            ),
+            Err(ErrorCode::ScopeNotAllowed)
+        );
+        assert_eq!(
+            run(
+                None,
+                &["api://analytics", "https://api.example.com/v1"],
+                &all
+            ),
+            Err(ErrorCode::MultipleResources)
+        );
+        assert_eq!(
+            run(
+                Some("api://analytics/.default https://api.example.com/v1/read"),
+                &[],
+                &all
+            ),
+            Err(ErrorCode::MultipleResources)
+        );
+        assert_eq!(
+            run(None, &["analytics"], &all),
+            Err(ErrorCode::ResourceInvalid)
+        );
+        assert_eq!(
+            run(None, &["api://analytics#x"], &all),
+            Err(ErrorCode::ResourceInvalid)
+        );
+        assert_eq!(
+            run(Some("openid"), &["api://analytics"], &all),
+            Err(ErrorCode::ScopeNotForGrant)
+        );
+        assert_eq!(
+            run(
+                Some("api://analytics/.default api://analytics/Reports.Read"),
+                &[],
+                &all
+            ),
+            Err(ErrorCode::ScopeDefaultCombined)
+        );
+        assert_eq!(
+            run(Some("api://analytics/Reports\"Read"), &[], &all),
+            Err(ErrorCode::InvalidParameter)
+        );
     }
 
     #[test]
     fn a_scope_name_that_is_a_suffix_of_another_is_not_confused() {
-        // allowed "api://analytics/Reports.Read" must not allow "Read".
-        let r = vec![Resource { identifier: "api://a".into(), display_name: "a".into(), scopes: vec!["Read".into(), "X.Read".into()], access_token_lifetime_seconds: None }];
+        // allowed "api://a/X.Read" must not allow "api://a/Read".
+        let r = [Resource {
+            identifier: "api://a".into(),
+            display_name: "a".into(),
+            scopes: vec!["Read".into(), "X.Read".into()],
+            access_token_lifetime_seconds: None,
+        }];
         let a = app(&["api://a/X.Read"]);
-        let out = resolve(Some("api://a/Read"), &[], &a, |id| r.iter().find(|x| x.identifier == id));
+        let out = resolve(Some("api://a/Read"), &[], &a, |id| {
+            r.iter().find(|x| x.identifier == id)
+        });
         assert_eq!(out.map_err(|e| e.code), Err(ErrorCode::ScopeNotAllowed));
     }
 }

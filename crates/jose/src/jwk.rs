@@ -55,12 +55,17 @@ pub struct VerifyingKey {
 
 impl std::fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifyingKey").field("kid", &self.kid).field("alg", &self.alg).finish()
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish()
     }
 }
 
 fn field<'a>(v: &'a Option<String>, name: &str) -> Result<Vec<u8>, JoseError> {
-    let s: &'a str = v.as_deref().ok_or_else(|| JoseError::Key(format!("JWK lacks '{name}'")))?;
+    let s: &'a str = v
+        .as_deref()
+        .ok_or_else(|| JoseError::Key(format!("JWK lacks '{name}'")))?;
     b64url_decode(s).ok_or_else(|| JoseError::Key(format!("JWK '{name}' is not base64url")))
 }
 
@@ -101,7 +106,10 @@ impl VerifyingKey {
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                PublicKey::Ec(UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point))
+                PublicKey::Ec(UnparsedPublicKey::new(
+                    &signature::ECDSA_P256_SHA256_FIXED,
+                    point,
+                ))
             }
             Algorithm::EdDSA => {
                 let x = field(&jwk.x, "x")?;
@@ -115,13 +123,20 @@ impl VerifyingKey {
                 e: field(&jwk.e, "e")?,
             }),
         };
-        Ok(Self { kid: jwk.kid.clone(), alg: inferred, key })
+        Ok(Self {
+            kid: jwk.kid.clone(),
+            alg: inferred,
+            key,
+        })
     }
 
     /// Build verifiers for every usable signing key of a set; unusable keys (other
     /// types, `use: enc`) are skipped, as RFC 7517 §5 allows.
     pub fn from_jwks(jwks: &Jwks) -> Vec<Self> {
-        jwks.keys.iter().filter_map(|k| Self::from_jwk(k).ok()).collect()
+        jwks.keys
+            .iter()
+            .filter_map(|k| Self::from_jwk(k).ok())
+            .collect()
     }
 
     /// The key id, if the JWK had one.
@@ -138,7 +153,9 @@ impl VerifyingKey {
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), JoseError> {
         let ok = match &self.key {
             PublicKey::Ec(k) | PublicKey::Ed(k) => k.verify(msg, sig).is_ok(),
-            PublicKey::Rsa(k) => k.verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig).is_ok(),
+            PublicKey::Rsa(k) => k
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
+                .is_ok(),
         };
         if ok {
             Ok(())
@@ -170,6 +187,9 @@ mod tests {
         let k = SigningKey::generate(Algorithm::ES256, "k".into()).expect("generate");
         let mut jwk = k.public_jwk();
         jwk.alg = Some("RS256".into());
-        assert!(matches!(VerifyingKey::from_jwk(&jwk), Err(JoseError::Key(_))));
+        assert!(matches!(
+            VerifyingKey::from_jwk(&jwk),
+            Err(JoseError::Key(_))
+        ));
     }
 }

@@ -97,15 +97,20 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedJws, JoseError> {
             )));
         }
     };
-    let hb = b64url_decode(h)
-        .ok_or_else(|| JoseError::Malformed("header is not base64url".into()))?;
+    let hb =
+        b64url_decode(h).ok_or_else(|| JoseError::Malformed("header is not base64url".into()))?;
     let header: Header = serde_json::from_slice(&hb)
         .map_err(|e| JoseError::Malformed(format!("header is not a valid JOSE header: {e}")))?;
-    let payload = b64url_decode(p)
-        .ok_or_else(|| JoseError::Malformed("payload is not base64url".into()))?;
+    let payload =
+        b64url_decode(p).ok_or_else(|| JoseError::Malformed("payload is not base64url".into()))?;
     let signature = b64url_decode(s)
         .ok_or_else(|| JoseError::Malformed("signature is not base64url".into()))?;
-    Ok(UnverifiedJws { header, payload, signing_input_len: h.len() + 1 + p.len(), signature })
+    Ok(UnverifiedJws {
+        header,
+        payload,
+        signing_input_len: h.len() + 1 + p.len(),
+        signature,
+    })
 }
 
 /// Verify a compact JWS against a trusted key set.
@@ -144,7 +149,11 @@ pub fn verify_compact(token: &str, keys: &[VerifyingKey]) -> Result<VerifiedJws,
         });
     }
     key.verify(&token.as_bytes()[..jws.signing_input_len], &jws.signature)?;
-    Ok(VerifiedJws { alg: key.alg(), header: jws.header, payload: jws.payload })
+    Ok(VerifiedJws {
+        alg: key.alg(),
+        header: jws.header,
+        payload: jws.payload,
+    })
 }
 
 #[cfg(test)]
@@ -154,7 +163,9 @@ mod tests {
 
     fn setup(alg: Algorithm) -> (SigningKey, Vec<VerifyingKey>) {
         let k = SigningKey::generate(alg, format!("kid-{alg}")).expect("generate");
-        let jwks = Jwks { keys: vec![k.public_jwk()] };
+        let jwks = Jwks {
+            keys: vec![k.public_jwk()],
+        };
         (k, VerifyingKey::from_jwks(&jwks))
     }
 
@@ -175,8 +186,16 @@ mod tests {
         let (k, keys) = setup(Algorithm::ES256);
         let t = sign_compact(&k, "at+jwt", br#"{"sub":"a"}"#).expect("sign");
         let parts: Vec<&str> = t.split('.').collect();
-        let forged = format!("{}.{}.{}", parts[0], b64url_encode(br#"{"sub":"b"}"#), parts[2]);
-        assert_eq!(verify_compact(&forged, &keys).err(), Some(JoseError::BadSignature));
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64url_encode(br#"{"sub":"b"}"#),
+            parts[2]
+        );
+        assert_eq!(
+            verify_compact(&forged, &keys).err(),
+            Some(JoseError::BadSignature)
+        );
     }
 
     #[test]
@@ -197,7 +216,10 @@ mod tests {
         let (_, keys) = setup(Algorithm::ES256);
         let h = b64url_encode(br#"{"alg":"RS256","kid":"kid-ES256"}"#);
         let t = format!("{h}.{}.{}", b64url_encode(b"{}"), b64url_encode(b"x"));
-        assert!(matches!(verify_compact(&t, &keys), Err(JoseError::AlgorithmMismatch { .. })));
+        assert!(matches!(
+            verify_compact(&t, &keys),
+            Err(JoseError::AlgorithmMismatch { .. })
+        ));
     }
 
     #[test]
@@ -205,16 +227,30 @@ mod tests {
         let (_, keys) = setup(Algorithm::ES256);
         let h = b64url_encode(br#"{"alg":"ES256","kid":"kid-ES256","jku":"https://evil"}"#);
         let t = format!("{h}.{}.{}", b64url_encode(b"{}"), b64url_encode(b"x"));
-        assert_eq!(verify_compact(&t, &keys).err(), Some(JoseError::ForbiddenHeader("jku".into())));
+        assert_eq!(
+            verify_compact(&t, &keys).err(),
+            Some(JoseError::ForbiddenHeader("jku".into()))
+        );
         let h = b64url_encode(br#"{"alg":"ES256","kid":"other"}"#);
         let t = format!("{h}.{}.{}", b64url_encode(b"{}"), b64url_encode(b"x"));
-        assert_eq!(verify_compact(&t, &keys).err(), Some(JoseError::UnknownKey("other".into())));
+        assert_eq!(
+            verify_compact(&t, &keys).err(),
+            Some(JoseError::UnknownKey("other".into()))
+        );
     }
 
     #[test]
     fn malformed_inputs_are_errors_not_panics() {
         let (_, keys) = setup(Algorithm::ES256);
-        for t in ["", "a", "a.b", "a.b.c.d.e", "!!.??.**", "e30.e30.e30", "eyJhbGciOiJFUzI1NiIsImFsZyI6Ik5PTkUifQ.e30.e30"] {
+        for t in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c.d.e",
+            "!!.??.**",
+            "e30.e30.e30",
+            "eyJhbGciOiJFUzI1NiIsImFsZyI6Ik5PTkUifQ.e30.e30",
+        ] {
             assert!(verify_compact(t, &keys).is_err(), "{t}");
         }
     }

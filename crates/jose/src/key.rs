@@ -1,4 +1,4 @@
-use crate::{b64url_encode, Algorithm, Jwk, JoseError};
+use crate::{b64url_encode, Algorithm, JoseError, Jwk};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
@@ -49,7 +49,12 @@ impl SigningKey {
                     .map_err(key_err("generate RSA key"))?,
             ),
         };
-        Ok(Self { kid, alg, inner, rng: SystemRandom::new() })
+        Ok(Self {
+            kid,
+            alg,
+            inner,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// Load a key from its PKCS#8 DER encoding.
@@ -66,14 +71,27 @@ impl SigningKey {
                 signature::RsaKeyPair::from_pkcs8(der).map_err(key_err("parse RSA key"))?,
             ),
         };
-        Ok(Self { kid, alg, inner, rng: SystemRandom::new() })
+        Ok(Self {
+            kid,
+            alg,
+            inner,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The PKCS#8 DER encoding of the private key. Seal it before it leaves memory.
     pub fn to_pkcs8(&self) -> Result<Vec<u8>, JoseError> {
         Ok(match &self.inner {
-            Inner::Es256(k) => k.to_pkcs8v1().map_err(key_err("encode key"))?.as_ref().to_vec(),
-            Inner::EdDsa(k) => k.to_pkcs8v1().map_err(key_err("encode key"))?.as_ref().to_vec(),
+            Inner::Es256(k) => k
+                .to_pkcs8v1()
+                .map_err(key_err("encode key"))?
+                .as_ref()
+                .to_vec(),
+            Inner::EdDsa(k) => k
+                .to_pkcs8v1()
+                .map_err(key_err("encode key"))?
+                .as_ref()
+                .to_vec(),
             Inner::Rs256(k) => {
                 let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
                     k.as_der().map_err(key_err("encode key"))?;
@@ -95,7 +113,11 @@ impl SigningKey {
     /// Sign `msg`, returning the JWS signature bytes (fixed-size R||S for ES256).
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, JoseError> {
         match &self.inner {
-            Inner::Es256(k) => Ok(k.sign(&self.rng, msg).map_err(key_err("sign"))?.as_ref().to_vec()),
+            Inner::Es256(k) => Ok(k
+                .sign(&self.rng, msg)
+                .map_err(key_err("sign"))?
+                .as_ref()
+                .to_vec()),
             Inner::EdDsa(k) => Ok(k.sign(msg).as_ref().to_vec()),
             Inner::Rs256(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
@@ -136,8 +158,12 @@ impl SigningKey {
             Inner::Rs256(k) => {
                 let pk = k.public_key();
                 jwk.kty = "RSA".into();
-                jwk.n = Some(b64url_encode(pk.modulus().big_endian_without_leading_zero()));
-                jwk.e = Some(b64url_encode(pk.exponent().big_endian_without_leading_zero()));
+                jwk.n = Some(b64url_encode(
+                    pk.modulus().big_endian_without_leading_zero(),
+                ));
+                jwk.e = Some(b64url_encode(
+                    pk.exponent().big_endian_without_leading_zero(),
+                ));
             }
         }
         jwk

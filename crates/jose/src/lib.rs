@@ -20,7 +20,9 @@ pub use alg::Algorithm;
 pub use b64::{b64url_decode, b64url_encode};
 pub use error::JoseError;
 pub use jwk::{Jwk, Jwks, VerifyingKey};
-pub use jws::{decode_unverified, sign_compact, verify_compact, Header, UnverifiedJws, VerifiedJws};
+pub use jws::{
+    decode_unverified, sign_compact, verify_compact, Header, UnverifiedJws, VerifiedJws,
+};
 pub use key::SigningKey;
 pub use seal::MasterKey;
 

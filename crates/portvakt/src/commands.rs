@@ -209,14 +209,25 @@ pub enum KeysCmd {
 }
 
 fn items(v: &Value) -> &[Value] {
-    v.get("value").and_then(|x| x.as_array()).map(|a| a.as_slice()).unwrap_or(&[])
+    v.get("value")
+        .and_then(|x| x.as_array())
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
 }
 
 fn s(v: &Value, k: &str) -> String {
     match v.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => "-".into(),
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(" "),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         Some(other) => other.to_string(),
     }
 }
@@ -261,7 +272,10 @@ fn time(v: &Value, k: &str) -> String {
     match v.get(k).and_then(|x| x.as_i64()) {
         Some(t) => time::OffsetDateTime::from_unix_timestamp(t)
             .ok()
-            .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_else(|| t.to_string()),
         None => "-".into(),
     }
@@ -271,11 +285,19 @@ fn time(v: &Value, k: &str) -> String {
 pub async fn import(target: &Target, file: &Path) -> Result<(), CliError> {
     let mut text = String::new();
     if file == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::Io(format!("cannot read stdin: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError::Io(format!("cannot read stdin: {e}")))?;
     } else {
-        text = std::fs::read_to_string(file).map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
+        text = std::fs::read_to_string(file)
+            .map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
     }
-    let body: Value = serde_json::from_str(&text).map_err(|e| CliError::Config(format!("{} is not JSON: {e}; nothing was imported", file.display())))?;
+    let body: Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::Config(format!(
+            "{} is not JSON: {e}; nothing was imported",
+            file.display()
+        ))
+    })?;
     let c = AdminClient::connect(target).await?;
     let v = c.call(Method::POST, "/import", Some(&body)).await?;
     out(target, &v, |v| {
@@ -291,15 +313,46 @@ pub async fn import(target: &Target, file: &Path) -> Result<(), CliError> {
 pub async fn tenant(cmd: TenantCmd) -> Result<(), CliError> {
     match cmd {
         TenantCmd::List { target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, "/tenants", None).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(Method::GET, "/tenants", None)
+                .await?;
             out(&target, &v, |v| {
-                table(&["name", "display name", "algorithm", "issuer"], items(v).iter().map(|t| vec![s(t, "name"), s(t, "displayName"), s(t, "signingAlgorithm"), s(t, "issuer")]).collect())
+                table(
+                    &["name", "display name", "algorithm", "issuer"],
+                    items(v)
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                s(t, "name"),
+                                s(t, "displayName"),
+                                s(t, "signingAlgorithm"),
+                                s(t, "issuer"),
+                            ]
+                        })
+                        .collect(),
+                )
             });
         }
-        TenantCmd::Create { name, display_name, algorithm, lifetime, target } => {
+        TenantCmd::Create {
+            name,
+            display_name,
+            algorithm,
+            lifetime,
+            target,
+        } => {
             let body = json!({"name": name, "displayName": display_name, "signingAlgorithm": algorithm, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target).await?.call(Method::POST, "/tenants", Some(&body)).await?;
-            out(&target, &v, |v| println!("Created tenant '{}' with issuer {}", s(v, "name"), s(v, "issuer")));
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(Method::POST, "/tenants", Some(&body))
+                .await?;
+            out(&target, &v, |v| {
+                println!(
+                    "Created tenant '{}' with issuer {}",
+                    s(v, "name"),
+                    s(v, "issuer")
+                )
+            });
         }
     }
     Ok(())
@@ -309,33 +362,105 @@ pub async fn tenant(cmd: TenantCmd) -> Result<(), CliError> {
 pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
     match cmd {
         UserCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, &format!("/tenants/{}/users", seg(&tenant)), None).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::GET,
+                    &format!("/tenants/{}/users", seg(&tenant)),
+                    None,
+                )
+                .await?;
             out(&target, &v, |v| {
-                table(&["user principal name", "display name", "enabled", "groups"], items(v).iter().map(|u| vec![s(u, "userPrincipalName"), s(u, "displayName"), s(u, "accountEnabled"), s(u, "groups")]).collect())
+                table(
+                    &["user principal name", "display name", "enabled", "groups"],
+                    items(v)
+                        .iter()
+                        .map(|u| {
+                            vec![
+                                s(u, "userPrincipalName"),
+                                s(u, "displayName"),
+                                s(u, "accountEnabled"),
+                                s(u, "groups"),
+                            ]
+                        })
+                        .collect(),
+                )
             });
         }
-        UserCmd::Create { tenant, upn, display_name, password_stdin, disabled, target } => {
+        UserCmd::Create {
+            tenant,
+            upn,
+            display_name,
+            password_stdin,
+            disabled,
+            target,
+        } => {
             let password = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin().read_line(&mut line).map_err(|e| CliError::Io(format!("cannot read the password from stdin: {e}")))?;
+                std::io::stdin().read_line(&mut line).map_err(|e| {
+                    CliError::Io(format!("cannot read the password from stdin: {e}"))
+                })?;
                 Some(line.trim_end_matches(['\r', '\n']).to_string())
             } else {
                 None
             };
             let body = json!({"userPrincipalName": upn, "displayName": display_name, "password": password, "accountEnabled": !disabled});
-            let v = AdminClient::connect(&target).await?.call(Method::POST, &format!("/tenants/{}/users", seg(&tenant)), Some(&body)).await?;
-            out(&target, &v, |v| println!("Created user {} (id {})", s(v, "userPrincipalName"), s(v, "id")));
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/users", seg(&tenant)),
+                    Some(&body),
+                )
+                .await?;
+            out(&target, &v, |v| {
+                println!(
+                    "Created user {} (id {})",
+                    s(v, "userPrincipalName"),
+                    s(v, "id")
+                )
+            });
         }
-        UserCmd::Disable { tenant, upn, target } => set_enabled(tenant, upn, target, false).await?,
-        UserCmd::Enable { tenant, upn, target } => set_enabled(tenant, upn, target, true).await?,
+        UserCmd::Disable {
+            tenant,
+            upn,
+            target,
+        } => set_enabled(tenant, upn, target, false).await?,
+        UserCmd::Enable {
+            tenant,
+            upn,
+            target,
+        } => set_enabled(tenant, upn, target, true).await?,
     }
     Ok(())
 }
 
-async fn set_enabled(tenant: String, upn: String, target: Target, enabled: bool) -> Result<(), CliError> {
+async fn set_enabled(
+    tenant: String,
+    upn: String,
+    target: Target,
+    enabled: bool,
+) -> Result<(), CliError> {
     let body = json!({"accountEnabled": enabled});
-    let v = AdminClient::connect(&target).await?.call(Method::PATCH, &format!("/tenants/{}/users/{}", seg(&tenant), seg(&upn)), Some(&body)).await?;
-    out(&target, &v, |v| println!("User {} is now {}", s(v, "userPrincipalName"), if enabled { "enabled" } else { "disabled: it can no longer sign in" }));
+    let v = AdminClient::connect(&target)
+        .await?
+        .call(
+            Method::PATCH,
+            &format!("/tenants/{}/users/{}", seg(&tenant), seg(&upn)),
+            Some(&body),
+        )
+        .await?;
+    out(&target, &v, |v| {
+        println!(
+            "User {} is now {}",
+            s(v, "userPrincipalName"),
+            if enabled {
+                "enabled"
+            } else {
+                "disabled: it can no longer sign in"
+            }
+        )
+    });
     Ok(())
 }
 
@@ -343,12 +468,44 @@ async fn set_enabled(tenant: String, upn: String, target: Target, enabled: bool)
 pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
     match cmd {
         GroupCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, &format!("/tenants/{}/groups", seg(&tenant)), None).await?;
-            out(&target, &v, |v| table(&["display name", "id"], items(v).iter().map(|g| vec![s(g, "displayName"), s(g, "id")]).collect()));
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::GET,
+                    &format!("/tenants/{}/groups", seg(&tenant)),
+                    None,
+                )
+                .await?;
+            out(&target, &v, |v| {
+                table(
+                    &["display name", "id"],
+                    items(v)
+                        .iter()
+                        .map(|g| vec![s(g, "displayName"), s(g, "id")])
+                        .collect(),
+                )
+            });
         }
-        GroupCmd::Create { tenant, display_name, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::POST, &format!("/tenants/{}/groups", seg(&tenant)), Some(&json!({"displayName": display_name}))).await?;
-            out(&target, &v, |v| println!("Created group '{}' (id {})", s(v, "displayName"), s(v, "id")));
+        GroupCmd::Create {
+            tenant,
+            display_name,
+            target,
+        } => {
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/groups", seg(&tenant)),
+                    Some(&json!({"displayName": display_name})),
+                )
+                .await?;
+            out(&target, &v, |v| {
+                println!(
+                    "Created group '{}' (id {})",
+                    s(v, "displayName"),
+                    s(v, "id")
+                )
+            });
         }
     }
     Ok(())
@@ -358,20 +515,62 @@ pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
 pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
     match cmd {
         AppCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, &format!("/tenants/{}/applications", seg(&tenant)), None).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::GET,
+                    &format!("/tenants/{}/applications", seg(&tenant)),
+                    None,
+                )
+                .await?;
             out(&target, &v, |v| {
                 table(
-                    &["client id", "display name", "type", "grant types", "allowed scopes"],
+                    &[
+                        "client id",
+                        "display name",
+                        "type",
+                        "grant types",
+                        "allowed scopes",
+                    ],
                     items(v)
                         .iter()
-                        .map(|a| vec![s(a, "clientId"), s(a, "displayName"), if a.get("confidential") == Some(&Value::Bool(true)) { "confidential".into() } else { "public".into() }, s(a, "grantTypes"), s(a, "allowedScopes")])
+                        .map(|a| {
+                            vec![
+                                s(a, "clientId"),
+                                s(a, "displayName"),
+                                if a.get("confidential") == Some(&Value::Bool(true)) {
+                                    "confidential".into()
+                                } else {
+                                    "public".into()
+                                },
+                                s(a, "grantTypes"),
+                                s(a, "allowedScopes"),
+                            ]
+                        })
                         .collect(),
                 )
             });
         }
-        AppCmd::Create { tenant, display_name, client_id, public, grant_types, scopes, redirect_uris, lifetime, target } => {
+        AppCmd::Create {
+            tenant,
+            display_name,
+            client_id,
+            public,
+            grant_types,
+            scopes,
+            redirect_uris,
+            lifetime,
+            target,
+        } => {
             let body = json!({"clientId": client_id, "displayName": display_name, "confidential": !public, "grantTypes": grant_types, "allowedScopes": scopes, "redirectUris": redirect_uris, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target).await?.call(Method::POST, &format!("/tenants/{}/applications", seg(&tenant)), Some(&body)).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/applications", seg(&tenant)),
+                    Some(&body),
+                )
+                .await?;
             out(&target, &v, |v| {
                 println!("Created application '{}'", s(v, "displayName"));
                 println!("  client id:     {}", s(v, "clientId"));
@@ -389,15 +588,54 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
 pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
     match cmd {
         ResourceCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, &format!("/tenants/{}/resources", seg(&tenant)), None).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::GET,
+                    &format!("/tenants/{}/resources", seg(&tenant)),
+                    None,
+                )
+                .await?;
             out(&target, &v, |v| {
-                table(&["identifier", "display name", "scopes", "lifetime"], items(v).iter().map(|r| vec![s(r, "identifier"), s(r, "displayName"), s(r, "scopes"), s(r, "accessTokenLifetimeSeconds")]).collect())
+                table(
+                    &["identifier", "display name", "scopes", "lifetime"],
+                    items(v)
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                s(r, "identifier"),
+                                s(r, "displayName"),
+                                s(r, "scopes"),
+                                s(r, "accessTokenLifetimeSeconds"),
+                            ]
+                        })
+                        .collect(),
+                )
             });
         }
-        ResourceCmd::Create { tenant, identifier, scopes, lifetime, target } => {
+        ResourceCmd::Create {
+            tenant,
+            identifier,
+            scopes,
+            lifetime,
+            target,
+        } => {
             let body = json!({"identifier": identifier, "scopes": scopes, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target).await?.call(Method::POST, &format!("/tenants/{}/resources", seg(&tenant)), Some(&body)).await?;
-            out(&target, &v, |v| println!("Created resource {} with scopes: {}", s(v, "identifier"), s(v, "scopes")));
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/resources", seg(&tenant)),
+                    Some(&body),
+                )
+                .await?;
+            out(&target, &v, |v| {
+                println!(
+                    "Created resource {} with scopes: {}",
+                    s(v, "identifier"),
+                    s(v, "scopes")
+                )
+            });
         }
     }
     Ok(())
@@ -407,17 +645,63 @@ pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
 pub async fn keys(cmd: KeysCmd) -> Result<(), CliError> {
     match cmd {
         KeysCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target).await?.call(Method::GET, &format!("/tenants/{}/keys", seg(&tenant)), None).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::GET,
+                    &format!("/tenants/{}/keys", seg(&tenant)),
+                    None,
+                )
+                .await?;
             out(&target, &v, |v| {
-                table(&["kid", "alg", "state", "signs from", "retired", "published until"], items(v).iter().map(|k| vec![s(k, "kid"), s(k, "algorithm"), s(k, "state"), time(k, "activeFrom"), time(k, "retiredAt"), time(k, "publishedUntil")]).collect())
+                table(
+                    &[
+                        "kid",
+                        "alg",
+                        "state",
+                        "signs from",
+                        "retired",
+                        "published until",
+                    ],
+                    items(v)
+                        .iter()
+                        .map(|k| {
+                            vec![
+                                s(k, "kid"),
+                                s(k, "algorithm"),
+                                s(k, "state"),
+                                time(k, "activeFrom"),
+                                time(k, "retiredAt"),
+                                time(k, "publishedUntil"),
+                            ]
+                        })
+                        .collect(),
+                )
             });
         }
-        KeysCmd::Rotate { tenant, prepublish, algorithm, target } => {
+        KeysCmd::Rotate {
+            tenant,
+            prepublish,
+            algorithm,
+            target,
+        } => {
             let body = json!({"prepublishSeconds": prepublish, "algorithm": algorithm});
-            let v = AdminClient::connect(&target).await?.call(Method::POST, &format!("/tenants/{}/keys/rotate", seg(&tenant)), Some(&body)).await?;
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/keys/rotate", seg(&tenant)),
+                    Some(&body),
+                )
+                .await?;
             out(&target, &v, |v| {
                 let k = &v["key"];
-                println!("New key {} ({}) is published now and signs from {}.", s(k, "kid"), s(k, "algorithm"), time(k, "activeFrom"));
+                println!(
+                    "New key {} ({}) is published now and signs from {}.",
+                    s(k, "kid"),
+                    s(k, "algorithm"),
+                    time(k, "activeFrom")
+                );
                 for old in items(&json!({"value": v["retiring"]})) {
                     println!("Key {} stops signing then and stays published until {} (when its last token has expired).", s(old, "kid"), time(old, "publishedUntil"));
                 }

@@ -56,22 +56,38 @@ impl ServeArgs {
     pub fn resolve(self) -> Result<Settings, CliError> {
         let file = match &self.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| CliError::Config(format!("cannot read config file {}: {e}", p.display())))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| CliError::Config(format!("config file {}: {e}", p.display())))?
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    CliError::Config(format!("cannot read config file {}: {e}", p.display()))
+                })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| CliError::Config(format!("config file {}: {e}", p.display())))?
             }
             None => FileConfig::default(),
         };
         let public_url = self.public_url.or(file.public_url);
         if let Some(u) = &public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains('?') || u.contains('#') {
+            if !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.contains('?')
+                || u.contains('#')
+            {
                 return Err(CliError::Config(format!("public URL '{u}' must be an http(s) URL without query or fragment, e.g. https://id.example.com")));
             }
         }
         Ok(Settings {
-            data: self.data.or(file.data).unwrap_or_else(|| PathBuf::from("./portvakt-data")),
-            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8400))),
+            data: self
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from("./portvakt-data")),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8400))),
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
-            import: if self.import.is_empty() { file.import } else { self.import },
+            import: if self.import.is_empty() {
+                file.import
+            } else {
+                self.import
+            },
         })
     }
 }

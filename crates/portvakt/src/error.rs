@@ -11,7 +11,13 @@ pub enum CliError {
     Unreachable { url: String, reason: String },
     /// The server answered with an error body.
     #[error("error {code}: {description}\nfix: {fix}\ncorrelation id: {correlation_id}")]
-    Api { status: u16, code: String, description: String, fix: String, correlation_id: String },
+    Api {
+        status: u16,
+        code: String,
+        description: String,
+        fix: String,
+        correlation_id: String,
+    },
     /// Local I/O failed.
     #[error("error: {0}")]
     Io(String),

@@ -26,7 +26,12 @@ struct Cli {
 pub struct Target {
     /// Data directory holding admin.json (ignored when PORTVAKT_URL, PORTVAKT_CLIENT_ID
     /// and PORTVAKT_CLIENT_SECRET are all set).
-    #[arg(long, env = "PORTVAKT_DATA", default_value = "./portvakt-data", global = true)]
+    #[arg(
+        long,
+        env = "PORTVAKT_DATA",
+        default_value = "./portvakt-data",
+        global = true
+    )]
     data: PathBuf,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -66,7 +71,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

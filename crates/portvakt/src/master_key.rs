@@ -11,7 +11,8 @@ use std::path::Path;
 /// Load or create the master key.
 pub fn load(data: &Path) -> Result<(MasterKey, String), CliError> {
     if let Ok(v) = std::env::var("PORTVAKT_MASTER_KEY") {
-        let key = MasterKey::parse(&v).map_err(|e| CliError::Config(format!("PORTVAKT_MASTER_KEY: {e}")))?;
+        let key = MasterKey::parse(&v)
+            .map_err(|e| CliError::Config(format!("PORTVAKT_MASTER_KEY: {e}")))?;
         return Ok((key, "PORTVAKT_MASTER_KEY".into()));
     }
     let path = data.join("master.key");
@@ -22,11 +23,17 @@ pub fn load(data: &Path) -> Result<(MasterKey, String), CliError> {
                 use std::os::unix::fs::PermissionsExt;
                 if let Ok(m) = std::fs::metadata(&path) {
                     if m.permissions().mode() & 0o077 != 0 {
-                        return Err(CliError::Config(format!("{} is readable by other users (mode {:o}); run 'chmod 600 {}'", path.display(), m.permissions().mode() & 0o777, path.display())));
+                        return Err(CliError::Config(format!(
+                            "{} is readable by other users (mode {:o}); run 'chmod 600 {}'",
+                            path.display(),
+                            m.permissions().mode() & 0o777,
+                            path.display()
+                        )));
                     }
                 }
             }
-            let key = MasterKey::parse(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+            let key = MasterKey::parse(&text)
+                .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
             Ok((key, path.display().to_string()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

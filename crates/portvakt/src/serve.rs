@@ -20,7 +20,12 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let started = Instant::now();
     init_tracing();
     let s: Settings = args.resolve()?;
-    std::fs::create_dir_all(&s.data).map_err(|e| CliError::Io(format!("cannot create data directory {}: {e}", s.data.display())))?;
+    std::fs::create_dir_all(&s.data).map_err(|e| {
+        CliError::Io(format!(
+            "cannot create data directory {}: {e}",
+            s.data.display()
+        ))
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -28,33 +33,78 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     }
     let (master, master_source) = master_key::load(&s.data)?;
     let db = s.data.join("portvakt.db");
-    let store = SqliteStore::open(&db).await.map_err(startup("cannot open the database"))?;
+    let store = SqliteStore::open(&db)
+        .await
+        .map_err(startup("cannot open the database"))?;
 
-    let listener = tokio::net::TcpListener::bind(s.listen).await.map_err(|e| CliError::Startup(format!("cannot listen on {}: {e}", s.listen)))?;
-    let bound = listener.local_addr().map_err(startup("cannot read the bound address"))?;
-    let public_url = s.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let listener = tokio::net::TcpListener::bind(s.listen)
+        .await
+        .map_err(|e| CliError::Startup(format!("cannot listen on {}: {e}", s.listen)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(startup("cannot read the bound address"))?;
+    let public_url = s
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
 
-    let state = AppState::new(ServerConfig::new(&public_url), Arc::new(store), Arc::new(SystemClock), master);
+    let state = AppState::new(
+        ServerConfig::new(&public_url),
+        Arc::new(store),
+        Arc::new(SystemClock),
+        master,
+    );
     let admin_file = s.data.join("admin.json");
-    let secret = match ensure_system_tenant(&state).await.map_err(|e| CliError::Startup(e.detail))? {
+    let secret = match ensure_system_tenant(&state)
+        .await
+        .map_err(|e| CliError::Startup(e.detail))?
+    {
         Some(secret) => Some(secret),
         None if !admin_file.exists() => {
-            tracing::warn!("{} is missing: giving the admin client a new secret", admin_file.display());
-            Some(reset_admin_secret(&state).await.map_err(|e| CliError::Startup(e.detail))?)
+            tracing::warn!(
+                "{} is missing: giving the admin client a new secret",
+                admin_file.display()
+            );
+            Some(
+                reset_admin_secret(&state)
+                    .await
+                    .map_err(|e| CliError::Startup(e.detail))?,
+            )
         }
         None => None,
     };
     if let Some(secret) = secret {
         let doc = serde_json::json!({"url": public_url, "clientId": ADMIN_CLIENT_ID, "clientSecret": secret});
-        write_private(&admin_file, serde_json::to_string_pretty(&doc).unwrap_or_default().as_bytes())?;
+        write_private(
+            &admin_file,
+            serde_json::to_string_pretty(&doc)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
     } else {
         refresh_admin_url(&admin_file, &public_url)?;
     }
 
     for file in &s.import {
-        let bytes = std::fs::read(file).map_err(|e| CliError::Io(format!("cannot read import file {}: {e}", file.display())))?;
-        let parsed = portvakt_core::import::parse(&bytes).map_err(|e| CliError::Config(format!("import file {} is invalid, nothing was imported: {}", file.display(), e.detail)))?;
-        let summary = portvakt_server::import::apply(&state, &parsed).await.map_err(|e| CliError::Startup(format!("import of {} failed, nothing was imported: {}", file.display(), e.detail)))?;
+        let bytes = std::fs::read(file).map_err(|e| {
+            CliError::Io(format!("cannot read import file {}: {e}", file.display()))
+        })?;
+        let parsed = portvakt_core::import::parse(&bytes).map_err(|e| {
+            CliError::Config(format!(
+                "import file {} is invalid, nothing was imported: {}",
+                file.display(),
+                e.detail
+            ))
+        })?;
+        let summary = portvakt_server::import::apply(&state, &parsed)
+            .await
+            .map_err(|e| {
+                CliError::Startup(format!(
+                    "import of {} failed, nothing was imported: {}",
+                    file.display(),
+                    e.detail
+                ))
+            })?;
         tracing::info!(file = %file.display(), ?summary, "imported");
     }
 
@@ -63,30 +113,51 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("  issuers:          {public_url}/{{tenant}}");
     println!("  data:             {} (SQLite, WAL)", s.data.display());
     println!("  master key:       {master_source}");
-    println!("  admin credential: {} (used by the portvakt CLI)", admin_file.display());
+    println!(
+        "  admin credential: {} (used by the portvakt CLI)",
+        admin_file.display()
+    );
     println!("  ready in {} ms", started.elapsed().as_millis());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(startup("server error"))?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(startup("server error"))?;
     println!("Portvakt stopped");
     Ok(())
 }
 
 /// Keep admin.json's URL in step with the current public URL.
 fn refresh_admin_url(path: &std::path::Path, url: &str) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
-    let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::Config(format!("{} is not valid JSON ({e}); delete it and restart to get a new admin secret", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::Config(format!(
+            "{} is not valid JSON ({e}); delete it and restart to get a new admin secret",
+            path.display()
+        ))
+    })?;
     if doc.get("url").and_then(|v| v.as_str()) != Some(url) {
         doc["url"] = serde_json::Value::String(url.to_string());
-        write_private(path, serde_json::to_string_pretty(&doc).unwrap_or_default().as_bytes())?;
+        write_private(
+            path,
+            serde_json::to_string_pretty(&doc)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
     }
     Ok(())
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTVAKT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTVAKT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {

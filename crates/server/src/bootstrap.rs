@@ -73,7 +73,10 @@ pub async fn ensure_system_tenant(st: &AppState) -> Result<Option<String>, ApiEr
 /// Give the admin client a new secret (when its credential file was lost).
 pub async fn reset_admin_secret(st: &AppState) -> Result<String, ApiError> {
     let Some(dir) = st.store.directory(SYSTEM_TENANT).await? else {
-        return Err(ApiError::new(portvakt_core::ErrorCode::Internal, "the system tenant does not exist"));
+        return Err(ApiError::new(
+            portvakt_core::ErrorCode::Internal,
+            "the system tenant does not exist",
+        ));
     };
     let secret = new_secret();
     let plan = TenantImport {

@@ -29,29 +29,64 @@ pub enum AuthMethod {
 }
 
 fn form_decode(s: &str) -> Option<String> {
-    percent_decode_str(&s.replace('+', " ")).decode_utf8().ok().map(|c| c.into_owned())
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// Credentials from an `Authorization: Basic` header, if one was sent.
 fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let malformed = |why: &str| ApiError::new(ErrorCode::ClientAuthMalformed, why.to_string()).with_challenge(BASIC_CHALLENGE.into());
-    let v = v.to_str().map_err(|_| malformed("the Authorization header is not ASCII"))?;
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = |why: &str| {
+        ApiError::new(ErrorCode::ClientAuthMalformed, why.to_string())
+            .with_challenge(BASIC_CHALLENGE.into())
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| malformed("the Authorization header is not ASCII"))?;
     let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed("the Authorization header must use the Basic scheme at the token endpoint"));
+        return Err(malformed(
+            "the Authorization header must use the Basic scheme at the token endpoint",
+        ));
     }
-    let raw = STANDARD.decode(rest.trim()).map_err(|_| malformed("the Basic credentials are not valid base64"))?;
-    let text = String::from_utf8(raw).map_err(|_| malformed("the Basic credentials are not UTF-8"))?;
-    let (id, secret) = text.split_once(':').ok_or_else(|| malformed("the Basic credentials have no ':' between client id and secret"))?;
+    let raw = STANDARD
+        .decode(rest.trim())
+        .map_err(|_| malformed("the Basic credentials are not valid base64"))?;
+    let text =
+        String::from_utf8(raw).map_err(|_| malformed("the Basic credentials are not UTF-8"))?;
+    let (id, secret) = text.split_once(':').ok_or_else(|| {
+        malformed("the Basic credentials have no ':' between client id and secret")
+    })?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    let id = form_decode(id).ok_or_else(|| malformed("the client id in the Basic credentials is not valid percent-encoding"))?;
-    let secret = form_decode(secret).ok_or_else(|| malformed("the client secret in the Basic credentials is not valid percent-encoding"))?;
+    let id = form_decode(id).ok_or_else(|| {
+        malformed("the client id in the Basic credentials is not valid percent-encoding")
+    })?;
+    let secret = form_decode(secret).ok_or_else(|| {
+        malformed("the client secret in the Basic credentials is not valid percent-encoding")
+    })?;
     Ok(Some((id, secret)))
 }
 
+/// The client id a request claims (Basic header or body), for the sign-in record of
+/// a request that failed before the client was authenticated.
+pub fn claimed_client_id(headers: &HeaderMap, form: &Form) -> Option<String> {
+    basic(headers)
+        .ok()
+        .flatten()
+        .map(|(id, _)| id)
+        .or_else(|| form.get("client_id").map(str::to_string))
+}
+
 /// Authenticate the client of a token request.
-pub fn authenticate<'v>(view: &'v TenantView, headers: &HeaderMap, form: &Form) -> Result<(&'v Application, AuthMethod), ApiError> {
+pub fn authenticate<'v>(
+    view: &'v TenantView,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(&'v Application, AuthMethod), ApiError> {
     let header_creds = basic(headers)?;
     let (body_id, body_secret) = (form.get("client_id"), form.get("client_secret"));
     let (client_id, secret, method) = match (header_creds, body_id, body_secret) {
@@ -59,31 +94,70 @@ pub fn authenticate<'v>(view: &'v TenantView, headers: &HeaderMap, form: &Form) 
             return Err(ApiError::new(ErrorCode::ClientAuthMultipleMethods, "credentials were sent both in the Authorization header and as client_secret in the body"));
         }
         (Some((id, _)), Some(b), None) if b != id => {
-            return Err(ApiError::new(ErrorCode::ClientIdMismatch, format!("client_id '{b}' in the body differs from '{id}' in the Authorization header")));
+            return Err(ApiError::new(
+                ErrorCode::ClientIdMismatch,
+                format!(
+                    "client_id '{b}' in the body differs from '{id}' in the Authorization header"
+                ),
+            ));
         }
         (Some((id, s)), _, None) => (id, Some(s), AuthMethod::ClientSecretBasic),
-        (None, Some(id), Some(s)) => (id.to_string(), Some(s.to_string()), AuthMethod::ClientSecretPost),
+        (None, Some(id), Some(s)) => (
+            id.to_string(),
+            Some(s.to_string()),
+            AuthMethod::ClientSecretPost,
+        ),
         (None, Some(id), None) => (id.to_string(), None, AuthMethod::None),
-        (None, None, Some(_)) => return Err(ApiError::new(ErrorCode::MissingParameter, "client_secret was sent without client_id")),
+        (None, None, Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::MissingParameter,
+                "client_secret was sent without client_id",
+            ))
+        }
         (None, None, None) => {
-            return Err(ApiError::new(ErrorCode::ClientAuthMissing, "the request carries no client credentials").with_challenge(BASIC_CHALLENGE.into()));
+            return Err(ApiError::new(
+                ErrorCode::ClientAuthMissing,
+                "the request carries no client credentials",
+            )
+            .with_challenge(BASIC_CHALLENGE.into()));
         }
     };
-    let challenge = |e: ApiError| if method == AuthMethod::ClientSecretBasic { e.with_challenge(BASIC_CHALLENGE.into()) } else { e };
+    let challenge = |e: ApiError| {
+        if method == AuthMethod::ClientSecretBasic {
+            e.with_challenge(BASIC_CHALLENGE.into())
+        } else {
+            e
+        }
+    };
     let app = view.application(&client_id).ok_or_else(|| {
-        challenge(ApiError::new(ErrorCode::ClientUnknown, format!("no application with client id '{}' in tenant '{}'", client_id.escape_default(), view.tenant.name)))
+        challenge(ApiError::new(
+            ErrorCode::ClientUnknown,
+            format!(
+                "no application with client id '{}' in tenant '{}'",
+                client_id.escape_default(),
+                view.tenant.name
+            ),
+        ))
     })?;
     match (app.secret_sha256, secret) {
         (Some(stored), Some(s)) => {
             if !portvakt_jose::constant_time_eq(&portvakt_jose::sha256(s.as_bytes()), &stored) {
-                return Err(challenge(ApiError::new(ErrorCode::ClientSecretWrong, format!("the secret presented for client '{client_id}' does not match"))));
+                return Err(challenge(ApiError::new(
+                    ErrorCode::ClientSecretWrong,
+                    format!("the secret presented for client '{client_id}' does not match"),
+                )));
             }
         }
         (Some(_), None) => {
             return Err(ApiError::new(ErrorCode::ClientAuthMissing, format!("client '{client_id}' is confidential: authenticate with its secret (client_secret_basic or client_secret_post)")));
         }
         (None, Some(_)) => {
-            return Err(challenge(ApiError::new(ErrorCode::ClientSecretWrong, format!("client '{client_id}' is a public client and has no secret; do not send one"))));
+            return Err(challenge(ApiError::new(
+                ErrorCode::ClientSecretWrong,
+                format!(
+                    "client '{client_id}' is a public client and has no secret; do not send one"
+                ),
+            )));
         }
         (None, None) => {}
     }

@@ -20,8 +20,11 @@ pub struct CorrelationId(pub String);
 
 fn acceptable(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
-        .then(|| s.to_string())
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+    .then(|| s.to_string())
 }
 
 /// A fresh id: a UUIDv4.
@@ -32,7 +35,11 @@ pub fn new_correlation_id() -> String {
 /// Middleware: assign the id, and turn an [`ApiError`] left in the response extensions
 /// into its JSON body.
 pub async fn correlate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let id = req.headers().get(&X_CORRELATION_ID).and_then(acceptable).unwrap_or_else(new_correlation_id);
+    let id = req
+        .headers()
+        .get(&X_CORRELATION_ID)
+        .and_then(acceptable)
+        .unwrap_or_else(new_correlation_id);
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
@@ -44,7 +51,10 @@ pub async fn correlate(State(state): State<AppState>, mut req: Request, next: Ne
         }
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         *res.body_mut() = Body::from(bytes);
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         res.headers_mut().remove(header::CONTENT_LENGTH);
     }
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -51,34 +51,52 @@ impl TenantView {
     }
     /// The key that signs at `now`: the newest active one.
     pub fn signer(&self, now: i64) -> Option<&Arc<SigningKey>> {
-        self.signers.iter().rev().find(|(i, _)| i.is_signing(now)).map(|(_, k)| k)
+        self.signers
+            .iter()
+            .rev()
+            .find(|(i, _)| i.is_signing(now))
+            .map(|(_, k)| k)
     }
     /// Seconds until the JWKS may change (for `Cache-Control`), capped at `cap`.
     pub fn jwks_max_age(&self, now: i64, cap: i64) -> i64 {
         (self.refresh_at - now).clamp(0, cap)
     }
 
-    fn build(dir: Directory, config: &ServerConfig, master: &MasterKey, now: i64) -> Result<Self, ApiError> {
+    fn build(
+        dir: Directory,
+        config: &ServerConfig,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<Self, ApiError> {
         let issuer = config.issuer(&dir.tenant.name);
         let mut signers = Vec::new();
         let mut published: Vec<Jwk> = Vec::new();
         let mut refresh_at = i64::MAX;
         for k in &dir.keys {
             let i = &k.info;
-            for t in [Some(i.active_from), i.retired_at, i.published_until].into_iter().flatten() {
+            for t in [Some(i.active_from), i.retired_at, i.published_until]
+                .into_iter()
+                .flatten()
+            {
                 if t > now {
                     refresh_at = refresh_at.min(t);
                 }
             }
             if i.is_published(now) {
-                let jwk: Jwk = serde_json::from_str(&k.public_jwk)
-                    .map_err(|e| ApiError::from(portvakt_jose::JoseError::Key(format!("stored JWK of {}: {e}", i.kid))))?;
+                let jwk: Jwk = serde_json::from_str(&k.public_jwk).map_err(|e| {
+                    ApiError::from(portvakt_jose::JoseError::Key(format!(
+                        "stored JWK of {}: {e}",
+                        i.kid
+                    )))
+                })?;
                 published.push(jwk);
             }
             if i.retired_at.is_none_or(|t| t > now) {
                 match open_key(master, k) {
                     Ok(key) => signers.push((i.clone(), Arc::new(key))),
-                    Err(e) => tracing::error!(tenant = %dir.tenant.name, kid = %i.kid, error = %e, "signing key cannot be opened; check PORTVAKT_MASTER_KEY"),
+                    Err(e) => {
+                        tracing::error!(tenant = %dir.tenant.name, kid = %i.kid, error = %e, "signing key cannot be opened; check PORTVAKT_MASTER_KEY")
+                    }
                 }
             }
         }
@@ -86,14 +104,23 @@ impl TenantView {
         published.reverse();
         let jwks_doc = Jwks { keys: published };
         let verifiers = VerifyingKey::from_jwks(&jwks_doc);
-        let to_bytes = |v: &serde_json::Value| Bytes::from(serde_json::to_vec(v).unwrap_or_default());
+        let to_bytes =
+            |v: &serde_json::Value| Bytes::from(serde_json::to_vec(v).unwrap_or_default());
         let jwks = Bytes::from(serde_json::to_vec(&jwks_doc).unwrap_or_default());
         let openid_configuration = to_bytes(&discovery::openid_configuration(&issuer, &dir.tenant));
         let oauth_metadata = to_bytes(&discovery::oauth_metadata(&issuer, &dir.tenant));
         Ok(Self {
             issuer,
-            resources: dir.resources.into_iter().map(|r| (r.identifier.clone(), r)).collect(),
-            applications: dir.applications.into_iter().map(|a| (a.client_id.clone(), a)).collect(),
+            resources: dir
+                .resources
+                .into_iter()
+                .map(|r| (r.identifier.clone(), r))
+                .collect(),
+            applications: dir
+                .applications
+                .into_iter()
+                .map(|a| (a.client_id.clone(), a))
+                .collect(),
             keys: dir.keys.into_iter().map(|k| k.info).collect(),
             tenant: dir.tenant,
             signers,
@@ -117,7 +144,12 @@ pub struct DirectoryCache {
 impl DirectoryCache {
     /// An empty cache.
     pub fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, config: Arc<ServerConfig>) -> Self {
-        Self { store, master, config, views: RwLock::new(HashMap::new()) }
+        Self {
+            store,
+            master,
+            config,
+            views: RwLock::new(HashMap::new()),
+        }
     }
 
     /// The view of `tenant` at `now`, loading it when absent or due.

@@ -60,9 +60,15 @@ pub fn oauth_metadata(issuer: &str, tenant: &Tenant) -> Value {
 fn json_bytes(bytes: Bytes, max_age: i64) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     // Public documents: any origin may read them (browser-based clients).
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         h.insert(header::CACHE_CONTROL, v);
     }
@@ -70,25 +76,52 @@ fn json_bytes(bytes: Bytes, max_age: i64) -> Response {
 }
 
 pub(crate) fn unknown_tenant(tenant: &str) -> ApiError {
-    ApiError::new(ErrorCode::TenantUnknown, format!("there is no tenant named '{}'", tenant.escape_default()))
+    ApiError::new(
+        ErrorCode::TenantUnknown,
+        format!("there is no tenant named '{}'", tenant.escape_default()),
+    )
 }
 
 /// GET `{issuer}/.well-known/openid-configuration`.
-pub async fn openid_configuration_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
-    let view = st.directory.get(&tenant, st.clock.now()).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+pub async fn openid_configuration_handler(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let view = st
+        .directory
+        .get(&tenant, st.clock.now())
+        .await?
+        .ok_or_else(|| unknown_tenant(&tenant))?;
     Ok(json_bytes(view.openid_configuration.clone(), 3600))
 }
 
 /// GET `/.well-known/oauth-authorization-server/{tenant}`.
-pub async fn oauth_metadata_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
-    let view = st.directory.get(&tenant, st.clock.now()).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+pub async fn oauth_metadata_handler(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let view = st
+        .directory
+        .get(&tenant, st.clock.now())
+        .await?
+        .ok_or_else(|| unknown_tenant(&tenant))?;
     Ok(json_bytes(view.oauth_metadata.clone(), 3600))
 }
 
 /// GET `{issuer}/oauth2/keys`. `max-age` never reaches past the next key event, so a
 /// reader that honours it sees a pre-published key before it signs.
-pub async fn jwks_handler(State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub async fn jwks_handler(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     let now = st.clock.now();
-    let view = st.directory.get(&tenant, now).await?.ok_or_else(|| unknown_tenant(&tenant))?;
-    Ok(json_bytes(view.jwks.clone(), view.jwks_max_age(now, JWKS_MAX_AGE)))
+    let view = st
+        .directory
+        .get(&tenant, now)
+        .await?
+        .ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(json_bytes(
+        view.jwks.clone(),
+        view.jwks_max_age(now, JWKS_MAX_AGE),
+    ))
 }

@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with code and description.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), challenge: None }
+        Self {
+            code,
+            detail: detail.into(),
+            challenge: None,
+        }
     }
 
     /// Add a `WWW-Authenticate` challenge.
@@ -52,15 +56,25 @@ impl From<Error> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => ApiError::new(ErrorCode::EntityExists, format!("{what} already exists")),
-            StoreError::NotFound(what) => ApiError::new(ErrorCode::EntityNotFound, format!("{what} does not exist")),
+            StoreError::Conflict(what) => {
+                ApiError::new(ErrorCode::EntityExists, format!("{what} already exists"))
+            }
+            StoreError::NotFound(what) => {
+                ApiError::new(ErrorCode::EntityNotFound, format!("{what} does not exist"))
+            }
             StoreError::Unavailable(m) => {
                 tracing::error!(error = %m, "storage unavailable");
-                ApiError::new(ErrorCode::StorageUnavailable, "the database could not be read or written; see the server log")
+                ApiError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the database could not be read or written; see the server log",
+                )
             }
             StoreError::Corrupt(m) => {
                 tracing::error!(error = %m, "stored data is invalid");
-                ApiError::new(ErrorCode::Internal, "stored data could not be read; see the server log")
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "stored data could not be read; see the server log",
+                )
             }
         }
     }
@@ -75,10 +89,16 @@ impl From<portvakt_jose::JoseError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = status.into_response();
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(c) = self.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(c) = self
+            .challenge
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
         if status.is_server_error() {

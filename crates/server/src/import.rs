@@ -17,13 +17,24 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
     for spec in &file.tenants {
         let existing = st.store.directory(&spec.name).await?;
         let alg: Algorithm = match &spec.signing_algorithm {
-            Some(a) => a.parse().map_err(|e: String| ApiError::new(portvakt_core::ErrorCode::ImportInvalid, e))?,
-            None => existing.as_ref().map(|d| d.tenant.signing_algorithm).unwrap_or(Algorithm::ES256),
+            Some(a) => a
+                .parse()
+                .map_err(|e: String| ApiError::new(portvakt_core::ErrorCode::ImportInvalid, e))?,
+            None => existing
+                .as_ref()
+                .map(|d| d.tenant.signing_algorithm)
+                .unwrap_or(Algorithm::ES256),
         };
         let tenant = Tenant {
-            id: existing.as_ref().map(|d| d.tenant.id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            id: existing
+                .as_ref()
+                .map(|d| d.tenant.id.clone())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             name: spec.name.clone(),
-            display_name: spec.display_name.clone().unwrap_or_else(|| spec.name.clone()),
+            display_name: spec
+                .display_name
+                .clone()
+                .unwrap_or_else(|| spec.name.clone()),
             signing_algorithm: alg,
             access_token_lifetime_seconds: spec.access_token_lifetime_seconds.map(|v| v as u32),
         };
@@ -31,28 +42,41 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
         // old key staying published until its tokens have expired.
         let new_key = match &existing {
             None => Some((create_key(alg, &st.master, now, now)?, now)),
-            Some(d) if d.tenant.signing_algorithm != alg => {
-                Some((create_key(alg, &st.master, now, now)?, published_until(d, now, st.config.key_retention_leeway_secs)))
-            }
+            Some(d) if d.tenant.signing_algorithm != alg => Some((
+                create_key(alg, &st.master, now, now)?,
+                published_until(d, now, st.config.key_retention_leeway_secs),
+            )),
             Some(_) => None,
         };
         let mut users = Vec::with_capacity(spec.users.len());
         for u in &spec.users {
             let old = match &existing {
-                Some(d) => st.store.user_by_upn(&d.tenant.id, &u.user_principal_name).await?,
+                Some(d) => {
+                    st.store
+                        .user_by_upn(&d.tenant.id, &u.user_principal_name)
+                        .await?
+                }
                 None => None,
             };
             // Idempotent: an unchanged password keeps its hash (and its salt).
-            let password_hash = match (&u.password, old.as_ref().and_then(|o| o.password_hash.clone())) {
+            let password_hash = match (
+                &u.password,
+                old.as_ref().and_then(|o| o.password_hash.clone()),
+            ) {
                 (None, _) => None,
                 (Some(p), Some(h)) if password::verify(p.clone(), h.clone()).await => None,
                 (Some(p), _) => Some(password::hash(p.clone()).await?),
             };
             users.push((
                 NewUser {
-                    id: old.map(|o| o.id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    id: old
+                        .map(|o| o.id)
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                     user_principal_name: u.user_principal_name.clone(),
-                    display_name: u.display_name.clone().unwrap_or_else(|| u.user_principal_name.clone()),
+                    display_name: u
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| u.user_principal_name.clone()),
                     password_hash,
                     account_enabled: u.account_enabled,
                 },
@@ -69,9 +93,14 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                 .iter()
                 .map(|r| Resource {
                     identifier: r.identifier.clone(),
-                    display_name: r.display_name.clone().unwrap_or_else(|| r.identifier.clone()),
+                    display_name: r
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| r.identifier.clone()),
                     scopes: r.scopes.clone(),
-                    access_token_lifetime_seconds: r.access_token_lifetime_seconds.map(|v| v as u32),
+                    access_token_lifetime_seconds: r
+                        .access_token_lifetime_seconds
+                        .map(|v| v as u32),
                 })
                 .collect(),
             applications: spec
@@ -79,13 +108,21 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                 .iter()
                 .map(|a| Application {
                     client_id: a.client_id.clone(),
-                    display_name: a.display_name.clone().unwrap_or_else(|| a.client_id.clone()),
-                    secret_sha256: a.client_secret.as_ref().map(|s| portvakt_jose::sha256(s.as_bytes())),
+                    display_name: a
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| a.client_id.clone()),
+                    secret_sha256: a
+                        .client_secret
+                        .as_ref()
+                        .map(|s| portvakt_jose::sha256(s.as_bytes())),
                     confidential: a.client_secret.is_some(),
                     grant_types: a.grant_types.clone(),
                     redirect_uris: a.redirect_uris.clone(),
                     allowed_scopes: a.allowed_scopes.clone(),
-                    access_token_lifetime_seconds: a.access_token_lifetime_seconds.map(|v| v as u32),
+                    access_token_lifetime_seconds: a
+                        .access_token_lifetime_seconds
+                        .map(|v| v as u32),
                 })
                 .collect(),
         });

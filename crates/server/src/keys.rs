@@ -8,14 +8,27 @@ use portvakt_store::{Directory, StoredKey};
 
 /// Generate a key for `alg` that signs from `active_from`, sealed with `master`.
 /// The key id is random (96 bits), so it reveals nothing and never collides.
-pub fn create_key(alg: Algorithm, master: &MasterKey, now: i64, active_from: i64) -> Result<StoredKey, ApiError> {
+pub fn create_key(
+    alg: Algorithm,
+    master: &MasterKey,
+    now: i64,
+    active_from: i64,
+) -> Result<StoredKey, ApiError> {
     let kid = portvakt_jose::random_id(12);
     let key = SigningKey::generate(alg, kid.clone())?;
     let der = key.to_pkcs8()?;
     let sealed_pkcs8 = master.seal(kid.as_bytes(), &der)?;
-    let public_jwk = serde_json::to_string(&key.public_jwk()).map_err(|e| ApiError::from(portvakt_jose::JoseError::Key(e.to_string())))?;
+    let public_jwk = serde_json::to_string(&key.public_jwk())
+        .map_err(|e| ApiError::from(portvakt_jose::JoseError::Key(e.to_string())))?;
     Ok(StoredKey {
-        info: SigningKeyInfo { kid, algorithm: alg, created_at: now, active_from, retired_at: None, published_until: None },
+        info: SigningKeyInfo {
+            kid,
+            algorithm: alg,
+            created_at: now,
+            active_from,
+            retired_at: None,
+            published_until: None,
+        },
         public_jwk,
         sealed_pkcs8,
     })
@@ -30,7 +43,10 @@ pub fn open_key(master: &MasterKey, k: &StoredKey) -> Result<SigningKey, portvak
 /// The longest lifetime any token of the tenant can have now: an upper bound over
 /// the tenant setting and every resource and application override.
 pub fn max_token_lifetime(dir: &Directory) -> i64 {
-    let mut max = dir.tenant.access_token_lifetime_seconds.unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
+    let mut max = dir
+        .tenant
+        .access_token_lifetime_seconds
+        .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
     for r in &dir.resources {
         max = max.max(r.access_token_lifetime_seconds.unwrap_or(0));
     }

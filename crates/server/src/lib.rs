@@ -34,15 +34,32 @@ use portvakt_core::ErrorCode;
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/errors/{code}", get(errors_page::error_page))
-        .route("/.well-known/oauth-authorization-server/{tenant}", get(discovery::oauth_metadata_handler))
-        .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_handler))
+        .route(
+            "/.well-known/oauth-authorization-server/{tenant}",
+            get(discovery::oauth_metadata_handler),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration_handler),
+        )
         .route("/{tenant}/oauth2/keys", get(discovery::jwks_handler))
         .route("/{tenant}/oauth2/token", post(token::token_handler))
         .merge(admin::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no endpoint at this path") })
-        .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not accept that HTTP method") })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), correlation::correlate))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this endpoint does not accept that HTTP method",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            correlation::correlate,
+        ))
         .with_state(state)
 }

@@ -18,7 +18,10 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
         let mut salt = [0u8; 16];
         portvakt_jose::random_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-        argon().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+        argon()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| ApiError::new(ErrorCode::Internal, format!("hashing task failed: {e}")))?
@@ -28,7 +31,8 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
 /// Check a password against a PHC string.
 pub async fn verify(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&phc)
+            .is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
     .unwrap_or(false)

@@ -26,12 +26,19 @@ impl SignInSink {
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 match &ev.error_code {
-                    None => tracing::debug!(target: "portvakt::signin", tenant = %ev.tenant, client_id = ?ev.client_id, grant_type = ?ev.grant_type, resource = ?ev.resource, token_id = ?ev.token_id, correlation_id = %ev.correlation_id, "sign-in succeeded"),
-                    Some(code) => tracing::info!(target: "portvakt::signin", tenant = %ev.tenant, client_id = ?ev.client_id, grant_type = ?ev.grant_type, error_code = code.code(), reason = ?ev.failure_reason, ip = ?ev.ip_address, correlation_id = %ev.correlation_id, "sign-in failed"),
+                    None => {
+                        tracing::debug!(target: "portvakt::signin", tenant = %ev.tenant, client_id = ?ev.client_id, grant_type = ?ev.grant_type, resource = ?ev.resource, token_id = ?ev.token_id, correlation_id = %ev.correlation_id, "sign-in succeeded")
+                    }
+                    Some(code) => {
+                        tracing::info!(target: "portvakt::signin", tenant = %ev.tenant, client_id = ?ev.client_id, grant_type = ?ev.grant_type, error_code = code.code(), reason = ?ev.failure_reason, ip = ?ev.ip_address, correlation_id = %ev.correlation_id, "sign-in failed")
+                    }
                 }
             }
         });
-        Self { tx, dropped: Arc::new(AtomicU64::new(0)) }
+        Self {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Hand an event to the writer without waiting.

@@ -19,7 +19,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Config with defaults for `public_url`.
     pub fn new(public_url: &str) -> Self {
-        Self { public_url: public_url.trim_end_matches('/').to_string(), key_retention_leeway_secs: 300 }
+        Self {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            key_retention_leeway_secs: 300,
+        }
     }
 
     /// The issuer of a tenant.
@@ -48,10 +51,26 @@ pub struct AppState {
 impl AppState {
     /// Assemble the state. Must be called inside a Tokio runtime (it starts the
     /// sign-in writer task).
-    pub fn new(config: ServerConfig, store: Arc<dyn Store>, clock: Arc<dyn Clock>, master: MasterKey) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: MasterKey,
+    ) -> Self {
         let config = Arc::new(config);
         let master = Arc::new(master);
-        let directory = Arc::new(DirectoryCache::new(store.clone(), master.clone(), config.clone()));
-        Self { config, store, directory, clock, master, signins: SignInSink::spawn() }
+        let directory = Arc::new(DirectoryCache::new(
+            store.clone(),
+            master.clone(),
+            config.clone(),
+        ));
+        Self {
+            config,
+            store,
+            directory,
+            clock,
+            master,
+            signins: SignInSink::spawn(),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): client credentials today, the user grants as
 //! they land. Every request, whatever its outcome, produces one sign-in event.
 
-use crate::client_auth::authenticate;
+use crate::client_auth::{authenticate, claimed_client_id};
 use crate::correlation::CorrelationId;
 use crate::directory::TenantView;
 use crate::discovery::unknown_tenant;
@@ -32,11 +32,22 @@ pub struct TokenResponse {
 }
 
 /// POST `{issuer}/oauth2/token`.
-pub async fn token_handler(State(st): State<AppState>, Path(tenant): Path<String>, req: Request) -> Response {
+pub async fn token_handler(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Response {
     let now = st.clock.now();
     let (parts, body) = req.into_parts();
-    let correlation_id = parts.extensions.get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default();
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let correlation_id = parts
+        .extensions
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let mut ev = SignInEvent {
         created_at: now,
         correlation_id,
@@ -50,7 +61,11 @@ pub async fn token_handler(State(st): State<AppState>, Path(tenant): Path<String
         token_id: None,
     };
     let result = async {
-        let view = st.directory.get(&tenant, now).await?.ok_or_else(|| unknown_tenant(&tenant))?;
+        let view = st
+            .directory
+            .get(&tenant, now)
+            .await?
+            .ok_or_else(|| unknown_tenant(&tenant))?;
         form::check_content_type(&parts.headers)?;
         let bytes = form::read_body(body, FORM_LIMIT).await?;
         let form = form::parse(&bytes)?;
@@ -60,7 +75,11 @@ pub async fn token_handler(State(st): State<AppState>, Path(tenant): Path<String
             CLIENT_CREDENTIALS => client_credentials(&view, &parts.headers, &form, now, &mut ev),
             other => Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
-                format!("grant_type '{}' is not supported; this issuer supports: {}", other.escape_default(), portvakt_core::model::SUPPORTED_GRANT_TYPES.join(", ")),
+                format!(
+                    "grant_type '{}' is not supported; this issuer supports: {}",
+                    other.escape_default(),
+                    portvakt_core::model::SUPPORTED_GRANT_TYPES.join(", ")
+                ),
             )),
         }
     }
@@ -82,17 +101,28 @@ pub async fn token_handler(State(st): State<AppState>, Path(tenant): Path<String
 fn token_response(body: &TokenResponse) -> Response {
     let mut res = axum::Json(body).into_response();
     // RFC 6749 §5.1: responses carrying tokens must not be cached.
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
-fn client_credentials(view: &TenantView, headers: &HeaderMap, form: &Form, now: i64, ev: &mut SignInEvent) -> Result<TokenResponse, ApiError> {
+fn client_credentials(
+    view: &TenantView,
+    headers: &HeaderMap,
+    form: &Form,
+    now: i64,
+    ev: &mut SignInEvent,
+) -> Result<TokenResponse, ApiError> {
     let (app, _method) = authenticate(view, headers, form).inspect_err(|_| {
-        ev.client_id = form.get("client_id").map(str::to_string);
+        ev.client_id = claimed_client_id(headers, form);
     })?;
     ev.client_id = Some(app.client_id.clone());
-    let resolved = decide_client_credentials(app, form.get("scope"), &form.all("resource"), |id| view.resource(id))?;
+    let resolved =
+        decide_client_credentials(app, form.get("scope"), &form.all("resource"), |id| {
+            view.resource(id)
+        })?;
     ev.resource = Some(resolved.resource.clone());
     let resource = view.resource(&resolved.resource);
     let lifetime = access_token_lifetime(
@@ -101,7 +131,13 @@ fn client_credentials(view: &TenantView, headers: &HeaderMap, form: &Form, now: 
         app.access_token_lifetime_seconds,
     );
     let signer = view.signer(now).ok_or_else(|| {
-        ApiError::new(ErrorCode::SigningKeyUnavailable, format!("tenant '{}' has no signing key that is active now", view.tenant.name))
+        ApiError::new(
+            ErrorCode::SigningKeyUnavailable,
+            format!(
+                "tenant '{}' has no signing key that is active now",
+                view.tenant.name
+            ),
+        )
     })?;
     let jti = portvakt_jose::random_id(16);
     let scope = resolved.scope_string();
@@ -117,8 +153,14 @@ fn client_credentials(view: &TenantView, headers: &HeaderMap, form: &Form, now: 
         scope: scope.clone(),
         tid: view.tenant.id.clone(),
     };
-    let json = serde_json::to_vec(&claims).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let json = serde_json::to_vec(&claims)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let access_token = portvakt_jose::sign_compact(signer, ACCESS_TOKEN_TYP, &json)?;
     ev.token_id = Some(jti);
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: lifetime, scope })
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope,
+    })
 }

@@ -130,7 +130,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Add a key to a tenant. Keys that sign when the new one becomes active are
     /// retired at `new.info.active_from` and stay published until `published_until`.
-    async fn rotate_key(&self, tenant_id: &str, new: &StoredKey, published_until: i64) -> Result<()>;
+    async fn rotate_key(
+        &self,
+        tenant_id: &str,
+        new: &StoredKey,
+        published_until: i64,
+    ) -> Result<()>;
 
     /// Apply an import as one transaction: all of it or nothing.
     async fn import(&self, tenants: &[TenantImport], now: i64) -> Result<ImportSummary>;

@@ -1,9 +1,13 @@
 //! The embedded engine: one SQLite file in WAL mode.
 
-use crate::{Directory, ImportSummary, NewUser, Result, Store, StoreError, StoredKey, TenantImport};
+use crate::{
+    Directory, ImportSummary, NewUser, Result, Store, StoreError, StoredKey, TenantImport,
+};
 use async_trait::async_trait;
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
@@ -40,14 +44,26 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
 
     async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
 }
@@ -86,7 +102,10 @@ fn application_from(row: &SqliteRow) -> Result<Application> {
     let secret: Option<Vec<u8>> = row.try_get("secret_sha256")?;
     let secret_sha256 = match secret {
         None => None,
-        Some(v) => Some(<[u8; 32]>::try_from(v.as_slice()).map_err(|_| StoreError::Corrupt("secret hash is not 32 bytes".into()))?),
+        Some(v) => Some(
+            <[u8; 32]>::try_from(v.as_slice())
+                .map_err(|_| StoreError::Corrupt("secret hash is not 32 bytes".into()))?,
+        ),
     };
     Ok(Application {
         client_id: row.try_get("client_id")?,
@@ -138,7 +157,12 @@ async fn insert_key(c: &mut SqliteConnection, tenant_id: &str, k: &StoredKey) ->
 
 /// Retire every key of the tenant that would still sign at `at` and keep it
 /// published until `published_until`, then insert `new`.
-async fn rotate_in(c: &mut SqliteConnection, tenant_id: &str, new: &StoredKey, published_until: i64) -> Result<()> {
+async fn rotate_in(
+    c: &mut SqliteConnection,
+    tenant_id: &str,
+    new: &StoredKey,
+    published_until: i64,
+) -> Result<()> {
     let at = new.info.active_from;
     sqlx::query("UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE tenant_id = ? AND (retired_at IS NULL OR retired_at > ?)")
         .bind(at)
@@ -150,7 +174,12 @@ async fn rotate_in(c: &mut SqliteConnection, tenant_id: &str, new: &StoredKey, p
     insert_key(c, tenant_id, new).await
 }
 
-async fn insert_resource(c: &mut SqliteConnection, tenant_id: &str, r: &Resource, upsert: bool) -> Result<()> {
+async fn insert_resource(
+    c: &mut SqliteConnection,
+    tenant_id: &str,
+    r: &Resource,
+    upsert: bool,
+) -> Result<()> {
     let sql = if upsert {
         "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime) VALUES (?,?,?,?,?)
          ON CONFLICT (tenant_id, identifier) DO UPDATE SET display_name = excluded.display_name, scopes = excluded.scopes, access_token_lifetime = excluded.access_token_lifetime"
@@ -168,7 +197,13 @@ async fn insert_resource(c: &mut SqliteConnection, tenant_id: &str, r: &Resource
     Ok(())
 }
 
-async fn insert_application(c: &mut SqliteConnection, tenant_id: &str, a: &Application, now: i64, upsert: bool) -> Result<()> {
+async fn insert_application(
+    c: &mut SqliteConnection,
+    tenant_id: &str,
+    a: &Application,
+    now: i64,
+    upsert: bool,
+) -> Result<()> {
     // On upsert, a confidential app imported without a secret keeps its stored one.
     let sql = if upsert {
         "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?,?,?,?)
@@ -204,12 +239,17 @@ fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError {
 #[async_trait]
 impl Store for SqliteStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query("SELECT * FROM tenants ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(tenant_from).collect()
     }
 
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(tenant_from).transpose()
     }
 
@@ -233,43 +273,62 @@ impl Store for SqliteStore {
 
     async fn directory(&self, tenant_name: &str) -> Result<Option<Directory>> {
         let mut c = self.pool.acquire().await?;
-        let Some(row) = sqlx::query("SELECT * FROM tenants WHERE name = ?").bind(tenant_name).fetch_optional(&mut *c).await? else {
+        let Some(row) = sqlx::query("SELECT * FROM tenants WHERE name = ?")
+            .bind(tenant_name)
+            .fetch_optional(&mut *c)
+            .await?
+        else {
             return Ok(None);
         };
         let tenant = tenant_from(&row)?;
-        let resources = sqlx::query("SELECT * FROM resources WHERE tenant_id = ? ORDER BY identifier")
-            .bind(&tenant.id)
-            .fetch_all(&mut *c)
-            .await?
-            .iter()
-            .map(resource_from)
-            .collect::<Result<_>>()?;
-        let applications = sqlx::query("SELECT * FROM applications WHERE tenant_id = ? ORDER BY client_id")
-            .bind(&tenant.id)
-            .fetch_all(&mut *c)
-            .await?
-            .iter()
-            .map(application_from)
-            .collect::<Result<_>>()?;
-        let keys = sqlx::query("SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY active_from, created_at")
-            .bind(&tenant.id)
-            .fetch_all(&mut *c)
-            .await?
-            .iter()
-            .map(key_from)
-            .collect::<Result<_>>()?;
-        Ok(Some(Directory { tenant, resources, applications, keys }))
+        let resources =
+            sqlx::query("SELECT * FROM resources WHERE tenant_id = ? ORDER BY identifier")
+                .bind(&tenant.id)
+                .fetch_all(&mut *c)
+                .await?
+                .iter()
+                .map(resource_from)
+                .collect::<Result<_>>()?;
+        let applications =
+            sqlx::query("SELECT * FROM applications WHERE tenant_id = ? ORDER BY client_id")
+                .bind(&tenant.id)
+                .fetch_all(&mut *c)
+                .await?
+                .iter()
+                .map(application_from)
+                .collect::<Result<_>>()?;
+        let keys = sqlx::query(
+            "SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY active_from, created_at",
+        )
+        .bind(&tenant.id)
+        .fetch_all(&mut *c)
+        .await?
+        .iter()
+        .map(key_from)
+        .collect::<Result<_>>()?;
+        Ok(Some(Directory {
+            tenant,
+            resources,
+            applications,
+            keys,
+        }))
     }
 
     async fn list_users(&self, tenant_id: &str) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = ? ORDER BY upn_key").bind(tenant_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = ? ORDER BY upn_key")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
         let members = sqlx::query("SELECT m.user_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.tenant_id = ? ORDER BY g.name_key")
             .bind(tenant_id)
             .fetch_all(&self.pool)
             .await?;
         let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
         for m in &members {
-            by_user.entry(m.try_get("user_id")?).or_default().push(m.try_get("display_name")?);
+            by_user
+                .entry(m.try_get("user_id")?)
+                .or_default()
+                .push(m.try_get("display_name")?);
         }
         rows.iter()
             .map(|r| {
@@ -331,12 +390,13 @@ impl Store for SqliteStore {
     }
 
     async fn set_account_enabled(&self, tenant_id: &str, upn: &str, enabled: bool) -> Result<()> {
-        let r = sqlx::query("UPDATE users SET account_enabled = ? WHERE tenant_id = ? AND upn_key = ?")
-            .bind(enabled)
-            .bind(tenant_id)
-            .bind(upn.to_lowercase())
-            .execute(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("UPDATE users SET account_enabled = ? WHERE tenant_id = ? AND upn_key = ?")
+                .bind(enabled)
+                .bind(tenant_id)
+                .bind(upn.to_lowercase())
+                .execute(&self.pool)
+                .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user '{upn}'")));
         }
@@ -344,8 +404,20 @@ impl Store for SqliteStore {
     }
 
     async fn list_groups(&self, tenant_id: &str) -> Result<Vec<Group>> {
-        let rows = sqlx::query("SELECT id, display_name FROM groups WHERE tenant_id = ? ORDER BY name_key").bind(tenant_id).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(Group { id: r.try_get("id")?, display_name: r.try_get("display_name")? })).collect()
+        let rows = sqlx::query(
+            "SELECT id, display_name FROM groups WHERE tenant_id = ? ORDER BY name_key",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Group {
+                    id: r.try_get("id")?,
+                    display_name: r.try_get("display_name")?,
+                })
+            })
+            .collect()
     }
 
     async fn create_group(&self, tenant_id: &str, id: &str, display_name: &str) -> Result<()> {
@@ -370,10 +442,17 @@ impl Store for SqliteStore {
 
     async fn create_resource(&self, tenant_id: &str, r: &Resource) -> Result<()> {
         let mut c = self.pool.acquire().await?;
-        insert_resource(&mut c, tenant_id, r, false).await.map_err(conflict_as(format!("resource '{}'", r.identifier)))
+        insert_resource(&mut c, tenant_id, r, false)
+            .await
+            .map_err(conflict_as(format!("resource '{}'", r.identifier)))
     }
 
-    async fn rotate_key(&self, tenant_id: &str, new: &StoredKey, published_until: i64) -> Result<()> {
+    async fn rotate_key(
+        &self,
+        tenant_id: &str,
+        new: &StoredKey,
+        published_until: i64,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         rotate_in(&mut tx, tenant_id, new, published_until).await?;
         tx.commit().await?;
@@ -385,7 +464,11 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         for ti in tenants {
             let t = &ti.tenant;
-            let existing: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?").bind(&t.name).fetch_optional(&mut *tx).await?;
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
+                    .bind(&t.name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let tenant_id = match existing {
                 Some(id) => {
                     sqlx::query("UPDATE tenants SET display_name = ?, signing_algorithm = ?, access_token_lifetime = ? WHERE id = ?")
@@ -419,14 +502,20 @@ impl Store for SqliteStore {
             let mut group_ids: HashMap<String, String> = HashMap::new();
             for g in &ti.groups {
                 let key = g.to_lowercase();
-                let id: Option<String> = sqlx::query_scalar("SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?")
-                    .bind(&tenant_id)
-                    .bind(&key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let id: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?",
+                )
+                .bind(&tenant_id)
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
                 let id = match id {
                     Some(id) => {
-                        sqlx::query("UPDATE groups SET display_name = ? WHERE id = ?").bind(g).bind(&id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE groups SET display_name = ? WHERE id = ?")
+                            .bind(g)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await?;
                         id
                     }
                     None => {
@@ -447,11 +536,12 @@ impl Store for SqliteStore {
 
             for (u, groups) in &ti.users {
                 let key = u.user_principal_name.to_lowercase();
-                let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = ? AND upn_key = ?")
-                    .bind(&tenant_id)
-                    .bind(&key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let id: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = ? AND upn_key = ?")
+                        .bind(&tenant_id)
+                        .bind(&key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let id = match id {
                     Some(id) => {
                         sqlx::query("UPDATE users SET user_principal_name = ?, display_name = ?, account_enabled = ?, password_hash = COALESCE(?, password_hash) WHERE id = ?")
@@ -481,19 +571,28 @@ impl Store for SqliteStore {
                         u.id.clone()
                     }
                 };
-                sqlx::query("DELETE FROM group_members WHERE user_id = ?").bind(&id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM group_members WHERE user_id = ?")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
                 for g in groups {
                     let gid = group_ids.get(&g.to_lowercase()).cloned();
                     let gid = match gid {
                         Some(g) => g,
-                        None => sqlx::query_scalar("SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?")
-                            .bind(&tenant_id)
-                            .bind(g.to_lowercase())
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or_else(|| StoreError::NotFound(format!("group '{g}'")))?,
+                        None => sqlx::query_scalar(
+                            "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?",
+                        )
+                        .bind(&tenant_id)
+                        .bind(g.to_lowercase())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("group '{g}'")))?,
                     };
-                    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?,?)").bind(gid).bind(&id).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?,?)")
+                        .bind(gid)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
 
@@ -510,7 +609,9 @@ impl Store for SqliteStore {
                         .bind(&a.client_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                    a.secret_sha256 = old.flatten().and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
+                    a.secret_sha256 = old
+                        .flatten()
+                        .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
                 }
                 insert_application(&mut tx, &tenant_id, &a, now, true).await?;
                 s.applications_upserted += 1;
@@ -528,7 +629,14 @@ fn new_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -538,22 +646,43 @@ mod tests {
 
     fn key(kid: &str, active_from: i64) -> StoredKey {
         StoredKey {
-            info: SigningKeyInfo { kid: kid.into(), algorithm: Algorithm::ES256, created_at: active_from, active_from, retired_at: None, published_until: None },
+            info: SigningKeyInfo {
+                kid: kid.into(),
+                algorithm: Algorithm::ES256,
+                created_at: active_from,
+                active_from,
+                retired_at: None,
+                published_until: None,
+            },
             public_jwk: "{}".into(),
             sealed_pkcs8: vec![1, 2, 3],
         }
     }
 
     fn tenant(name: &str) -> Tenant {
-        Tenant { id: new_id(), name: name.into(), display_name: name.into(), signing_algorithm: Algorithm::ES256, access_token_lifetime_seconds: None }
+        Tenant {
+            id: new_id(),
+            name: name.into(),
+            display_name: name.into(),
+            signing_algorithm: Algorithm::ES256,
+            access_token_lifetime_seconds: None,
+        }
     }
 
     #[tokio::test]
     async fn tenant_lifecycle_and_conflicts() {
         let s = SqliteStore::in_memory().await.expect("open");
-        s.create_tenant(&tenant("contoso"), &key("k1", 100), 100).await.expect("create");
-        let e = s.create_tenant(&tenant("contoso"), &key("k2", 100), 100).await.expect_err("dup");
-        assert!(matches!(e, StoreError::Conflict(ref m) if m.contains("contoso")), "{e}");
+        s.create_tenant(&tenant("contoso"), &key("k1", 100), 100)
+            .await
+            .expect("create");
+        let e = s
+            .create_tenant(&tenant("contoso"), &key("k2", 100), 100)
+            .await
+            .expect_err("dup");
+        assert!(
+            matches!(e, StoreError::Conflict(ref m) if m.contains("contoso")),
+            "{e}"
+        );
         let d = s.directory("contoso").await.expect("dir").expect("exists");
         assert_eq!(d.keys.len(), 1);
         assert!(s.directory("nope").await.expect("dir").is_none());
@@ -563,12 +692,24 @@ mod tests {
     async fn rotation_retires_the_old_key_and_keeps_it_published() {
         let s = SqliteStore::in_memory().await.expect("open");
         let t = tenant("contoso");
-        s.create_tenant(&t, &key("k1", 100), 100).await.expect("create");
-        s.rotate_key(&t.id, &key("k2", 200), 5000).await.expect("rotate");
+        s.create_tenant(&t, &key("k1", 100), 100)
+            .await
+            .expect("create");
+        s.rotate_key(&t.id, &key("k2", 200), 5000)
+            .await
+            .expect("rotate");
         let d = s.directory("contoso").await.expect("dir").expect("exists");
         let k1 = &d.keys[0].info;
-        assert_eq!((k1.kid.as_str(), k1.retired_at, k1.published_until), ("k1", Some(200), Some(5000)));
-        assert!(k1.is_signing(199) && !k1.is_signing(200) && k1.is_published(4999) && !k1.is_published(5000));
+        assert_eq!(
+            (k1.kid.as_str(), k1.retired_at, k1.published_until),
+            ("k1", Some(200), Some(5000))
+        );
+        assert!(
+            k1.is_signing(199)
+                && !k1.is_signing(200)
+                && k1.is_published(4999)
+                && !k1.is_published(5000)
+        );
         assert!(d.keys[1].info.is_signing(200) && !d.keys[1].info.is_signing(199));
     }
 
@@ -576,19 +717,52 @@ mod tests {
     async fn import_is_all_or_nothing() {
         let s = SqliteStore::in_memory().await.expect("open");
         let t = tenant("contoso");
-        let u = NewUser { id: new_id(), user_principal_name: "a@x".into(), display_name: "A".into(), password_hash: None, account_enabled: true };
-        let ok = TenantImport { tenant: t.clone(), new_key: Some((key("k1", 1), 1)), groups: vec!["G".into()], users: vec![(u.clone(), vec!["G".into()])], resources: vec![], applications: vec![] };
+        let u = NewUser {
+            id: new_id(),
+            user_principal_name: "a@x".into(),
+            display_name: "A".into(),
+            password_hash: None,
+            account_enabled: true,
+        };
+        let ok = TenantImport {
+            tenant: t.clone(),
+            new_key: Some((key("k1", 1), 1)),
+            groups: vec!["G".into()],
+            users: vec![(u.clone(), vec!["G".into()])],
+            resources: vec![],
+            applications: vec![],
+        };
         // A membership in a group that exists nowhere fails the whole import.
         let mut bad = ok.clone();
         bad.users[0].1 = vec!["Missing".into()];
         assert!(s.import(&[bad], 1).await.is_err());
-        assert!(s.list_tenants().await.expect("list").is_empty(), "nothing was written");
-        let first = s.import(std::slice::from_ref(&ok), 1).await.expect("import");
-        assert_eq!((first.tenants_created, first.users_created, first.groups_created), (1, 1, 1));
+        assert!(
+            s.list_tenants().await.expect("list").is_empty(),
+            "nothing was written"
+        );
+        let first = s
+            .import(std::slice::from_ref(&ok), 1)
+            .await
+            .expect("import");
+        assert_eq!(
+            (
+                first.tenants_created,
+                first.users_created,
+                first.groups_created
+            ),
+            (1, 1, 1)
+        );
         let mut again = ok.clone();
         again.new_key = None;
         let second = s.import(&[again], 2).await.expect("re-import");
-        assert_eq!((second.tenants_updated, second.users_updated, second.groups_created), (1, 1, 0));
+        assert_eq!(
+            (
+                second.tenants_updated,
+                second.users_updated,
+                second.groups_created
+            ),
+            (1, 1, 0)
+        );
         let users = s.list_users(&t.id).await.expect("users");
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].groups, vec!["G"]);

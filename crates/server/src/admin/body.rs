@@ -14,17 +14,35 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 pub struct JsonBody<T>(pub T);
 
 /// Read and parse a JSON body up to `limit` bytes; `code` is used for parse errors.
-pub async fn read_json<T: DeserializeOwned>(req: Request, limit: usize, code: ErrorCode) -> Result<T, ApiError> {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+pub async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    limit: usize,
+    code: ErrorCode,
+) -> Result<T, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::new(ErrorCode::UnsupportedContentType, format!("Content-Type '{}' is not application/json", ct.escape_default())));
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedContentType,
+            format!(
+                "Content-Type '{}' is not application/json",
+                ct.escape_default()
+            ),
+        ));
     }
     let bytes = read_body(req.into_body(), limit).await?;
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        let path = if path == "." {
+            "$".to_string()
+        } else {
+            format!("$.{path}")
+        };
         ApiError::new(code, format!("{path}: {}", e.inner()))
     })
 }
@@ -33,6 +51,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        read_json(req, JSON_LIMIT, ErrorCode::InvalidJson).await.map(JsonBody)
+        read_json(req, JSON_LIMIT, ErrorCode::InvalidJson)
+            .await
+            .map(JsonBody)
     }
 }

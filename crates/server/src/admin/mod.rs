@@ -17,7 +17,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use body::{read_json, JsonBody};
-use portvakt_core::import::{ApplicationSpec, GroupSpec, ImportFile, ResourceSpec, TenantSpec, UserSpec};
+use portvakt_core::import::{
+    ApplicationSpec, GroupSpec, ImportFile, ResourceSpec, TenantSpec, UserSpec,
+};
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
 use portvakt_core::names::validate_tenant_name;
 use portvakt_core::ErrorCode;
@@ -35,11 +37,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/openapi.json", get(openapi::openapi_json))
         .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/v1/tenants/{tenant}", get(get_tenant))
-        .route("/admin/v1/tenants/{tenant}/users", get(list_users).post(create_user))
+        .route(
+            "/admin/v1/tenants/{tenant}/users",
+            get(list_users).post(create_user),
+        )
         .route("/admin/v1/tenants/{tenant}/users/{upn}", patch(update_user))
-        .route("/admin/v1/tenants/{tenant}/groups", get(list_groups).post(create_group))
-        .route("/admin/v1/tenants/{tenant}/applications", get(list_apps).post(create_app))
-        .route("/admin/v1/tenants/{tenant}/resources", get(list_resources).post(create_resource))
+        .route(
+            "/admin/v1/tenants/{tenant}/groups",
+            get(list_groups).post(create_group),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/applications",
+            get(list_apps).post(create_app),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/resources",
+            get(list_resources).post(create_resource),
+        )
         .route("/admin/v1/tenants/{tenant}/keys", get(list_keys))
         .route("/admin/v1/tenants/{tenant}/keys/rotate", post(rotate_keys))
         .route("/admin/v1/import", post(import_file))
@@ -165,17 +179,26 @@ pub struct Rotated {
 }
 
 async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
-    st.store.directory(tenant).await?.ok_or_else(|| unknown_tenant(tenant))
+    st.store
+        .directory(tenant)
+        .await?
+        .ok_or_else(|| unknown_tenant(tenant))
 }
 
 /// Run the import validator over a one-object tenant spec, reporting paths relative
 /// to the request body.
 fn validate_spec(spec: &TenantSpec, prefix: &str) -> Result<(), ApiError> {
-    let problems = portvakt_core::import::validate(&ImportFile { tenants: vec![spec.clone()] });
+    let problems = portvakt_core::import::validate(&ImportFile {
+        tenants: vec![spec.clone()],
+    });
     if problems.is_empty() {
         return Ok(());
     }
-    let msg = problems.iter().map(|p| p.replacen(prefix, "$", 1)).collect::<Vec<_>>().join("; ");
+    let msg = problems
+        .iter()
+        .map(|p| p.replacen(prefix, "$", 1))
+        .collect::<Vec<_>>()
+        .join("; ");
     Err(ApiError::new(ErrorCode::InvalidInput, msg))
 }
 
@@ -193,25 +216,50 @@ fn empty_spec(name: &str) -> TenantSpec {
 }
 
 fn key_out(info: SigningKeyInfo, now: i64) -> KeyOut {
-    KeyOut { state: info.state(now).to_string(), info }
+    KeyOut {
+        state: info.state(now).to_string(),
+        info,
+    }
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants", tag = "tenants", responses((status = 200, body = List<TenantOut>)), security(("bearer" = [])))]
 /// List tenants.
-pub async fn list_tenants(_: Admin, State(st): State<AppState>) -> Result<Json<List<TenantOut>>, ApiError> {
-    let value = st.store.list_tenants().await?.into_iter().map(|t| TenantOut { issuer: st.config.issuer(&t.name), tenant: t }).collect();
+pub async fn list_tenants(
+    _: Admin,
+    State(st): State<AppState>,
+) -> Result<Json<List<TenantOut>>, ApiError> {
+    let value = st
+        .store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .map(|t| TenantOut {
+            issuer: st.config.issuer(&t.name),
+            tenant: t,
+        })
+        .collect();
     Ok(Json(List { value }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "tenants", request_body = CreateTenant, responses((status = 201, body = TenantOut), (status = 409, description = "name taken")), security(("bearer" = [])))]
 /// Create a tenant with its first signing key.
-pub async fn create_tenant(_: Admin, State(st): State<AppState>, JsonBody(body): JsonBody<CreateTenant>) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
-    validate_tenant_name(&body.name).map_err(|e| ApiError::new(ErrorCode::TenantNameInvalid, e.detail))?;
+pub async fn create_tenant(
+    _: Admin,
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
+    validate_tenant_name(&body.name)
+        .map_err(|e| ApiError::new(ErrorCode::TenantNameInvalid, e.detail))?;
     let mut spec = empty_spec(&body.name);
     spec.signing_algorithm = body.signing_algorithm.clone();
     spec.access_token_lifetime_seconds = body.access_token_lifetime_seconds;
     validate_spec(&spec, "$.tenants[0]")?;
-    let alg: Algorithm = body.signing_algorithm.as_deref().unwrap_or("ES256").parse().map_err(|e: String| ApiError::new(ErrorCode::InvalidInput, e))?;
+    let alg: Algorithm = body
+        .signing_algorithm
+        .as_deref()
+        .unwrap_or("ES256")
+        .parse()
+        .map_err(|e: String| ApiError::new(ErrorCode::InvalidInput, e))?;
     let now = st.clock.now();
     let tenant = Tenant {
         id: uuid::Uuid::new_v4().to_string(),
@@ -223,29 +271,60 @@ pub async fn create_tenant(_: Admin, State(st): State<AppState>, JsonBody(body):
     let key = create_key(alg, &st.master, now, now)?;
     st.store.create_tenant(&tenant, &key, now).await?;
     st.directory.invalidate(&tenant.name);
-    Ok((StatusCode::CREATED, Json(TenantOut { issuer: st.config.issuer(&tenant.name), tenant })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TenantOut {
+            issuer: st.config.issuer(&tenant.name),
+            tenant,
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, body = TenantOut), (status = 404)), security(("bearer" = [])))]
 /// One tenant.
-pub async fn get_tenant(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<TenantOut>, ApiError> {
-    let t = st.store.tenant(&tenant).await?.ok_or_else(|| unknown_tenant(&tenant))?;
-    Ok(Json(TenantOut { issuer: st.config.issuer(&t.name), tenant: t }))
+pub async fn get_tenant(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<TenantOut>, ApiError> {
+    let t = st
+        .store
+        .tenant(&tenant)
+        .await?
+        .ok_or_else(|| unknown_tenant(&tenant))?;
+    Ok(Json(TenantOut {
+        issuer: st.config.issuer(&t.name),
+        tenant: t,
+    }))
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), responses((status = 200, body = List<User>)), security(("bearer" = [])))]
 /// List users.
-pub async fn list_users(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<User>>, ApiError> {
+pub async fn list_users(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<List<User>>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    Ok(Json(List { value: st.store.list_users(&d.tenant.id).await? }))
+    Ok(Json(List {
+        value: st.store.list_users(&d.tenant.id).await?,
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = User), (status = 409)), security(("bearer" = [])))]
 /// Create a user (`userPrincipalName`, `displayName`, `password`, `accountEnabled`).
-pub async fn create_user(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<UserSpec>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn create_user(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<UserSpec>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
     let d = directory(&st, &tenant).await?;
     if !body.groups.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "$.groups: group memberships are set by import for now"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "$.groups: group memberships are set by import for now",
+        ));
     }
     let mut spec = empty_spec(&d.tenant.name);
     spec.users.push(body.clone());
@@ -258,58 +337,123 @@ pub async fn create_user(_: Admin, State(st): State<AppState>, Path(tenant): Pat
     };
     let u = NewUser {
         id: uuid::Uuid::new_v4().to_string(),
-        display_name: body.display_name.unwrap_or_else(|| body.user_principal_name.clone()),
+        display_name: body
+            .display_name
+            .unwrap_or_else(|| body.user_principal_name.clone()),
         user_principal_name: body.user_principal_name,
         password_hash,
         account_enabled: body.account_enabled,
     };
-    st.store.create_user(&d.tenant.id, &u, st.clock.now()).await?;
-    let user = st.store.user_by_upn(&d.tenant.id, &u.user_principal_name).await?.ok_or_else(|| ApiError::new(ErrorCode::Internal, "user vanished after creation"))?;
+    st.store
+        .create_user(&d.tenant.id, &u, st.clock.now())
+        .await?;
+    let user = st
+        .store
+        .user_by_upn(&d.tenant.id, &u.user_principal_name)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "user vanished after creation"))?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(patch, path = "/admin/v1/tenants/{tenant}/users/{upn}", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
 /// Enable or disable a user.
-pub async fn update_user(_: Admin, State(st): State<AppState>, Path((tenant, upn)): Path<(String, String)>, JsonBody(body): JsonBody<UpdateUser>) -> Result<Json<User>, ApiError> {
+pub async fn update_user(
+    _: Admin,
+    State(st): State<AppState>,
+    Path((tenant, upn)): Path<(String, String)>,
+    JsonBody(body): JsonBody<UpdateUser>,
+) -> Result<Json<User>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    st.store.set_account_enabled(&d.tenant.id, &upn, body.account_enabled).await?;
-    let user = st.store.user_by_upn(&d.tenant.id, &upn).await?.ok_or_else(|| ApiError::new(ErrorCode::EntityNotFound, format!("user '{upn}' does not exist")))?;
+    st.store
+        .set_account_enabled(&d.tenant.id, &upn, body.account_enabled)
+        .await?;
+    let user = st
+        .store
+        .user_by_upn(&d.tenant.id, &upn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EntityNotFound,
+                format!("user '{upn}' does not exist"),
+            )
+        })?;
     Ok(Json(user))
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), responses((status = 200, body = List<Group>)), security(("bearer" = [])))]
 /// List groups.
-pub async fn list_groups(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Group>>, ApiError> {
+pub async fn list_groups(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<List<Group>>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    Ok(Json(List { value: st.store.list_groups(&d.tenant.id).await? }))
+    Ok(Json(List {
+        value: st.store.list_groups(&d.tenant.id).await?,
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Group), (status = 409)), security(("bearer" = [])))]
 /// Create a group (`displayName`).
-pub async fn create_group(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<GroupSpec>) -> Result<(StatusCode, Json<Group>), ApiError> {
+pub async fn create_group(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<GroupSpec>,
+) -> Result<(StatusCode, Json<Group>), ApiError> {
     let d = directory(&st, &tenant).await?;
     if body.display_name.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "$.displayName: must not be empty"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "$.displayName: must not be empty",
+        ));
     }
-    let g = Group { id: uuid::Uuid::new_v4().to_string(), display_name: body.display_name };
-    st.store.create_group(&d.tenant.id, &g.id, &g.display_name).await?;
+    let g = Group {
+        id: uuid::Uuid::new_v4().to_string(),
+        display_name: body.display_name,
+    };
+    st.store
+        .create_group(&d.tenant.id, &g.id, &g.display_name)
+        .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), responses((status = 200, body = List<Application>)), security(("bearer" = [])))]
 /// List applications (secrets are never shown).
-pub async fn list_apps(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Application>>, ApiError> {
-    Ok(Json(List { value: directory(&st, &tenant).await?.applications }))
+pub async fn list_apps(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<List<Application>>, ApiError> {
+    Ok(Json(List {
+        value: directory(&st, &tenant).await?.applications,
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409)), security(("bearer" = [])))]
 /// Register an application; a confidential one gets a generated secret, shown once.
-pub async fn create_app(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<CreateApplication>) -> Result<(StatusCode, Json<CreatedApplication>), ApiError> {
+pub async fn create_app(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<CreateApplication>,
+) -> Result<(StatusCode, Json<CreatedApplication>), ApiError> {
     let d = directory(&st, &tenant).await?;
     let secret = body.confidential.then(|| portvakt_jose::random_id(32));
-    let client_id = body.client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_id = body
+        .client_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut spec = empty_spec(&d.tenant.name);
-    spec.resources = d.resources.iter().map(|r| ResourceSpec { identifier: r.identifier.clone(), display_name: None, scopes: r.scopes.clone(), access_token_lifetime_seconds: None }).collect();
+    spec.resources = d
+        .resources
+        .iter()
+        .map(|r| ResourceSpec {
+            identifier: r.identifier.clone(),
+            display_name: None,
+            scopes: r.scopes.clone(),
+            access_token_lifetime_seconds: None,
+        })
+        .collect();
     spec.applications.push(ApplicationSpec {
         client_id: client_id.clone(),
         display_name: Some(body.display_name.clone()),
@@ -330,20 +474,39 @@ pub async fn create_app(_: Admin, State(st): State<AppState>, Path(tenant): Path
         allowed_scopes: body.allowed_scopes,
         access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
     };
-    st.store.create_application(&d.tenant.id, &app, st.clock.now()).await?;
+    st.store
+        .create_application(&d.tenant.id, &app, st.clock.now())
+        .await?;
     st.directory.invalidate(&d.tenant.name);
-    Ok((StatusCode::CREATED, Json(CreatedApplication { application: app, client_secret: secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApplication {
+            application: app,
+            client_secret: secret,
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), responses((status = 200, body = List<Resource>)), security(("bearer" = [])))]
 /// List resources (APIs).
-pub async fn list_resources(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<Resource>>, ApiError> {
-    Ok(Json(List { value: directory(&st, &tenant).await?.resources }))
+pub async fn list_resources(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<List<Resource>>, ApiError> {
+    Ok(Json(List {
+        value: directory(&st, &tenant).await?.resources,
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Resource), (status = 409)), security(("bearer" = [])))]
 /// Register a resource (`identifier`, `displayName`, `scopes`, `accessTokenLifetimeSeconds`).
-pub async fn create_resource(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<ResourceSpec>) -> Result<(StatusCode, Json<Resource>), ApiError> {
+pub async fn create_resource(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<ResourceSpec>,
+) -> Result<(StatusCode, Json<Resource>), ApiError> {
     let d = directory(&st, &tenant).await?;
     let mut spec = empty_spec(&d.tenant.name);
     spec.resources.push(body.clone());
@@ -361,26 +524,48 @@ pub async fn create_resource(_: Admin, State(st): State<AppState>, Path(tenant):
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/keys", tag = "keys", params(("tenant" = String, Path)), responses((status = 200, body = List<KeyOut>)), security(("bearer" = [])))]
 /// List signing keys and their state.
-pub async fn list_keys(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>) -> Result<Json<List<KeyOut>>, ApiError> {
+pub async fn list_keys(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<List<KeyOut>>, ApiError> {
     let now = st.clock.now();
     let d = directory(&st, &tenant).await?;
-    Ok(Json(List { value: d.keys.into_iter().map(|k| key_out(k.info, now)).collect() }))
+    Ok(Json(List {
+        value: d.keys.into_iter().map(|k| key_out(k.info, now)).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/keys/rotate", tag = "keys", params(("tenant" = String, Path)), request_body = RotateKeys, responses((status = 200, body = Rotated)), security(("bearer" = [])))]
 /// Rotate the signing key: the new key is published now and signs after
 /// `prepublishSeconds`; the old one stays published until its last token expired.
-pub async fn rotate_keys(_: Admin, State(st): State<AppState>, Path(tenant): Path<String>, req: Request) -> Result<Json<Rotated>, ApiError> {
+pub async fn rotate_keys(
+    _: Admin,
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Result<Json<Rotated>, ApiError> {
     let has_body = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
-    let body: RotateKeys = if has_body { read_json(req, body::JSON_LIMIT, ErrorCode::InvalidJson).await? } else { RotateKeys::default() };
+    let body: RotateKeys = if has_body {
+        read_json(req, body::JSON_LIMIT, ErrorCode::InvalidJson).await?
+    } else {
+        RotateKeys::default()
+    };
     let d = directory(&st, &tenant).await?;
     let now = st.clock.now();
-    let prepublish = body.prepublish_seconds.unwrap_or(crate::discovery::JWKS_MAX_AGE as u64);
+    let prepublish = body
+        .prepublish_seconds
+        .unwrap_or(crate::discovery::JWKS_MAX_AGE as u64);
     if prepublish > 30 * 24 * 3600 {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "$.prepublishSeconds: at most 30 days"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "$.prepublishSeconds: at most 30 days",
+        ));
     }
     let alg: Algorithm = match body.algorithm {
-        Some(a) => a.parse().map_err(|e: String| ApiError::new(ErrorCode::InvalidInput, format!("$.algorithm: {e}")))?,
+        Some(a) => a.parse().map_err(|e: String| {
+            ApiError::new(ErrorCode::InvalidInput, format!("$.algorithm: {e}"))
+        })?,
         None => d.tenant.signing_algorithm,
     };
     let active_from = now + prepublish as i64;
@@ -395,14 +580,22 @@ pub async fn rotate_keys(_: Admin, State(st): State<AppState>, Path(tenant): Pat
         .filter(|k| k.info.kid != key.info.kid && k.info.retired_at == Some(active_from))
         .map(|k| key_out(k.info.clone(), now))
         .collect();
-    Ok(Json(Rotated { key: key_out(key.info, now), retiring }))
+    Ok(Json(Rotated {
+        key: key_out(key.info, now),
+        retiring,
+    }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/import", tag = "import", request_body = Object, responses((status = 200, body = ImportSummary), (status = 400, description = "invalid file; nothing changed")), security(("bearer" = [])))]
 /// Apply an import file: one transaction, idempotent upsert.
-pub async fn import_file(_: Admin, State(st): State<AppState>, req: Request) -> Result<Json<ImportSummary>, ApiError> {
+pub async fn import_file(
+    _: Admin,
+    State(st): State<AppState>,
+    req: Request,
+) -> Result<Json<ImportSummary>, ApiError> {
     let raw: serde_json::Value = read_json(req, IMPORT_LIMIT, ErrorCode::ImportInvalid).await?;
-    let bytes = serde_json::to_vec(&raw).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(&raw).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let file = portvakt_core::import::parse(&bytes)?;
     Ok(Json(import::apply(&st, &file).await?))
 }

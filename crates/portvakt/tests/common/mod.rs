@@ -1,0 +1,300 @@
+//! Black-box harness: the real `portvakt` binary on an ephemeral port, in a fresh
+//! data directory, killed when the handle drops.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_portvakt");
+pub const SECRET: &str = "bench-secret-0123456789abcdef";
+
+/// The documented example import file, plus a few extras the tests need.
+pub fn example_import() -> Value {
+    serde_json::json!({"tenants": [{
+        "name": "contoso", "displayName": "Contoso",
+        "signingAlgorithm": "ES256", "accessTokenLifetimeSeconds": 3600,
+        "groups": [{"displayName": "Analytics Admins"}],
+        "users": [{"userPrincipalName": "admin@contoso.example", "displayName": "Admin",
+                   "password": "correct horse battery", "accountEnabled": true, "groups": ["Analytics Admins"]}],
+        "resources": [
+            {"identifier": "api://analytics", "displayName": "Analytics API",
+             "scopes": ["Onboarding.ReadWrite", "Reports.Read"], "accessTokenLifetimeSeconds": 3600},
+            {"identifier": "https://reports.example.com", "scopes": ["read"]}
+        ],
+        "applications": [
+            {"clientId": "bench", "displayName": "Bench", "clientSecret": SECRET,
+             "grantTypes": ["client_credentials"], "redirectUris": [],
+             "allowedScopes": ["api://analytics/.default", "https://reports.example.com/read"], "accessTokenLifetimeSeconds": 3600},
+            {"clientId": "narrow", "clientSecret": "narrow-secret-0123456789abcdef", "grantTypes": ["client_credentials"],
+             "allowedScopes": ["api://analytics/Reports.Read"]},
+            {"clientId": "spa", "displayName": "A public client", "grantTypes": [], "redirectUris": ["https://spa.example.com/cb"]},
+            {"clientId": "nogrant", "clientSecret": "nogrant-secret-0123456789abcdef", "grantTypes": [], "allowedScopes": ["api://analytics/.default"]},
+            {"clientId": "short", "clientSecret": "short-secret-0123456789abcdef", "grantTypes": ["client_credentials"],
+             "allowedScopes": ["api://analytics/.default"], "accessTokenLifetimeSeconds": 1}
+        ]
+    }, {
+        "name": "fabrikam", "signingAlgorithm": "EdDSA",
+        "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
+        "applications": [{"clientId": "bench", "clientSecret": SECRET, "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]}]
+    }, {
+        "name": "northwind", "signingAlgorithm": "RS256",
+        "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
+        "applications": [{"clientId": "bench", "clientSecret": SECRET, "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]}]
+    }]})
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let mut b = [0u8; 6];
+    portvakt_jose::random_bytes(&mut b);
+    let d = std::env::temp_dir().join(format!(
+        "portvakt-test-{tag}-{}",
+        portvakt_jose::b64url_encode(&b).replace('-', "x")
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub url: String,
+    pub dir: PathBuf,
+    pub http: reqwest::Client,
+    pub stdout: Vec<String>,
+}
+
+impl Server {
+    /// Start with the example import.
+    pub fn start() -> Self {
+        let dir = temp_dir("srv");
+        let f = dir.join("import.json");
+        std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json"))
+            .expect("write import");
+        Self::start_in(&dir, &["--import", f.to_str().expect("utf8")]).expect("server starts")
+    }
+
+    /// Start in `dir` with extra flags; Err(stderr) if it exits before it is ready.
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Result<Self, String> {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--data")
+            .arg(dir.join("data"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("PORTVAKT_LOG", "warn")
+            .env_remove("PORTVAKT_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn portvakt");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        let mut url = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read stdout");
+            if let Some(u) = line.strip_prefix("Portvakt listening on ") {
+                url = Some(u.trim().to_string());
+            }
+            let done = line.contains("ready in");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        let Some(url) = url else {
+            let out = child.wait_with_output().expect("wait");
+            return Err(format!(
+                "{}{}",
+                seen.join("\n"),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Ok(Self {
+            child: Some(child),
+            url,
+            dir: dir.to_path_buf(),
+            http,
+            stdout: seen,
+        })
+    }
+
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}", self.url)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// POST a form to a tenant's token endpoint, with optional Basic credentials.
+    pub async fn token_raw(
+        &self,
+        tenant: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/oauth2/token", self.issuer(tenant)))
+            .form(form);
+        if let Some((id, s)) = basic {
+            req = req.basic_auth(id, Some(s));
+        }
+        req.send().await.expect("send")
+    }
+
+    /// A client-credentials token for `bench` (Basic), as JSON.
+    pub async fn token(&self, tenant: &str, scope: &str) -> Value {
+        let res = self
+            .token_raw(
+                tenant,
+                Some(("bench", SECRET)),
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "token request failed");
+        res.json().await.expect("json")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("send");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Run the CLI against this server; returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        self.cli_stdin(args, "")
+    }
+
+    pub fn cli_stdin(&self, args: &[&str], input: &str) -> (i32, String, String) {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--data")
+            .arg(self.data())
+            .env_remove("PORTVAKT_URL")
+            .env_remove("PORTVAKT_CLIENT_ID")
+            .env_remove("PORTVAKT_CLIENT_SECRET")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cli");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("cli");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    /// An admin API token, fetched the way the CLI does.
+    pub async fn admin_token(&self) -> String {
+        let cred: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.data().join("admin.json")).expect("admin.json"),
+        )
+        .expect("json");
+        let res = self
+            .token_raw(
+                "system",
+                Some((
+                    cred["clientId"].as_str().expect("id"),
+                    cred["clientSecret"].as_str().expect("secret"),
+                )),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "urn:portvakt:admin/admin"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let v: Value = res.json().await.expect("json");
+        v["access_token"].as_str().expect("token").to_string()
+    }
+
+    /// Stop with SIGTERM and return the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Split a JWT and decode its header and claims (no verification).
+pub fn decode(token: &str) -> (Value, Value) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "three segments");
+    let h = portvakt_jose::b64url_decode(parts[0]).expect("b64");
+    let c = portvakt_jose::b64url_decode(parts[1]).expect("b64");
+    (
+        serde_json::from_slice(&h).expect("header"),
+        serde_json::from_slice(&c).expect("claims"),
+    )
+}
+
+/// Verify a token with an independent JOSE library (jsonwebtoken) against the
+/// issuer's published JWKS.
+pub async fn verify_independently(
+    srv: &Server,
+    tenant: &str,
+    token: &str,
+    audience: &str,
+) -> Result<Value, String> {
+    let jwks: jsonwebtoken::jwk::JwkSet = srv
+        .http
+        .get(format!("{}/oauth2/keys", srv.issuer(tenant)))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("jwks json");
+    let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| format!("kid {kid} not in JWKS"))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.leeway = 0;
+    v.set_audience(&[audience]);
+    v.set_issuer(&[srv.issuer(tenant)]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat", "nbf"]);
+    jsonwebtoken::decode::<Value>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
+}

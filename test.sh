@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test-suite, from a fresh clone: Rust unit and black-box tests, then the
+# interop tests that drive Portvakt with third-party clients (npm openid-client).
+# Installs the npm packages it needs (npm ci). Fails loudly when a tool is missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# Reuse one target directory outside the clone between runs.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/portvakt-target}"
+
+for tool in cargo node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "test.sh: '$tool' is not installed. Install Rust (rustup) and Node.js 20+ with npm (Debian: apt-get install nodejs npm)." >&2
+    exit 2
+  fi
+done
+
+echo "== cargo test (unit, black-box, property tests)"
+cargo test --workspace --all-targets
+
+echo "== interop: npm openid-client v6 against the real binary"
+cargo build -p portvakt
+PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
