@@ -6,7 +6,7 @@
 //!
 //! Ranges: PV10xx request shape, PV11xx client authentication, PV12xx scopes and
 //! resources, PV13xx tenants, PV14xx admin API, PV15xx server. PV2xxx is reserved for
-//! token validation (the guard), PV3xxx for user sign-in, PV4xxx for Conditional Access.
+//! token validation (the guard), PV3xxx for user sign-in and user tokens, PV4xxx for Conditional Access.
 
 use std::fmt;
 
@@ -157,6 +157,67 @@ catalogue! {
         "Get a new access token; if that fails too, the user's or application's access was withdrawn.";
     KeysUnavailable = "PV2020", "temporarily_unavailable", 503, "The issuer's signing keys could not be obtained",
         "The API could not fetch the issuer's discovery document or JWKS and has no earlier copy. Check the URL, DNS and network from the API host, and that the issuer is running.";
+
+    InteractionUnknown = "PV3001", "invalid_request", 400, "The sign-in page has expired or was opened in another browser",
+        "Go back to the application and sign in again. Sign-in pages are valid for 15 minutes and only in the browser that started them.";
+    CsrfFailed = "PV3002", "invalid_request", 403, "The form could not be verified (missing or wrong CSRF token)",
+        "Reload the sign-in page and submit it again; do not post the form from another site or an old tab.";
+    RedirectUriMismatch = "PV3003", "invalid_request", 400, "The redirect URI is not registered for this application",
+        "Register the exact redirect URI on the application (scheme, host, port, path and trailing slash must match), or send the registered one.";
+    UnsupportedResponseType = "PV3004", "unsupported_response_type", 400, "The response type is not supported",
+        "Use response_type=code (the authorization code flow with PKCE).";
+    PkceRequired = "PV3005", "invalid_request", 400, "PKCE is required",
+        "Send code_challenge (BASE64URL(SHA-256(code_verifier))) with code_challenge_method=S256; public clients must use PKCE (RFC 7636, OAuth 2.0 Security BCP).";
+    PkceMethodUnsupported = "PV3006", "invalid_request", 400, "Only the S256 PKCE method is accepted",
+        "Use code_challenge_method=S256; 'plain' is refused.";
+    LoginRequired = "PV3007", "login_required", 400, "The user must sign in",
+        "The request had prompt=none but there is no valid session (or it is older than max_age). Start an interactive sign-in.";
+    ConsentRequired = "PV3008", "consent_required", 400, "The user must consent",
+        "The request had prompt=none but the user has not consented to these scopes. Start an interactive sign-in, or have an admin grant tenant-wide consent.";
+    AccessDenied = "PV3009", "access_denied", 400, "The user declined",
+        "The user refused consent. Ask for fewer scopes or explain why the application needs them.";
+    CredentialsWrong = "PV3010", "invalid_grant", 400, "The user name or password is wrong",
+        "Check the user name and password. Repeated failures slow down further attempts.";
+    SignInThrottled = "PV3011", "invalid_grant", 429, "Too many failed sign-ins; try again later",
+        "Wait for the time given, then try again with the right password. An administrator can check the account in the sign-in logs.";
+    AccountDisabled = "PV3012", "invalid_grant", 400, "The account is disabled",
+        "An administrator disabled this account ('portvakt user enable' turns it back on).";
+    CodeInvalid = "PV3101", "invalid_grant", 400, "The authorization code is unknown or expired",
+        "Codes are single-use and valid for 60 seconds: exchange the code at once, and only once.";
+    CodeReused = "PV3102", "invalid_grant", 400, "The authorization code was already used; the tokens issued from it are revoked",
+        "A code may be exchanged once. A second use means it leaked or the client retried: start a new sign-in.";
+    CodeClientMismatch = "PV3103", "invalid_grant", 400, "The authorization code was issued to another client",
+        "Exchange the code with the client that requested it.";
+    CodeRedirectMismatch = "PV3104", "invalid_grant", 400, "The redirect_uri does not match the authorization request",
+        "Send exactly the redirect_uri used in the authorization request (RFC 6749 §4.1.3).";
+    PkceMismatch = "PV3105", "invalid_grant", 400, "The code_verifier does not match the code_challenge",
+        "Send the code_verifier whose S256 hash was sent as code_challenge in the authorization request.";
+    RefreshTokenInvalid = "PV3201", "invalid_grant", 400, "The refresh token is unknown",
+        "Sign in again to get a new refresh token.";
+    RefreshTokenExpired = "PV3202", "invalid_grant", 400, "The refresh token has expired",
+        "The refresh token was unused for too long or reached its maximum lifetime; sign in again.";
+    RefreshTokenRevoked = "PV3203", "invalid_grant", 400, "The refresh token was revoked",
+        "Its sessions were revoked (by an administrator, at sign-out, or after reuse was detected). Sign in again.";
+    RefreshTokenReused = "PV3204", "invalid_grant", 400, "A used refresh token was presented again; its whole family is revoked",
+        "Refresh tokens rotate: use the newest one, once. A reused token means it was copied or replayed; the user must sign in again.";
+    RefreshConcurrent = "PV3205", "invalid_grant", 400, "The refresh token was just used by a concurrent request",
+        "Two refreshes raced; use the tokens from the one that succeeded. Serialize refreshes in the client.";
+    RefreshClientMismatch = "PV3206", "invalid_grant", 400, "The refresh token was issued to another client",
+        "Use the refresh token only with the client it was issued to.";
+    ScopeBroadened = "PV3207", "invalid_scope", 400, "A refresh cannot add scopes",
+        "Ask for the original scopes or fewer (RFC 6749 §6); new scopes need a new sign-in.";
+    UserTokenInvalid = "PV3301", "invalid_token", 401, "The access token is not valid for this endpoint",
+        "Send a current access token from this issuer that was granted the 'openid' scope.";
+    DeviceCodePending = "PV3401", "authorization_pending", 400, "The user has not finished signing in on the other device",
+        "Keep polling at the given interval (RFC 8628 §3.5).";
+    DeviceCodeSlowDown = "PV3402", "slow_down", 400, "Polling too fast",
+        "Increase the polling interval by 5 seconds (RFC 8628 §3.5).";
+    DeviceCodeExpired = "PV3403", "expired_token", 400, "The device code has expired",
+        "Start the device flow again.";
+    DeviceCodeDenied = "PV3404", "access_denied", 400, "The user declined the device sign-in",
+        "Start the device flow again if this was a mistake.";
+    UserCodeInvalid = "PV3405", "invalid_request", 400, "The code is unknown or expired",
+        "Check the code shown on the device, or start the device flow again.";
 }
 
 impl ErrorCode {

@@ -95,6 +95,9 @@ pub struct ResourceSpec {
     /// Lifetime override.
     #[serde(default)]
     pub access_token_lifetime_seconds: Option<u64>,
+    /// Put the user's groups into access tokens for this resource.
+    #[serde(default)]
+    pub group_claims: bool,
 }
 
 /// One application.
@@ -121,6 +124,12 @@ pub struct ApplicationSpec {
     /// Lifetime override.
     #[serde(default)]
     pub access_token_lifetime_seconds: Option<u64>,
+    /// Tenant-wide consent: users are not asked.
+    #[serde(default)]
+    pub admin_consented: bool,
+    /// Absolute lifetime of refresh-token families, seconds.
+    #[serde(default)]
+    pub refresh_token_lifetime_seconds: Option<u64>,
 }
 
 /// The longest lifetime accepted anywhere (one year): longer is a mistake.
@@ -333,6 +342,11 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                 &mut p,
                 &format!("{ap}.accessTokenLifetimeSeconds"),
                 a.access_token_lifetime_seconds,
+            );
+            check_lifetime(
+                &mut p,
+                &format!("{ap}.refreshTokenLifetimeSeconds"),
+                a.refresh_token_lifetime_seconds,
             );
         }
     }

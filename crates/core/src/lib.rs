@@ -10,6 +10,7 @@
 pub mod clock;
 pub mod error;
 pub mod error_code;
+pub mod flow;
 pub mod grant;
 pub mod import;
 pub mod model;

@@ -52,6 +52,18 @@ pub struct User {
     #[serde(skip)]
     #[schema(ignore)]
     pub password_hash: Option<String>,
+    /// Sign-ins at or before this instant are revoked (see [`User::revoked`]). Never serialized.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub tokens_valid_from: i64,
+}
+
+impl User {
+    /// Were the sign-ins at `auth_time` revoked (by `revoke-sessions`)? A revocation
+    /// at second T covers every sign-in at or before T.
+    pub fn revoked(&self, auth_time: i64) -> bool {
+        self.tokens_valid_from > 0 && auth_time <= self.tokens_valid_from
+    }
 }
 
 /// A protected resource (an API): the audience of access tokens.
@@ -66,6 +78,9 @@ pub struct Resource {
     pub scopes: Vec<String>,
     /// Lifetime override for tokens to this resource, seconds.
     pub access_token_lifetime_seconds: Option<u32>,
+    /// Put the user's groups into its access tokens (`groups` claim).
+    #[serde(default)]
+    pub group_claims: bool,
 }
 
 /// A client application.
@@ -91,10 +106,17 @@ pub struct Application {
     pub allowed_scopes: Vec<String>,
     /// Lifetime override for its tokens, seconds.
     pub access_token_lifetime_seconds: Option<u32>,
+    /// An administrator consented for every user of the tenant.
+    #[serde(default)]
+    pub admin_consented: bool,
+    /// Absolute lifetime of its refresh-token families, seconds (default 90 days).
+    #[serde(default)]
+    pub refresh_token_lifetime_seconds: Option<u32>,
 }
 
 /// Grant types Portvakt implements.
-pub const SUPPORTED_GRANT_TYPES: &[&str] = &["client_credentials"];
+pub const SUPPORTED_GRANT_TYPES: &[&str] =
+    &["client_credentials", "authorization_code", "refresh_token"];
 
 /// Lifecycle of a signing key, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -228,6 +228,102 @@ pub fn resolve<'r>(
     })
 }
 
+/// The scopes of a user flow: OpenID Connect scopes, and at most one resource's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserScopes {
+    /// `openid`, `profile`, `email`, `offline_access` as requested (canonical order).
+    pub oidc: Vec<String>,
+    /// The resource and its granted scopes, if the request named one.
+    pub resource: Option<ResolvedScope>,
+}
+
+impl UserScopes {
+    /// Is this OIDC scope present?
+    pub fn has(&self, s: &str) -> bool {
+        self.oidc.iter().any(|x| x == s)
+    }
+    /// The `scope` claim / response value: OIDC scopes, then the resource's plain names.
+    pub fn scope_string(&self) -> String {
+        let mut v: Vec<&str> = self.oidc.iter().map(String::as_str).collect();
+        if let Some(r) = &self.resource {
+            v.extend(r.scopes.iter().map(String::as_str));
+        }
+        v.join(" ")
+    }
+    /// What the user consents to: OIDC scopes and `{resource}/{scope}` items.
+    pub fn consent_items(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .oidc
+            .iter()
+            .filter(|s| *s != "openid")
+            .cloned()
+            .collect();
+        if let Some(r) = &self.resource {
+            v.extend(r.scopes.iter().map(|s| format!("{}/{s}", r.resource)));
+        }
+        v
+    }
+}
+
+/// Resolve the scopes of an authorization request (or a refresh) of `app`.
+///
+/// OpenID Connect scopes are always allowed to an application that may use the user
+/// flows, except `offline_access`, which needs the `refresh_token` grant. Other
+/// scopes go through [`resolve`], with the same forms and rules as client credentials.
+pub fn resolve_user<'r>(
+    scope: Option<&str>,
+    resource_params: &[&str],
+    app: &Application,
+    lookup: impl Fn(&str) -> Option<&'r Resource>,
+) -> Result<UserScopes, Error> {
+    let tokens: Vec<&str> = scope
+        .unwrap_or("")
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let oidc: Vec<String> = OIDC_SCOPES
+        .iter()
+        .filter(|s| tokens.contains(s))
+        .map(|s| s.to_string())
+        .collect();
+    if oidc.iter().any(|s| s == "offline_access")
+        && !app.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        return Err(Error::new(
+            ErrorCode::ScopeNotAllowed,
+            format!("application '{}' may not receive refresh tokens (offline_access): add refresh_token to its grantTypes", app.client_id),
+        ));
+    }
+    let rest: Vec<&str> = tokens
+        .iter()
+        .copied()
+        .filter(|t| !OIDC_SCOPES.contains(t))
+        .collect();
+    let resource = if rest.is_empty() && resource_params.is_empty() {
+        None
+    } else {
+        let joined = rest.join(" ");
+        Some(resolve(
+            if joined.is_empty() {
+                None
+            } else {
+                Some(joined.as_str())
+            },
+            resource_params,
+            app,
+            lookup,
+        )?)
+    };
+    if oidc.is_empty() && resource.is_none() {
+        return Err(Error::new(
+            ErrorCode::ScopeRequired,
+            "no scope: ask for 'openid' (sign-in), and/or '{resource}/{scope}' for an API"
+                .to_string(),
+        ));
+    }
+    Ok(UserScopes { oidc, resource })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,12 +335,14 @@ mod tests {
                 display_name: "A".into(),
                 scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()],
                 access_token_lifetime_seconds: None,
+                group_claims: false,
             },
             Resource {
                 identifier: "https://api.example.com/v1".into(),
                 display_name: "B".into(),
                 scopes: vec!["read".into()],
                 access_token_lifetime_seconds: None,
+                group_claims: false,
             },
         ]
     }
@@ -258,6 +356,8 @@ mod tests {
             redirect_uris: vec![],
             allowed_scopes: allowed.iter().map(|s| s.to_string()).collect(),
             access_token_lifetime_seconds: None,
+            admin_consented: false,
+            refresh_token_lifetime_seconds: None,
         }
     }
     fn run(
@@ -412,6 +512,7 @@ mod tests {
             display_name: "a".into(),
             scopes: vec!["Read".into(), "X.Read".into()],
             access_token_lifetime_seconds: None,
+            group_claims: false,
         }];
         let a = app(&["api://a/X.Read"]);
         let out = resolve(Some("api://a/Read"), &[], &a, |id| {

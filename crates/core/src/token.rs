@@ -30,6 +30,68 @@ pub struct AccessTokenClaims {
     pub scope: String,
     /// Tenant id.
     pub tid: String,
+    /// Session id (user tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// When the user authenticated (user tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    /// How the user authenticated (user tokens), RFC 8176 values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// Group names, when the resource asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
+/// The claims of an ID token (OpenID Connect Core §2, §3.1.3.6, §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// Expiry.
+    pub exp: UnixTime,
+    /// Issued at.
+    pub iat: UnixTime,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// The request's nonce, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Authentication context class.
+    pub acr: String,
+    /// Authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+    /// Session id (OpenID Connect Front-Channel Logout §3).
+    pub sid: String,
+    /// Left half of the hash of the access token (OIDC Core §3.1.3.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// Display name (`profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Sign-in name (`profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// E-mail (`email`): the user principal name when it has the form of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of the hash of the
+/// access token, with the hash of the ID token's algorithm (SHA-256 for ES256 and
+/// RS256; SHA-512 for EdDSA with Ed25519).
+pub fn at_hash(alg: portvakt_jose::Algorithm, access_token: &str) -> String {
+    match alg {
+        portvakt_jose::Algorithm::EdDSA => {
+            portvakt_jose::b64url_encode(&portvakt_jose::sha512(access_token.as_bytes())[..32])
+        }
+        _ => portvakt_jose::b64url_encode(&portvakt_jose::sha256(access_token.as_bytes())[..16]),
+    }
 }
 
 /// The lifetime of an access token, in seconds.

@@ -55,7 +55,8 @@ impl JtiDenyList {
 impl RevocationCheck for JtiDenyList {
     fn revoked(&self, claims: &Claims) -> Option<String> {
         let s = self.0.read().ok()?;
-        s.contains(&claims.jti).then(|| "its jti is on the resource server's deny list".to_string())
+        s.contains(&claims.jti)
+            .then(|| "its jti is on the resource server's deny list".to_string())
     }
 }
 
@@ -245,7 +246,9 @@ impl GuardConfig {
             None => {
                 let i = self.issuer.trim_end_matches('/');
                 match i.rfind('/') {
-                    Some(p) if i[..p].contains("://") && !i[..p].ends_with('/') => i[..p].to_string(),
+                    Some(p) if i[..p].contains("://") && !i[..p].ends_with('/') => {
+                        i[..p].to_string()
+                    }
                     _ => i.to_string(),
                 }
             }

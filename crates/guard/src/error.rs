@@ -188,7 +188,10 @@ pub struct Hint {
 impl Hint {
     /// A hint with the given id and message.
     pub fn new(id: &'static str, message: impl Into<String>) -> Self {
-        Self { id, message: message.into() }
+        Self {
+            id,
+            message: message.into(),
+        }
     }
 }
 
@@ -207,7 +210,10 @@ impl std::error::Error for GuardError {}
 
 impl From<ErrorKind> for GuardError {
     fn from(kind: ErrorKind) -> Self {
-        Self { kind: Box::new(kind), hints: Vec::new() }
+        Self {
+            kind: Box::new(kind),
+            hints: Vec::new(),
+        }
     }
 }
 
@@ -296,7 +302,10 @@ fn list(v: &[String]) -> String {
     if v.is_empty() {
         "(none)".into()
     } else {
-        v.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -354,14 +363,14 @@ impl fmt::Display for GuardError {
                 f,
                 "the token is not valid before {}, {} from now (leeway {leeway} s; now {})",
                 fmt_utc(*nbf),
-                fmt_duration(nbf - now),
+                fmt_duration(nbf.saturating_sub(*now)),
                 fmt_utc(*now)
             ),
             ErrorKind::IssuedInFuture { iat, now, leeway } => write!(
                 f,
                 "the token was issued at {}, {} in the future (leeway {leeway} s; now {})",
                 fmt_utc(*iat),
-                fmt_duration(iat - now),
+                fmt_duration(iat.saturating_sub(*now)),
                 fmt_utc(*now)
             ),
             ErrorKind::WrongIssuer { expected, found } => {
@@ -406,7 +415,11 @@ mod tests {
     #[test]
     fn expired_message_carries_the_facts() {
         let now = 1_700_000_000;
-        let e = GuardError::new(ErrorKind::Expired { exp: now - 303, now, leeway: 60 });
+        let e = GuardError::new(ErrorKind::Expired {
+            exp: now - 303,
+            now,
+            leeway: 60,
+        });
         let s = e.to_string();
         assert!(s.contains("expired at 2023-11-14T22:08:17Z"), "{s}");
         assert!(s.contains("5 min 3 s ago"), "{s}");
@@ -416,9 +429,16 @@ mod tests {
 
     #[test]
     fn short_descriptions_are_header_safe() {
-        for c in ErrorCode::ALL.iter().filter(|c| c.code().starts_with("PV2")) {
+        for c in ErrorCode::ALL
+            .iter()
+            .filter(|c| c.code().starts_with("PV2"))
+        {
             let t = c.title();
-            assert!(t.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'), "{t}");
+            assert!(
+                t.bytes()
+                    .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'),
+                "{t}"
+            );
         }
     }
 }

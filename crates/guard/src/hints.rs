@@ -29,9 +29,17 @@ pub fn format_hints(token: &str) -> Vec<Hint> {
             "the token starts with 'Bearer ': the caller put the whole Authorization value where only the token belongs (a header-parsing bug in the caller); send the part after 'Bearer ' only",
         ));
     } else if lower.starts_with("basic ") {
-        out.push(Hint::new("FMT-PREFIX", "the value is Basic credentials, not a bearer token"));
+        out.push(Hint::new(
+            "FMT-PREFIX",
+            "the value is Basic credentials, not a bearer token",
+        ));
     }
-    if t.starts_with('"') || t.ends_with('"') || t.starts_with('\'') || t.ends_with('\'') || t.contains("\\\"") {
+    if t.starts_with('"')
+        || t.ends_with('"')
+        || t.starts_with('\'')
+        || t.ends_with('\'')
+        || t.contains("\\\"")
+    {
         out.push(Hint::new(
             "FMT-QUOTES",
             "the token is wrapped in quotes: it was probably copied from JSON or serialized twice; send the string without quotes",
@@ -43,7 +51,11 @@ pub fn format_hints(token: &str) -> Vec<Hint> {
             "the token contains whitespace or line breaks (copy/paste or a header-parsing bug); strip it",
         ));
     }
-    if matches!(lower.as_str(), "null" | "undefined" | "none" | "nan" | "[object object]") || t.is_empty() {
+    if matches!(
+        lower.as_str(),
+        "null" | "undefined" | "none" | "nan" | "[object object]"
+    ) || t.is_empty()
+    {
         out.push(Hint::new(
             "FMT-PLACEHOLDER",
             format!("the token is '{t}': the client sent a placeholder because it had no token yet (it should sign in or refresh first)"),
@@ -62,7 +74,13 @@ pub fn format_hints(token: &str) -> Vec<Hint> {
             .next()
             .and_then(portvakt_jose::b64url_decode)
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .map(|h| format!(" (header alg '{}', enc '{}')", h["alg"].as_str().unwrap_or("?"), h["enc"].as_str().unwrap_or("?")))
+            .map(|h| {
+                format!(
+                    " (header alg '{}', enc '{}')",
+                    h["alg"].as_str().unwrap_or("?"),
+                    h["enc"].as_str().unwrap_or("?")
+                )
+            })
             .unwrap_or_default();
         out.push(Hint::new(
             "FMT-JWE",
@@ -80,7 +98,11 @@ pub fn format_hints(token: &str) -> Vec<Hint> {
 
 /// Hints for a refused `alg` (research §14.6).
 pub fn alg_hints(alg: &str, key_algs: &[&str]) -> Vec<Hint> {
-    let keys = if key_algs.is_empty() { "none loaded".to_string() } else { key_algs.join(", ") };
+    let keys = if key_algs.is_empty() {
+        "none loaded".to_string()
+    } else {
+        key_algs.join(", ")
+    };
     if alg.eq_ignore_ascii_case("none") {
         vec![Hint::new(
             "ALG-NONE",
@@ -124,7 +146,11 @@ pub fn issuer_hints(expected: &str, found: &str) -> Vec<Hint> {
         return out;
     }
     if expected.trim_end_matches('/') == found.trim_end_matches('/') {
-        let who = if found.ends_with('/') { "the token's issuer ends with '/', the configured one does not" } else { "the configured issuer ends with '/', the token's does not" };
+        let who = if found.ends_with('/') {
+            "the token's issuer ends with '/', the configured one does not"
+        } else {
+            "the configured issuer ends with '/', the token's does not"
+        };
         out.push(Hint::new(
             "ISS-TRAILING-SLASH",
             format!("the issuers differ only by a trailing slash ({who}). Issuers compare as exact strings; copy 'iss' verbatim from a decoded token or from the issuer's discovery document"),
@@ -153,11 +179,16 @@ pub fn issuer_hints(expected: &str, found: &str) -> Vec<Hint> {
     let port = e.port_or_known_default() != f.port_or_known_default()
         && !(scheme && e.port().is_none() && f.port().is_none());
     let path = e.path().trim_end_matches('/') != f.path().trim_end_matches('/');
-    let parts: Vec<&str> = [("scheme", scheme), ("host", host), ("port", port), ("path", path)]
-        .into_iter()
-        .filter(|(_, d)| *d)
-        .map(|(n, _)| n)
-        .collect();
+    let parts: Vec<&str> = [
+        ("scheme", scheme),
+        ("host", host),
+        ("port", port),
+        ("path", path),
+    ]
+    .into_iter()
+    .filter(|(_, d)| *d)
+    .map(|(n, _)| n)
+    .collect();
     if scheme && !host && !path {
         out.push(Hint::new(
             "ISS-SCHEME",
@@ -187,7 +218,10 @@ pub fn issuer_hints(expected: &str, found: &str) -> Vec<Hint> {
         ));
     }
     if path && !scheme && !host && !port {
-        let (ep, fp) = (e.path().trim_end_matches('/'), f.path().trim_end_matches('/'));
+        let (ep, fp) = (
+            e.path().trim_end_matches('/'),
+            f.path().trim_end_matches('/'),
+        );
         let (es, fs): (Vec<&str>, Vec<&str>) = (ep.split('/').collect(), fp.split('/').collect());
         if es.len() == fs.len() && es[..es.len() - 1] == fs[..fs.len() - 1] {
             out.push(Hint::new(
@@ -246,7 +280,11 @@ pub fn id_token_hints(claims: &Map<String, Value>) -> Vec<Hint> {
 }
 
 /// Hints for an audience mismatch (research §14.2).
-pub fn audience_hints(expected: &[String], found: &[String], claims: &Map<String, Value>) -> Vec<Hint> {
+pub fn audience_hints(
+    expected: &[String],
+    found: &[String],
+    claims: &Map<String, Value>,
+) -> Vec<Hint> {
     let mut out = id_token_hints(claims);
     if expected.is_empty() {
         out.push(Hint::new("AUD-NOT-CONFIGURED", "this API is configured with no accepted audience, so every token is refused; configure its resource identifier"));
@@ -271,11 +309,23 @@ pub fn audience_hints(expected: &[String], found: &[String], claims: &Map<String
 
 /// Hints for a time failure (research §14.4). `delta` is the failing claim minus
 /// `now`; `offset` the measured issuer-clock offset, when known.
-pub fn time_hints(claim: &str, value: i64, now: i64, leeway: u64, claims: &Map<String, Value>, offset: Option<ClockOffset>) -> Vec<Hint> {
+pub fn time_hints(
+    claim: &str,
+    value: i64,
+    now: i64,
+    leeway: u64,
+    claims: &Map<String, Value>,
+    offset: Option<ClockOffset>,
+) -> Vec<Hint> {
     let mut out = Vec::new();
     let ms: Vec<&str> = ["exp", "iat", "nbf"]
         .into_iter()
-        .filter(|c| claims.get(*c).and_then(numeric_date).is_some_and(|v| v > 100_000_000_000))
+        .filter(|c| {
+            claims
+                .get(*c)
+                .and_then(numeric_date)
+                .is_some_and(|v| v > 100_000_000_000)
+        })
         .collect();
     if !ms.is_empty() {
         out.push(Hint::new(
@@ -284,9 +334,10 @@ pub fn time_hints(claim: &str, value: i64, now: i64, leeway: u64, claims: &Map<S
         ));
         return out;
     }
-    let ahead = value - now;
+    let ahead = value.saturating_sub(now);
+    let lw = i64::try_from(leeway).unwrap_or(i64::MAX);
     match (claim, offset) {
-        ("iat" | "nbf", Some(o)) if o.offset > leeway as i64 => {
+        ("iat" | "nbf", Some(o)) if o.offset > lw => {
             out.push(Hint::new(
                 "TIME-SKEW-MEASURED",
                 format!("this host's clock is behind the issuer's by {} (measured against the issuer's Date header at {}): synchronise it (NTP; VMs and WSL2/Docker Desktop drift after sleep)", fmt_duration(o.offset), fmt_utc(o.measured_at)),
@@ -301,18 +352,21 @@ pub fn time_hints(claim: &str, value: i64, now: i64, leeway: u64, claims: &Map<S
         ("iat" | "nbf", None) if ahead > 0 => {
             out.push(Hint::new(
                 "TIME-SKEW-AHEAD",
-                format!("either this host's clock is behind the issuer's by at least {} or the issuer's is ahead: check NTP on both", fmt_duration(ahead - leeway as i64)),
+                format!("either this host's clock is behind the issuer's by at least {} or the issuer's is ahead: check NTP on both", fmt_duration(ahead.saturating_sub(lw))),
             ));
         }
-        ("exp", Some(o)) if o.offset < -(leeway as i64) => {
+        ("exp", Some(o)) if o.offset < -lw => {
             out.push(Hint::new(
                 "TIME-SKEW-MEASURED",
                 format!("this host's clock is ahead of the issuer's by {} (measured against the issuer's Date header at {}), which makes tokens expire early here: synchronise it (NTP)", fmt_duration(o.offset), fmt_utc(o.measured_at)),
             ));
         }
         ("exp", _) => {
-            let lifetime = claims.get("iat").and_then(numeric_date).map(|iat| value - iat);
-            if let Some(l) = lifetime.filter(|l| *l > 0 && *l < 2 * leeway as i64) {
+            let lifetime = claims
+                .get("iat")
+                .and_then(numeric_date)
+                .map(|iat| value.saturating_sub(iat));
+            if let Some(l) = lifetime.filter(|l| *l > 0 && *l < lw.saturating_mul(2)) {
                 out.push(Hint::new(
                     "TIME-EXPIRED-SHORT",
                     format!("the token lived only {} — shorter than twice the clock leeway ({leeway} s); clock skew decides its fate. Lengthen the access-token lifetime", fmt_duration(l)),
@@ -326,8 +380,8 @@ pub fn time_hints(claim: &str, value: i64, now: i64, leeway: u64, claims: &Map<S
         }
         _ => {}
     }
-    let off = ahead.abs();
-    if off >= 3600 - 60 && (off % 3600 <= 60 || off % 3600 >= 3540) && off <= 14 * 3600 + 60 {
+    let off = ahead.unsigned_abs();
+    if (3600 - 60..=14 * 3600 + 60).contains(&off) && (off % 3600 <= 60 || off % 3600 >= 3540) {
         out.push(Hint::new(
             "TIME-TZ",
             format!("the difference ({}) is within a minute of a whole number of hours: a timezone bug (local time written as UTC) in the issuer or on this host", fmt_duration(ahead)),
@@ -346,17 +400,53 @@ mod tests {
 
     #[test]
     fn issuer_parts() {
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "http://id.example.com/t1")), ["ISS-SCHEME"]);
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "https://id.example.com/t1/")), ["ISS-TRAILING-SLASH"]);
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "https://id.example.com:8443/t1")), ["ISS-PORT"]);
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "https://id.example.com:443/t1")), ["ISS-NOTATION"]);
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "http://id.example.com/t1"
+            )),
+            ["ISS-SCHEME"]
+        );
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "https://id.example.com/t1/"
+            )),
+            ["ISS-TRAILING-SLASH"]
+        );
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "https://id.example.com:8443/t1"
+            )),
+            ["ISS-PORT"]
+        );
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "https://id.example.com:443/t1"
+            )),
+            ["ISS-NOTATION"]
+        );
         let h = issuer_hints("https://id.example.com/t1", "http://portvakt:8080/t1");
         assert_eq!(ids(&h), ["ISS-OTHER"]);
         let h = issuer_hints("https://id.example.com/t1", "https://portvakt/t1");
         assert_eq!(ids(&h), ["ISS-HOST"]);
         assert!(h[0].message.contains("internal"), "{}", h[0].message);
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "https://id.example.com/t2")), ["ISS-TENANT"]);
-        assert_eq!(ids(&issuer_hints("https://id.example.com/t1", "https://id.example.com/auth/t1")), ["ISS-PATH-PREFIX"]);
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "https://id.example.com/t2"
+            )),
+            ["ISS-TENANT"]
+        );
+        assert_eq!(
+            ids(&issuer_hints(
+                "https://id.example.com/t1",
+                "https://id.example.com/auth/t1"
+            )),
+            ["ISS-PATH-PREFIX"]
+        );
     }
 
     #[test]
@@ -370,12 +460,37 @@ mod tests {
 
     #[test]
     fn times() {
-        let m = serde_json::json!({"iat": 1_700_000_000_000_i64}).as_object().cloned().unwrap_or_default();
-        assert_eq!(ids(&time_hints("iat", 1_700_000_000_000, 1_700_000_000, 60, &m, None)), ["TIME-UNITS"]);
+        let m = serde_json::json!({"iat": 1_700_000_000_000_i64})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            ids(&time_hints(
+                "iat",
+                1_700_000_000_000,
+                1_700_000_000,
+                60,
+                &m,
+                None
+            )),
+            ["TIME-UNITS"]
+        );
         let m = Map::new();
-        let o = ClockOffset { offset: 300, measured_at: 1 };
-        assert_eq!(ids(&time_hints("iat", 1300, 1000, 60, &m, Some(o))), ["TIME-SKEW-MEASURED"]);
-        assert_eq!(ids(&time_hints("nbf", 1300, 1000, 60, &m, None)), ["TIME-SKEW-AHEAD"]);
-        assert_eq!(ids(&time_hints("iat", 1000 + 7200, 1000, 60, &m, None)), ["TIME-SKEW-AHEAD", "TIME-TZ"]);
+        let o = ClockOffset {
+            offset: 300,
+            measured_at: 1,
+        };
+        assert_eq!(
+            ids(&time_hints("iat", 1300, 1000, 60, &m, Some(o))),
+            ["TIME-SKEW-MEASURED"]
+        );
+        assert_eq!(
+            ids(&time_hints("nbf", 1300, 1000, 60, &m, None)),
+            ["TIME-SKEW-AHEAD"]
+        );
+        assert_eq!(
+            ids(&time_hints("iat", 1000 + 7200, 1000, 60, &m, None)),
+            ["TIME-SKEW-AHEAD", "TIME-TZ"]
+        );
     }
 }

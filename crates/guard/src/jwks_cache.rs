@@ -43,7 +43,12 @@ impl KeySet {
                 Err(e) => skipped.push(format!("{}: {e}", k.kid.as_deref().unwrap_or("(no kid)"))),
             }
         }
-        Self { keys, url: url.into(), fetched_at, skipped }
+        Self {
+            keys,
+            url: url.into(),
+            fetched_at,
+            skipped,
+        }
     }
 
     /// The key a token with this `kid` must be verified with: the key with that id,
@@ -58,7 +63,10 @@ impl KeySet {
 
     /// The published key ids.
     pub fn kids(&self) -> Vec<String> {
-        self.keys.iter().map(|k| k.kid().unwrap_or("(no kid)").to_string()).collect()
+        self.keys
+            .iter()
+            .map(|k| k.kid().unwrap_or("(no kid)").to_string())
+            .collect()
     }
 
     /// The algorithms of the keys, deduplicated.
@@ -122,7 +130,10 @@ pub(crate) struct JwksCache {
 }
 
 fn unavailable(url: &str, reason: impl Into<String>) -> GuardError {
-    GuardError::new(ErrorKind::KeysUnavailable { url: url.to_string(), reason: reason.into() })
+    GuardError::new(ErrorKind::KeysUnavailable {
+        url: url.to_string(),
+        reason: reason.into(),
+    })
 }
 
 /// `max-age` from `Cache-Control` (RFC 9111 §5.2.2.1); `no-store`/`no-cache` as 0.
@@ -134,7 +145,11 @@ fn cache_ttl(h: &reqwest::header::HeaderMap) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(n) = d.strip_prefix("max-age=") {
-            ttl = n.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            ttl = n
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     ttl
@@ -155,7 +170,12 @@ impl JwksCache {
         Self::build(cfg, None, Some(Arc::new(set)), tokens)
     }
 
-    fn build(cfg: &GuardConfig, http: Option<reqwest::Client>, set: Option<Arc<KeySet>>, tokens: Arc<TokenCache>) -> Self {
+    fn build(
+        cfg: &GuardConfig,
+        http: Option<reqwest::Client>,
+        set: Option<Arc<KeySet>>,
+        tokens: Arc<TokenCache>,
+    ) -> Self {
         Self {
             issuer: cfg.issuer.clone(),
             source: cfg.source.clone(),
@@ -207,16 +227,24 @@ impl JwksCache {
     }
 
     /// A token named a `kid` that `seen` lacks: refetch, unless someone already did
-    /// or the last fetch was less than `min_refetch_interval` ago.
-    pub async fn refetch_for_unknown_kid(self: &Arc<Self>, seen: &Arc<KeySet>) -> Refetch {
+    /// and found it, or the last fetch was less than `min_refetch_interval` ago.
+    pub async fn refetch_for_unknown_kid(
+        self: &Arc<Self>,
+        seen: &Arc<KeySet>,
+        kid: Option<&str>,
+    ) -> Refetch {
         let _g = self.fetch_lock.lock().await;
         if let Some(cur) = self.current() {
-            if !Arc::ptr_eq(&cur, seen) {
+            // Someone fetched while we waited for the lock, and found the key.
+            if !Arc::ptr_eq(&cur, seen) && cur.find(kid).is_some() {
                 return Refetch::Done(cur);
             }
         }
         if self.http.is_none() {
-            return Refetch::Failed(unavailable("(static keys)", "the guard was given a fixed key set and cannot fetch"));
+            return Refetch::Failed(unavailable(
+                "(static keys)",
+                "the guard was given a fixed key set and cannot fetch",
+            ));
         }
         let last = self.last_attempt.lock().ok().and_then(|g| *g);
         if let Some(t) = last {
@@ -243,7 +271,11 @@ impl JwksCache {
                 let old = self.current();
                 if let Some(old) = &old {
                     let new_kids = set.kids();
-                    let removed: Vec<String> = old.kids().into_iter().filter(|k| !new_kids.contains(k)).collect();
+                    let removed: Vec<String> = old
+                        .kids()
+                        .into_iter()
+                        .filter(|k| !new_kids.contains(k))
+                        .collect();
                     if !removed.is_empty() {
                         // Tokens verified with a withdrawn key must be verified again.
                         self.tokens.clear();
@@ -257,7 +289,11 @@ impl JwksCache {
                     *g = ttl;
                 }
                 inc(&self.metrics.jwks_fetches);
-                if self.metrics.serving_stale_keys.swap(false, Ordering::Relaxed) {
+                if self
+                    .metrics
+                    .serving_stale_keys
+                    .swap(false, Ordering::Relaxed)
+                {
                     tracing::info!(url = %set.url, "issuer reachable again; signing keys refreshed");
                 }
                 self.maybe_start_refresher();
@@ -266,7 +302,9 @@ impl JwksCache {
             Err(e) => {
                 inc(&self.metrics.jwks_fetch_failures);
                 if let Some(old) = self.current() {
-                    self.metrics.serving_stale_keys.store(true, Ordering::Relaxed);
+                    self.metrics
+                        .serving_stale_keys
+                        .store(true, Ordering::Relaxed);
                     let age = self.clock.now() - old.fetched_at;
                     tracing::warn!(
                         error = %e,
@@ -282,7 +320,11 @@ impl JwksCache {
         }
     }
 
-    async fn get_document(&self, http: &reqwest::Client, url: &str) -> Result<(reqwest::header::HeaderMap, Vec<u8>), GuardError> {
+    async fn get_document(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+    ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), GuardError> {
         if url.starts_with("https://") {
             return Err(unavailable(
                 url,
@@ -310,10 +352,16 @@ impl JwksCache {
             return Err(unavailable(url, format!("HTTP {status}{why}")));
         }
         let headers = resp.headers().clone();
-        if resp.content_length().is_some_and(|l| l as usize > MAX_DOCUMENT_BYTES) {
+        if resp
+            .content_length()
+            .is_some_and(|l| l as usize > MAX_DOCUMENT_BYTES)
+        {
             return Err(unavailable(url, "the document is larger than 1 MiB"));
         }
-        let body = resp.bytes().await.map_err(|e| unavailable(url, format!("reading the body failed: {e}")))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| unavailable(url, format!("reading the body failed: {e}")))?;
         if body.len() > MAX_DOCUMENT_BYTES {
             return Err(unavailable(url, "the document is larger than 1 MiB"));
         }
@@ -322,7 +370,10 @@ impl JwksCache {
 
     async fn discover(&self, http: &reqwest::Client) -> Result<String, GuardError> {
         // OpenID Connect Discovery §4: strip a terminating '/' before appending.
-        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
         let (_, body) = self.get_document(http, &url).await?;
         let doc: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| unavailable(&url, format!("the discovery document is not JSON: {e}")))?;
@@ -343,7 +394,10 @@ impl JwksCache {
 
     async fn fetch(&self) -> Result<(KeySet, Duration), GuardError> {
         let Some(http) = &self.http else {
-            return Err(unavailable("(static keys)", "the guard was given a fixed key set and cannot fetch"));
+            return Err(unavailable(
+                "(static keys)",
+                "the guard was given a fixed key set and cannot fetch",
+            ));
         };
         let url = match &self.source {
             KeySource::JwksUrl(u) => u.clone(),
@@ -371,7 +425,11 @@ impl JwksCache {
         result
     }
 
-    async fn fetch_jwks(&self, http: &reqwest::Client, url: &str) -> Result<(KeySet, Duration), GuardError> {
+    async fn fetch_jwks(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+    ) -> Result<(KeySet, Duration), GuardError> {
         let (headers, body) = self.get_document(http, url).await?;
         let now = self.clock.now();
         if let Some(date) = headers
@@ -381,15 +439,31 @@ impl JwksCache {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         {
             if let Ok(mut g) = self.offset.lock() {
-                *g = Some(ClockOffset { offset: date.as_secs() as i64 - now, measured_at: now });
+                *g = Some(ClockOffset {
+                    offset: i64::try_from(date.as_secs())
+                        .unwrap_or(i64::MAX)
+                        .saturating_sub(now),
+                    measured_at: now,
+                });
             }
         }
-        let jwks: Jwks = serde_json::from_slice(&body)
-            .map_err(|e| unavailable(url, format!("the document is not a JWK Set (RFC 7517 §5): {e}")))?;
+        let jwks: Jwks = serde_json::from_slice(&body).map_err(|e| {
+            unavailable(
+                url,
+                format!("the document is not a JWK Set (RFC 7517 §5): {e}"),
+            )
+        })?;
         let set = KeySet::from_jwks(&jwks, url, now);
         if set.is_empty() {
-            let why = if jwks.keys.is_empty() { "it lists no keys".to_string() } else { set.skipped.join("; ") };
-            return Err(unavailable(url, format!("the JWK Set has no usable signing key: {why}")));
+            let why = if jwks.keys.is_empty() {
+                "it lists no keys".to_string()
+            } else {
+                set.skipped.join("; ")
+            };
+            return Err(unavailable(
+                url,
+                format!("the JWK Set has no usable signing key: {why}"),
+            ));
         }
         if !set.skipped.is_empty() {
             tracing::debug!(url, skipped = ?set.skipped, "some JWKs were skipped");
@@ -409,7 +483,10 @@ impl JwksCache {
     }
 
     fn maybe_start_refresher(self: &Arc<Self>) {
-        if !self.background || self.http.is_none() || self.refresher_started.swap(true, Ordering::SeqCst) {
+        if !self.background
+            || self.http.is_none()
+            || self.refresher_started.swap(true, Ordering::SeqCst)
+        {
             return;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {

@@ -69,19 +69,65 @@ impl MetricsSnapshot {
     pub fn prometheus(&self) -> String {
         let mut s = String::new();
         for (name, help, v) in [
-            ("portvakt_guard_jwks_fetches_total", "Successful JWKS fetches", self.jwks_fetches),
-            ("portvakt_guard_jwks_fetch_failures_total", "Failed JWKS fetches", self.jwks_fetch_failures),
-            ("portvakt_guard_unknown_kid_refetches_total", "JWKS refetches for an unknown kid", self.unknown_kid_refetches),
-            ("portvakt_guard_stale_key_recoveries_total", "Unknown kids found by a refetch", self.stale_key_recoveries),
-            ("portvakt_guard_stale_key_validations_total", "Validations with keys whose refresh failed", self.stale_key_validations),
-            ("portvakt_guard_token_cache_hits_total", "Validations answered from the token cache", self.token_cache_hits),
-            ("portvakt_guard_token_cache_misses_total", "Validations that checked a signature", self.token_cache_misses),
-            ("portvakt_guard_validations_ok_total", "Tokens accepted", self.validations_ok),
-            ("portvakt_guard_validations_failed_total", "Tokens refused", self.validations_failed),
-            ("portvakt_guard_serving_stale_keys", "1 while the issuer is unreachable and old keys serve", u64::from(self.serving_stale_keys)),
+            (
+                "portvakt_guard_jwks_fetches_total",
+                "Successful JWKS fetches",
+                self.jwks_fetches,
+            ),
+            (
+                "portvakt_guard_jwks_fetch_failures_total",
+                "Failed JWKS fetches",
+                self.jwks_fetch_failures,
+            ),
+            (
+                "portvakt_guard_unknown_kid_refetches_total",
+                "JWKS refetches for an unknown kid",
+                self.unknown_kid_refetches,
+            ),
+            (
+                "portvakt_guard_stale_key_recoveries_total",
+                "Unknown kids found by a refetch",
+                self.stale_key_recoveries,
+            ),
+            (
+                "portvakt_guard_stale_key_validations_total",
+                "Validations with keys whose refresh failed",
+                self.stale_key_validations,
+            ),
+            (
+                "portvakt_guard_token_cache_hits_total",
+                "Validations answered from the token cache",
+                self.token_cache_hits,
+            ),
+            (
+                "portvakt_guard_token_cache_misses_total",
+                "Validations that checked a signature",
+                self.token_cache_misses,
+            ),
+            (
+                "portvakt_guard_validations_ok_total",
+                "Tokens accepted",
+                self.validations_ok,
+            ),
+            (
+                "portvakt_guard_validations_failed_total",
+                "Tokens refused",
+                self.validations_failed,
+            ),
+            (
+                "portvakt_guard_serving_stale_keys",
+                "1 while the issuer is unreachable and old keys serve",
+                u64::from(self.serving_stale_keys),
+            ),
         ] {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
         }
         s
     }

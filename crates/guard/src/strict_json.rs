@@ -36,21 +36,6 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Tracks the member names of one object and refuses a repeat.
-#[derive(Default)]
-pub(crate) struct Seen<'de>(Vec<Cow<'de, str>>);
-
-impl<'de> Seen<'de> {
-    /// Record `k`; an error naming it if it was already there.
-    pub fn insert<E: de::Error>(&mut self, k: &Cow<'de, str>) -> Result<(), E> {
-        if self.0.iter().any(|s| s == k) {
-            return Err(E::custom(format_args!("duplicate member '{k}'")));
-        }
-        self.0.push(k.clone());
-        Ok(())
-    }
-}
-
 /// A `serde_json::Value` parsed with duplicate members refused at every depth.
 pub(crate) struct StrictValue(pub Value);
 
@@ -123,7 +108,10 @@ mod tests {
     #[test]
     fn duplicates_are_refused_at_any_depth() {
         assert!(parse_strict(br#"{"a":1,"b":{"c":[{"d":1}]}}"#).is_ok());
-        let e = parse_strict(br#"{"a":1,"a":2}"#).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = parse_strict(br#"{"a":1,"a":2}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("duplicate member 'a'"), "{e}");
         assert!(parse_strict(br#"{"x":{"a":1,"a":1}}"#).is_err());
         assert!(parse_strict(br#"[{"a":1,"\u0061":1}]"#).is_err());

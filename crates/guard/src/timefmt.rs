@@ -36,14 +36,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// The absolute value of `secs` as "3 s", "5 min 3 s", "2 h 5 min", "3 d 4 h".
 pub fn fmt_duration(secs: i64) -> String {
     let s = secs.unsigned_abs();
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 if s % 60 == 0 => format!("{} min", s / 60),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
-        3600..=86_399 if (s % 3600) / 60 == 0 => format!("{} h", s / 3600),
-        3600..=86_399 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-        _ if (s % 86_400) / 3600 == 0 => format!("{} d", s / 86_400),
-        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
+    match (d, h, m, sec) {
+        (0, 0, 0, _) => format!("{sec} s"),
+        (0, 0, _, 0) => format!("{m} min"),
+        (0, 0, _, _) => format!("{m} min {sec} s"),
+        (0, _, 0, _) => format!("{h} h"),
+        (0, _, _, _) => format!("{h} h {m} min"),
+        (_, 0, _, _) => format!("{d} d"),
+        _ => format!("{d} d {h} h"),
     }
 }
 
@@ -75,6 +76,9 @@ mod tests {
         assert_eq!(fmt_duration(90_061), "1 d 1 h");
         assert_eq!(ago_or_ahead(10, 313), "5 min 3 s ago");
         assert_eq!(ago_or_ahead(400, 100), "in 5 min");
-        assert_eq!(ago_or_ahead(i64::MIN, i64::MAX), format!("{} ago", fmt_duration(i64::MAX)));
+        assert_eq!(
+            ago_or_ahead(i64::MIN, i64::MAX),
+            format!("{} ago", fmt_duration(i64::MAX))
+        );
     }
 }

@@ -26,7 +26,9 @@ impl Header {
     /// The names of members that would make the verifier take a key from elsewhere
     /// (`jku`, `jwk`, `x5u`, `x5c`) or that demand unknown processing (`crit`).
     pub fn forbidden_members(&self) -> impl Iterator<Item = &'static str> + '_ {
-        ["jku", "jwk", "x5u", "x5c", "crit"].into_iter().filter(|n| self.json.contains_key(*n))
+        ["jku", "jwk", "x5u", "x5c", "crit"]
+            .into_iter()
+            .filter(|n| self.json.contains_key(*n))
     }
 }
 
@@ -41,7 +43,10 @@ pub struct UnverifiedToken<'a> {
 }
 
 fn malformed(part: TokenPart, reason: impl Into<String>) -> GuardError {
-    GuardError::new(ErrorKind::Malformed { part, reason: reason.into() })
+    GuardError::new(ErrorKind::Malformed {
+        part,
+        reason: reason.into(),
+    })
 }
 
 fn describe_byte(b: u8) -> String {
@@ -73,11 +78,17 @@ fn json_kind(v: &Value) -> &'static str {
 
 fn decode_object(seg: &str, part: TokenPart) -> Result<Map<String, Value>, GuardError> {
     let bytes = b64url_decode(seg).ok_or_else(|| {
-        malformed(part, "is not valid base64url (RFC 7515 §2: URL-safe alphabet, no padding)")
+        malformed(
+            part,
+            "is not valid base64url (RFC 7515 §2: URL-safe alphabet, no padding)",
+        )
     })?;
     match parse_strict(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(malformed(part, format!("is {}, not a JSON object", json_kind(&other)))),
+        Ok(other) => Err(malformed(
+            part,
+            format!("is {}, not a JSON object", json_kind(&other)),
+        )),
         Err(e) => Err(malformed(part, format!("is not valid JSON: {e}"))),
     }
 }
@@ -113,20 +124,25 @@ impl<'a> UnverifiedToken<'a> {
                 ))
             }
             2 => {}
-            4 => {
-                return Err(malformed(
-                    TokenPart::Whole,
-                    "has 5 parts: it is an encrypted token (JWE, RFC 7516), not a signed access token",
-                ))
-            }
+            4 => return Err(malformed(
+                TokenPart::Whole,
+                "has 5 parts: it is an encrypted token (JWE, RFC 7516), not a signed access token",
+            )),
             n => {
                 return Err(malformed(
                     TokenPart::Whole,
-                    format!("has {} dot-separated parts, expected 3 (header.payload.signature)", n + 1),
+                    format!(
+                        "has {} dot-separated parts, expected 3 (header.payload.signature)",
+                        n + 1
+                    ),
                 ))
             }
         }
-        if let Some((i, b)) = token.bytes().enumerate().find(|(_, b)| !is_b64url(*b) && *b != b'.') {
+        if let Some((i, b)) = token
+            .bytes()
+            .enumerate()
+            .find(|(_, b)| !is_b64url(*b) && *b != b'.')
+        {
             return Err(malformed(
                 TokenPart::Whole,
                 format!(
@@ -164,7 +180,12 @@ impl<'a> UnverifiedToken<'a> {
             .ok_or_else(|| malformed(TokenPart::Signature, "is not valid base64url"))?;
         Ok(Self {
             raw: token,
-            header: Header { alg, kid, typ, json: hjson },
+            header: Header {
+                alg,
+                kid,
+                typ,
+                json: hjson,
+            },
             claims,
             signing_input_len: h.len() + 1 + p.len(),
             signature,
@@ -213,7 +234,12 @@ pub fn numeric_date(v: &Value) -> Option<i64> {
 /// or a space-separated string (`scope`, RFC 8693 §4.2).
 fn string_list(v: &Value, split_spaces: bool) -> Option<Vec<String>> {
     match v {
-        Value::String(s) if split_spaces => Some(s.split(' ').filter(|x| !x.is_empty()).map(String::from).collect()),
+        Value::String(s) if split_spaces => Some(
+            s.split(' ')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect(),
+        ),
         Value::String(s) => Some(vec![s.clone()]),
         Value::Array(a) => a.iter().map(|x| x.as_str().map(String::from)).collect(),
         _ => None,
@@ -268,19 +294,35 @@ impl Claims {
     /// Read the claims RFC 9068 §2.2 requires, with their types.
     pub(crate) fn from_map(all: Map<String, Value>) -> Result<Self, GuardError> {
         fn missing(claim: &str, problem: String) -> GuardError {
-            GuardError::new(ErrorKind::MissingClaim { claim: claim.into(), problem })
+            GuardError::new(ErrorKind::MissingClaim {
+                claim: claim.into(),
+                problem,
+            })
         }
         fn string(m: &Map<String, Value>, c: &str) -> Result<String, GuardError> {
             match m.get(c) {
                 Some(Value::String(s)) => Ok(s.clone()),
-                Some(v) => Err(missing(c, format!("must be a string, found {}", json_kind(v)))),
+                Some(v) => Err(missing(
+                    c,
+                    format!("must be a string, found {}", json_kind(v)),
+                )),
                 None => Err(missing(c, "is missing".into())),
             }
         }
-        fn date(m: &Map<String, Value>, c: &str, required: bool) -> Result<Option<i64>, GuardError> {
+        fn date(
+            m: &Map<String, Value>,
+            c: &str,
+            required: bool,
+        ) -> Result<Option<i64>, GuardError> {
             match m.get(c) {
                 Some(v) => numeric_date(v).map(Some).ok_or_else(|| {
-                    missing(c, format!("must be a NumericDate (seconds since 1970), found {}", json_kind(v)))
+                    missing(
+                        c,
+                        format!(
+                            "must be a NumericDate (seconds since 1970), found {}",
+                            json_kind(v)
+                        ),
+                    )
                 }),
                 None if required => Err(missing(c, "is missing".into())),
                 None => Ok(None),
@@ -292,10 +334,14 @@ impl Claims {
             None => return Err(missing("aud", "is missing".into())),
             Some(v) => match string_list(v, false) {
                 Some(l) if !l.is_empty() => l,
-                _ => {
+                Some(_) => return Err(missing("aud", "is an empty array".into())),
+                None => {
                     return Err(missing(
                         "aud",
-                        format!("must be a string or an array of strings, found {}", json_kind(v)),
+                        format!(
+                            "must be a string or an array of strings, found {}",
+                            json_kind(v)
+                        ),
                     ))
                 }
             },
@@ -307,20 +353,46 @@ impl Claims {
         let nbf = date(&all, "nbf", false)?;
         let scopes = match all.get("scope") {
             None => Vec::new(),
-            Some(v) => string_list(v, true)
-                .ok_or_else(|| missing("scope", format!("must be a space-separated string, found {}", json_kind(v))))?,
+            Some(v) => string_list(v, true).ok_or_else(|| {
+                missing(
+                    "scope",
+                    format!("must be a space-separated string, found {}", json_kind(v)),
+                )
+            })?,
         };
         let roles = match all.get("roles") {
             None => Vec::new(),
-            Some(v) => string_list(v, true)
-                .ok_or_else(|| missing("roles", format!("must be an array of strings, found {}", json_kind(v))))?,
+            Some(v) => string_list(v, true).ok_or_else(|| {
+                missing(
+                    "roles",
+                    format!("must be an array of strings, found {}", json_kind(v)),
+                )
+            })?,
         };
         let tid = match all.get("tid") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => return Err(missing("tid", format!("must be a string, found {}", json_kind(v)))),
+            Some(v) => {
+                return Err(missing(
+                    "tid",
+                    format!("must be a string, found {}", json_kind(v)),
+                ))
+            }
         };
-        Ok(Self { iss, sub, aud, exp, iat, nbf, jti, client_id, scopes, roles, tid, all })
+        Ok(Self {
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            jti,
+            client_id,
+            scopes,
+            roles,
+            tid,
+            all,
+        })
     }
 }
 
@@ -335,7 +407,11 @@ pub struct VerifiedToken {
 
 impl VerifiedToken {
     pub(crate) fn new(header: Header, claims: Claims, alg: Algorithm) -> Self {
-        Self { header, claims, alg }
+        Self {
+            header,
+            claims,
+            alg,
+        }
     }
 
     /// The verified claims.
@@ -365,7 +441,12 @@ mod tests {
     use portvakt_jose::b64url_encode;
 
     fn tok(h: &str, p: &str) -> String {
-        format!("{}.{}.{}", b64url_encode(h.as_bytes()), b64url_encode(p.as_bytes()), b64url_encode(b"sig"))
+        format!(
+            "{}.{}.{}",
+            b64url_encode(h.as_bytes()),
+            b64url_encode(p.as_bytes()),
+            b64url_encode(b"sig")
+        )
     }
 
     fn part_of(e: GuardError) -> TokenPart {
@@ -384,13 +465,21 @@ mod tests {
         assert_eq!(e("a.b.c.d.e"), Some(TokenPart::Whole));
         assert_eq!(e(&format!("Bearer {ok}")), Some(TokenPart::Whole));
         assert_eq!(e(&tok("not json", "{}")), Some(TokenPart::Header));
-        assert_eq!(e(&tok(r#"{"alg":"ES256","alg":"none"}"#, "{}")), Some(TokenPart::Header));
+        assert_eq!(
+            e(&tok(r#"{"alg":"ES256","alg":"none"}"#, "{}")),
+            Some(TokenPart::Header)
+        );
         assert_eq!(e(&tok(r#"{"kid":"x"}"#, "{}")), Some(TokenPart::Header));
-        assert_eq!(e(&tok(r#"{"alg":"ES256"}"#, r#"{"aud":"a","aud":"b"}"#)), Some(TokenPart::Payload));
-        assert_eq!(e(&tok(r#"{"alg":"ES256"}"#, "[1]")), Some(TokenPart::Payload));
-        let mut bad_sig = ok.clone();
-        bad_sig.push_str("A"); // a base64url length that cannot occur (4n+1)
-        let bad_sig = format!("{}A", &bad_sig[..bad_sig.rfind('.').unwrap_or(0) + 1]);
+        assert_eq!(
+            e(&tok(r#"{"alg":"ES256"}"#, r#"{"aud":"a","aud":"b"}"#)),
+            Some(TokenPart::Payload)
+        );
+        assert_eq!(
+            e(&tok(r#"{"alg":"ES256"}"#, "[1]")),
+            Some(TokenPart::Payload)
+        );
+        // A signature of one base64url character: a length that cannot occur (4n+1).
+        let bad_sig = format!("{}A", &ok[..ok.rfind('.').unwrap_or(0) + 1]);
         assert_eq!(e(&bad_sig), Some(TokenPart::Signature));
     }
 

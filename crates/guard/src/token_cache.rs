@@ -55,7 +55,10 @@ impl TokenCache {
     pub fn new(capacity: usize) -> Self {
         let per_generation = capacity.div_ceil(2 * SHARDS);
         let n = if capacity == 0 { 0 } else { SHARDS };
-        Self { shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(), per_generation }
+        Self {
+            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            per_generation,
+        }
     }
 
     fn shard(&self, key: &[u8; 32]) -> Option<&Mutex<Shard>> {

@@ -76,6 +76,16 @@ pub enum UserCmd {
         #[command(flatten)]
         target: Target,
     },
+    /// Revoke every refresh token and browser session of a user at once.
+    RevokeSessions {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Sign-in name.
+        upn: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Enable an account again.
     Enable {
         /// Tenant.
@@ -119,6 +129,19 @@ pub enum AppCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Grant tenant-wide (admin) consent: users are no longer asked.
+    Consent {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        client_id: String,
+        /// Withdraw the consent instead.
+        #[arg(long)]
+        revoke: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -431,6 +454,27 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
             upn,
             target,
         } => set_enabled(tenant, upn, target, true).await?,
+        UserCmd::RevokeSessions {
+            tenant,
+            upn,
+            target,
+        } => {
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!(
+                        "/tenants/{}/users/{}/revoke-sessions",
+                        seg(&tenant),
+                        seg(&upn)
+                    ),
+                    None,
+                )
+                .await?;
+            out(&target, &v, |v| {
+                println!("Revoked every session and refresh token of {}: they stop working now; the user must sign in again.", s(v, "userPrincipalName"))
+            });
+        }
     }
     Ok(())
 }
@@ -548,6 +592,37 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
                             ]
                         })
                         .collect(),
+                )
+            });
+        }
+        AppCmd::Consent {
+            tenant,
+            client_id,
+            revoke,
+            target,
+        } => {
+            let method = if revoke { Method::DELETE } else { Method::POST };
+            let v = AdminClient::connect(&target)
+                .await?
+                .call(
+                    method,
+                    &format!(
+                        "/tenants/{}/applications/{}/admin-consent",
+                        seg(&tenant),
+                        seg(&client_id)
+                    ),
+                    None,
+                )
+                .await?;
+            out(&target, &v, |v| {
+                println!(
+                    "Tenant-wide consent for '{}' is now {}",
+                    s(v, "clientId"),
+                    if revoke {
+                        "withdrawn: users are asked again"
+                    } else {
+                        "granted: users are not asked"
+                    }
                 )
             });
         }

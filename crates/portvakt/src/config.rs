@@ -22,6 +22,11 @@ pub struct ServeArgs {
     /// Import file(s) to apply at start-up (repeatable).
     #[arg(long = "import", env = "PORTVAKT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,
+    /// Seconds after a refresh-token rotation during which presenting the old token
+    /// again counts as a concurrent request rather than a replay (default 10; 0 is
+    /// strictest: any second use revokes the family).
+    #[arg(long, env = "PORTVAKT_REFRESH_REUSE_GRACE")]
+    pub refresh_reuse_grace: Option<i64>,
     /// TOML config file with the same settings (data, listen, public_url, import).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -36,6 +41,7 @@ struct FileConfig {
     public_url: Option<String>,
     #[serde(default)]
     import: Vec<PathBuf>,
+    refresh_reuse_grace: Option<i64>,
 }
 
 /// Resolved settings.
@@ -49,6 +55,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Import files.
     pub import: Vec<PathBuf>,
+    /// Refresh reuse grace, seconds.
+    pub refresh_reuse_grace: i64,
 }
 
 impl ServeArgs {
@@ -88,6 +96,11 @@ impl ServeArgs {
             } else {
                 self.import
             },
+            refresh_reuse_grace: self
+                .refresh_reuse_grace
+                .or(file.refresh_reuse_grace)
+                .unwrap_or(10)
+                .max(0),
         })
     }
 }

@@ -48,12 +48,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
 
-    let state = AppState::new(
-        ServerConfig::new(&public_url),
-        Arc::new(store),
-        Arc::new(SystemClock),
-        master,
-    );
+    let mut config = ServerConfig::new(&public_url);
+    config.refresh_reuse_grace_secs = s.refresh_reuse_grace;
+    let state = AppState::new(config, Arc::new(store), Arc::new(SystemClock), master);
     let admin_file = s.data.join("admin.json");
     let secret = match ensure_system_tenant(&state)
         .await

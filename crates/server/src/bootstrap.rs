@@ -30,6 +30,8 @@ fn admin_app(secret: &str) -> Application {
         redirect_uris: vec![],
         allowed_scopes: vec![format!("{ADMIN_RESOURCE}/{ADMIN_SCOPE}")],
         access_token_lifetime_seconds: Some(ADMIN_TOKEN_LIFETIME),
+        admin_consented: false,
+        refresh_token_lifetime_seconds: None,
     }
 }
 
@@ -62,6 +64,7 @@ pub async fn ensure_system_tenant(st: &AppState) -> Result<Option<String>, ApiEr
             display_name: "Portvakt admin API".into(),
             scopes: vec![ADMIN_SCOPE.into()],
             access_token_lifetime_seconds: None,
+            group_claims: false,
         }],
         applications: vec![admin_app(&secret)],
     };

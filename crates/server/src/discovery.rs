@@ -24,18 +24,33 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const JWKS_PATH: &str = "/oauth2/keys";
 
 fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
+    let alg = tenant.signing_algorithm.as_str();
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
     let v = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+        "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+        "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+        "end_session_endpoint": format!("{issuer}/oauth2/logout"),
         "grant_types_supported": SUPPORTED_GRANT_TYPES,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        // No authorization endpoint yet: no response type is supported.
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        // RFC 9207: the authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [tenant.signing_algorithm.as_str()],
-        "access_token_signing_alg_values_supported": [tenant.signing_algorithm.as_str()],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "tid"],
+        "id_token_signing_alg_values_supported": [alg],
+        "access_token_signing_alg_values_supported": [alg],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "email", "client_id", "scope", "tid", "groups"],
+        "ui_locales_supported": ["en", "sv"],
     });
     match v {
         Value::Object(m) => m,
@@ -52,8 +67,15 @@ pub fn openid_configuration(issuer: &str, tenant: &Tenant) -> Value {
 pub fn oauth_metadata(issuer: &str, tenant: &Tenant) -> Value {
     let mut m = common(issuer, tenant);
     // OIDC-only members have no meaning in RFC 8414 metadata.
-    m.remove("subject_types_supported");
-    m.remove("id_token_signing_alg_values_supported");
+    for k in [
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "claims_supported",
+    ] {
+        m.remove(k);
+    }
     Value::Object(m)
 }
 

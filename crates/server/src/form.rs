@@ -106,28 +106,39 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// How much of an oversized body is read and discarded before answering 413, so that
+/// a client still sending sees the error response instead of a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
 /// Read a body up to `limit` bytes.
 pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        // to_bytes fails either on the limit or on a broken connection.
-        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        let mut too_large = false;
-        while let Some(s) = src {
-            too_large |= s.is::<http_body_util::LengthLimitError>();
-            src = s.source();
-        }
-        if too_large {
-            ApiError::new(
-                ErrorCode::BodyTooLarge,
-                format!("the body exceeds the limit of {limit} bytes"),
-            )
-        } else {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
             ApiError::new(
                 ErrorCode::BodyMalformed,
                 format!("the body could not be read: {e}"),
             )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
         }
-    })
+    }
+    if seen > limit {
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!("the body exceeds the limit of {limit} bytes"),
+        ));
+    }
+    Ok(axum::body::Bytes::from(buf))
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                     access_token_lifetime_seconds: r
                         .access_token_lifetime_seconds
                         .map(|v| v as u32),
+                    group_claims: r.group_claims,
                 })
                 .collect(),
             applications: spec
@@ -122,6 +123,10 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                     allowed_scopes: a.allowed_scopes.clone(),
                     access_token_lifetime_seconds: a
                         .access_token_lifetime_seconds
+                        .map(|v| v as u32),
+                    admin_consented: a.admin_consented,
+                    refresh_token_lifetime_seconds: a
+                        .refresh_token_lifetime_seconds
                         .map(|v| v as u32),
                 })
                 .collect(),

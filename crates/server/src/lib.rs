@@ -9,8 +9,10 @@
 //! with the time, render.
 
 pub mod admin;
+pub mod authorize;
 pub mod bootstrap;
 pub mod client_auth;
+pub mod cookies;
 pub mod correlation;
 pub mod directory;
 pub mod discovery;
@@ -19,10 +21,17 @@ pub mod errors_page;
 pub mod form;
 pub mod import;
 pub mod keys;
+pub mod logout;
+pub mod pages;
 pub mod password;
 pub mod signin;
+pub mod signin_pages;
 pub mod state;
+pub mod throttle;
 pub mod token;
+pub mod token_endpoints;
+pub mod user_grants;
+pub mod user_tokens;
 
 pub use error::ApiError;
 pub use state::{AppState, ServerConfig};
@@ -49,6 +58,28 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/{tenant}/oauth2/keys", get(discovery::jwks_handler))
         .route("/{tenant}/oauth2/token", post(token::token_handler))
+        .route(
+            "/{tenant}/oauth2/authorize",
+            get(authorize::authorize_handler).post(authorize::authorize_handler),
+        )
+        .route(
+            "/{tenant}/login",
+            get(signin_pages::login_get).post(signin_pages::login_post),
+        )
+        .route("/{tenant}/consent", post(signin_pages::consent_post))
+        .route(
+            "/{tenant}/oauth2/userinfo",
+            get(token_endpoints::userinfo).post(token_endpoints::userinfo),
+        )
+        .route(
+            "/{tenant}/oauth2/introspect",
+            post(token_endpoints::introspect),
+        )
+        .route("/{tenant}/oauth2/revoke", post(token_endpoints::revoke))
+        .route(
+            "/{tenant}/oauth2/logout",
+            get(logout::end_session).post(logout::end_session),
+        )
         .merge(admin::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no endpoint at this path") })
         .method_not_allowed_fallback(|| async {

@@ -14,6 +14,10 @@ pub struct ServerConfig {
     pub public_url: String,
     /// How long a retired key stays published beyond the longest token lifetime.
     pub key_retention_leeway_secs: i64,
+    /// A used refresh token presented again within this many seconds of its rotation
+    /// is refused as a concurrent request (its family is kept); after that it is a
+    /// replay and revokes the family.
+    pub refresh_reuse_grace_secs: i64,
 }
 
 impl ServerConfig {
@@ -22,7 +26,13 @@ impl ServerConfig {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
             key_retention_leeway_secs: 300,
+            refresh_reuse_grace_secs: 10,
         }
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// The issuer of a tenant.
@@ -46,6 +56,8 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// Where sign-in outcomes go.
     pub signins: SignInSink,
+    /// Failed-password counts.
+    pub throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl AppState {
@@ -71,6 +83,7 @@ impl AppState {
             clock,
             master,
             signins: SignInSink::spawn(),
+            throttle: Arc::default(),
         }
     }
 }

@@ -29,6 +29,12 @@ pub struct TokenResponse {
     pub expires_in: u32,
     /// Granted scopes.
     pub scope: String,
+    /// The ID token (OpenID Connect), when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// The refresh token, when `offline_access` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// POST `{issuer}/oauth2/token`.
@@ -73,6 +79,21 @@ pub async fn token_handler(
         ev.grant_type = Some(grant_type.to_string());
         match grant_type {
             CLIENT_CREDENTIALS => client_credentials(&view, &parts.headers, &form, now, &mut ev),
+            "authorization_code" => {
+                crate::user_grants::authorization_code(
+                    &st,
+                    &view,
+                    &parts.headers,
+                    &form,
+                    now,
+                    &mut ev,
+                )
+                .await
+            }
+            "refresh_token" => {
+                crate::user_grants::refresh_token(&st, &view, &parts.headers, &form, now, &mut ev)
+                    .await
+            }
             other => Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(
@@ -152,6 +173,10 @@ fn client_credentials(
         client_id: app.client_id.clone(),
         scope: scope.clone(),
         tid: view.tenant.id.clone(),
+        sid: None,
+        auth_time: None,
+        amr: None,
+        groups: None,
     };
     let json = serde_json::to_vec(&claims)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
@@ -162,5 +187,7 @@ fn client_credentials(
         token_type: "Bearer",
         expires_in: lifetime,
         scope,
+        id_token: None,
+        refresh_token: None,
     })
 }

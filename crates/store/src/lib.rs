@@ -8,9 +8,12 @@
 //! every multi-row change is one transaction, and uniqueness is enforced by the schema.
 
 mod error;
+mod flows;
 mod sqlite;
+mod sqlite_flows;
 
 pub use error::StoreError;
+pub use flows::{CodeTake, Flows, Interaction, RefreshRecord, SessionRecord};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -99,7 +102,7 @@ pub struct ImportSummary {
 
 /// The storage interface.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Flows + Send + Sync + 'static {
     /// All tenants, by name.
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// One tenant by name.

@@ -23,6 +23,10 @@ pub struct SqliteStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqliteStore {
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Open (creating if needed) the database file and bring its schema up to date.
     ///
     /// WAL journal, `synchronous=NORMAL` (a crashed process loses nothing committed; a
@@ -95,6 +99,7 @@ fn resource_from(row: &SqliteRow) -> Result<Resource> {
         display_name: row.try_get("display_name")?,
         scopes: json_list(row, "scopes")?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
+        group_claims: row.try_get("group_claims")?,
     })
 }
 
@@ -116,6 +121,8 @@ fn application_from(row: &SqliteRow) -> Result<Application> {
         redirect_uris: json_list(row, "redirect_uris")?,
         allowed_scopes: json_list(row, "allowed_scopes")?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
+        admin_consented: row.try_get("admin_consented")?,
+        refresh_token_lifetime_seconds: lifetime(row, "refresh_token_lifetime")?,
     })
 }
 
@@ -181,10 +188,11 @@ async fn insert_resource(
     upsert: bool,
 ) -> Result<()> {
     let sql = if upsert {
-        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime) VALUES (?,?,?,?,?)
-         ON CONFLICT (tenant_id, identifier) DO UPDATE SET display_name = excluded.display_name, scopes = excluded.scopes, access_token_lifetime = excluded.access_token_lifetime"
+        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)
+         ON CONFLICT (tenant_id, identifier) DO UPDATE SET display_name = excluded.display_name, scopes = excluded.scopes,
+           access_token_lifetime = excluded.access_token_lifetime, group_claims = excluded.group_claims"
     } else {
-        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime) VALUES (?,?,?,?,?)"
+        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)"
     };
     sqlx::query(sql)
         .bind(tenant_id)
@@ -192,6 +200,7 @@ async fn insert_resource(
         .bind(&r.display_name)
         .bind(to_json(&r.scopes)?)
         .bind(r.access_token_lifetime_seconds.map(i64::from))
+        .bind(r.group_claims)
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -204,15 +213,15 @@ async fn insert_application(
     now: i64,
     upsert: bool,
 ) -> Result<()> {
-    // On upsert, a confidential app imported without a secret keeps its stored one.
     let sql = if upsert {
-        "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?,?,?,?)
+        "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at, admin_consented, refresh_token_lifetime) VALUES (?,?,?,?,?,?,?,?,?,?,?)
          ON CONFLICT (tenant_id, client_id) DO UPDATE SET display_name = excluded.display_name,
            secret_sha256 = excluded.secret_sha256,
            grant_types = excluded.grant_types, redirect_uris = excluded.redirect_uris,
-           allowed_scopes = excluded.allowed_scopes, access_token_lifetime = excluded.access_token_lifetime"
+           allowed_scopes = excluded.allowed_scopes, access_token_lifetime = excluded.access_token_lifetime,
+           admin_consented = excluded.admin_consented, refresh_token_lifetime = excluded.refresh_token_lifetime"
     } else {
-        "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+        "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at, admin_consented, refresh_token_lifetime) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     };
     sqlx::query(sql)
         .bind(tenant_id)
@@ -224,6 +233,8 @@ async fn insert_application(
         .bind(to_json(&a.allowed_scopes)?)
         .bind(a.access_token_lifetime_seconds.map(i64::from))
         .bind(now)
+        .bind(a.admin_consented)
+        .bind(a.refresh_token_lifetime_seconds.map(i64::from))
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -340,6 +351,7 @@ impl Store for SqliteStore {
                     display_name: r.try_get("display_name")?,
                     account_enabled: r.try_get("account_enabled")?,
                     password_hash: r.try_get("password_hash")?,
+                    tokens_valid_from: r.try_get("tokens_valid_from")?,
                 })
             })
             .collect()
@@ -368,6 +380,7 @@ impl Store for SqliteStore {
             display_name: r.try_get("display_name")?,
             account_enabled: r.try_get("account_enabled")?,
             password_hash: r.try_get("password_hash")?,
+            tokens_valid_from: r.try_get("tokens_valid_from")?,
             groups,
         }))
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -31,7 +33,11 @@ pub fn example_import() -> Value {
              "allowedScopes": ["api://analytics/.default", "https://reports.example.com/read"], "accessTokenLifetimeSeconds": 3600},
             {"clientId": "narrow", "clientSecret": "narrow-secret-0123456789abcdef", "grantTypes": ["client_credentials"],
              "allowedScopes": ["api://analytics/Reports.Read"]},
-            {"clientId": "spa", "displayName": "A public client", "grantTypes": [], "redirectUris": ["https://spa.example.com/cb"]},
+            {"clientId": "spa", "displayName": "A public client", "grantTypes": ["authorization_code", "refresh_token"],
+             "redirectUris": ["https://spa.example.com/cb", "https://spa.example.com/other"], "allowedScopes": ["api://analytics/Reports.Read"]},
+            {"clientId": "webapp", "displayName": "Analytics portal", "clientSecret": "webapp-secret-0123456789abcdef",
+             "grantTypes": ["authorization_code", "refresh_token"], "redirectUris": ["https://web.example.com/cb"],
+             "allowedScopes": ["api://analytics/.default"], "adminConsented": true},
             {"clientId": "nogrant", "clientSecret": "nogrant-secret-0123456789abcdef", "grantTypes": [], "allowedScopes": ["api://analytics/.default"]},
             {"clientId": "short", "clientSecret": "short-secret-0123456789abcdef", "grantTypes": ["client_credentials"],
              "allowedScopes": ["api://analytics/.default"], "accessTokenLifetimeSeconds": 1}
@@ -59,6 +65,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 }
 
 pub struct Server {
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
     pub child: Option<Child>,
     pub url: String,
     pub dir: PathBuf,
@@ -84,13 +91,27 @@ impl Server {
             .arg(dir.join("data"))
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("PORTVAKT_LOG", "warn")
+            .env(
+                "PORTVAKT_LOG",
+                std::env::var("TEST_PORTVAKT_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("PORTVAKT_MASTER_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn portvakt");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr_pipe = child.stderr.take().expect("stderr");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
         let mut lines = BufReader::new(stdout).lines();
         let mut seen = Vec::new();
         let mut url = None;
@@ -106,12 +127,10 @@ impl Server {
             }
         }
         let Some(url) = url else {
-            let out = child.wait_with_output().expect("wait");
-            return Err(format!(
-                "{}{}",
-                seen.join("\n"),
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(200));
+            let err = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+            return Err(format!("{}{err}", seen.join("\n")));
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -120,6 +139,7 @@ impl Server {
             .build()
             .expect("client");
         Ok(Self {
+            stderr,
             child: Some(child),
             url,
             dir: dir.to_path_buf(),
@@ -293,7 +313,8 @@ pub async fn verify_independently(
     v.leeway = 0;
     v.set_audience(&[audience]);
     v.set_issuer(&[srv.issuer(tenant)]);
-    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat", "nbf"]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+    v.validate_nbf = true;
     jsonwebtoken::decode::<Value>(token, &key, &v)
         .map(|d| d.claims)
         .map_err(|e| e.to_string())

@@ -43,6 +43,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/v1/tenants/{tenant}/users/{upn}", patch(update_user))
         .route(
+            "/admin/v1/tenants/{tenant}/users/{upn}/revoke-sessions",
+            post(revoke_sessions),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent",
+            post(grant_admin_consent).delete(withdraw_admin_consent),
+        )
+        .route(
             "/admin/v1/tenants/{tenant}/groups",
             get(list_groups).post(create_group),
         )
@@ -126,6 +134,12 @@ pub struct CreateApplication {
     /// Lifetime override, seconds.
     #[serde(default)]
     pub access_token_lifetime_seconds: Option<u64>,
+    /// Tenant-wide consent: users are not asked.
+    #[serde(default)]
+    pub admin_consented: bool,
+    /// Absolute lifetime of refresh-token families, seconds.
+    #[serde(default)]
+    pub refresh_token_lifetime_seconds: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -380,6 +394,88 @@ pub async fn update_user(
     Ok(Json(user))
 }
 
+/// Response of `revoke-sessions`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsRevoked {
+    /// The user.
+    pub user_principal_name: String,
+    /// Tokens and sessions from before this instant no longer work.
+    pub revoked_at: i64,
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users/{upn}/revoke-sessions", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), responses((status = 200, body = SessionsRevoked), (status = 404)), security(("bearer" = [])))]
+/// Invalidate every refresh token and browser session of a user at once.
+pub async fn revoke_sessions(
+    _: Admin,
+    State(st): State<AppState>,
+    Path((tenant, upn)): Path<(String, String)>,
+) -> Result<Json<SessionsRevoked>, ApiError> {
+    let d = directory(&st, &tenant).await?;
+    let user = st
+        .store
+        .user_by_upn(&d.tenant.id, &upn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EntityNotFound,
+                format!("user '{upn}' does not exist"),
+            )
+        })?;
+    let now = st.clock.now();
+    st.store.revoke_user(&d.tenant.id, &user.id, now).await?;
+    tracing::info!(tenant = %tenant, user = %user.user_principal_name, "all sessions and refresh tokens revoked by an administrator");
+    Ok(Json(SessionsRevoked {
+        user_principal_name: user.user_principal_name,
+        revoked_at: now,
+    }))
+}
+
+async fn set_admin_consent(
+    st: &AppState,
+    tenant: &str,
+    client_id: &str,
+    on: bool,
+) -> Result<Json<Application>, ApiError> {
+    let d = directory(st, tenant).await?;
+    st.store
+        .set_admin_consent(&d.tenant.id, client_id, on)
+        .await?;
+    st.directory.invalidate(&d.tenant.name);
+    let d = directory(st, tenant).await?;
+    let app = d
+        .applications
+        .into_iter()
+        .find(|a| a.client_id == client_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EntityNotFound,
+                format!("application '{client_id}' does not exist"),
+            )
+        })?;
+    Ok(Json(app))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent", tag = "applications", params(("tenant" = String, Path), ("client_id" = String, Path)), responses((status = 200, body = Application), (status = 404)), security(("bearer" = [])))]
+/// Grant tenant-wide consent: no user of the tenant is asked any more.
+pub async fn grant_admin_consent(
+    _: Admin,
+    State(st): State<AppState>,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<Application>, ApiError> {
+    set_admin_consent(&st, &tenant, &client_id, true).await
+}
+
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent", tag = "applications", params(("tenant" = String, Path), ("client_id" = String, Path)), responses((status = 200, body = Application), (status = 404)), security(("bearer" = [])))]
+/// Withdraw tenant-wide consent.
+pub async fn withdraw_admin_consent(
+    _: Admin,
+    State(st): State<AppState>,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<Application>, ApiError> {
+    set_admin_consent(&st, &tenant, &client_id, false).await
+}
+
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), responses((status = 200, body = List<Group>)), security(("bearer" = [])))]
 /// List groups.
 pub async fn list_groups(
@@ -452,6 +548,7 @@ pub async fn create_app(
             display_name: None,
             scopes: r.scopes.clone(),
             access_token_lifetime_seconds: None,
+            group_claims: r.group_claims,
         })
         .collect();
     spec.applications.push(ApplicationSpec {
@@ -462,6 +559,8 @@ pub async fn create_app(
         redirect_uris: body.redirect_uris.clone(),
         allowed_scopes: body.allowed_scopes.clone(),
         access_token_lifetime_seconds: body.access_token_lifetime_seconds,
+        admin_consented: body.admin_consented,
+        refresh_token_lifetime_seconds: body.refresh_token_lifetime_seconds,
     });
     validate_spec(&spec, "$.tenants[0].applications[0]")?;
     let app = Application {
@@ -473,6 +572,8 @@ pub async fn create_app(
         redirect_uris: body.redirect_uris,
         allowed_scopes: body.allowed_scopes,
         access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
+        admin_consented: body.admin_consented,
+        refresh_token_lifetime_seconds: body.refresh_token_lifetime_seconds.map(|v| v as u32),
     };
     st.store
         .create_application(&d.tenant.id, &app, st.clock.now())
@@ -516,6 +617,7 @@ pub async fn create_resource(
         identifier: body.identifier,
         scopes: body.scopes,
         access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
+        group_claims: body.group_claims,
     };
     st.store.create_resource(&d.tenant.id, &r).await?;
     st.directory.invalidate(&d.tenant.name);

@@ -1,0 +1,135 @@
+//! The user flows as data: an authorization request, a browser session, an
+//! authorization code, a refresh token. Pure: the server stores them and the clock
+//! is a parameter.
+
+use crate::clock::UnixTime;
+use serde::{Deserialize, Serialize};
+
+/// A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    /// The client.
+    pub client_id: String,
+    /// The redirect URI, exactly as registered.
+    pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri` (then the token request must too).
+    pub redirect_uri_given: bool,
+    /// Requested scopes, as sent.
+    pub scope: String,
+    /// RFC 8707 resource, if any.
+    pub resource: Option<String>,
+    /// `state`, returned as is.
+    pub state: Option<String>,
+    /// `nonce`, put into the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt` values.
+    pub prompt: Vec<String>,
+    /// `max_age`, seconds.
+    pub max_age: Option<i64>,
+    /// `ui_locales`.
+    pub ui_locales: Option<String>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+}
+
+/// A browser session (one sign-in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Public session id (`sid` claim).
+    pub sid: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// User id.
+    pub user_id: String,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// Authentication methods (`pwd`, later `otp`, `mfa`).
+    pub amr: Vec<String>,
+    /// Expiry.
+    pub expires_at: UnixTime,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The request it answers.
+    pub request: AuthRequest,
+    /// The user.
+    pub user_id: String,
+    /// The session.
+    pub sid: String,
+    /// Authentication time.
+    pub auth_time: UnixTime,
+    /// Methods.
+    pub amr: Vec<String>,
+    /// Expiry (short).
+    pub expires_at: UnixTime,
+}
+
+/// What a refresh token stands for. Tokens of one lineage share a `family_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshGrant {
+    /// Family (lineage) id.
+    pub family_id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Client.
+    pub client_id: String,
+    /// User.
+    pub user_id: String,
+    /// Session id.
+    pub sid: String,
+    /// Scope granted (space-separated, as requested).
+    pub scope: String,
+    /// Resource, if any.
+    pub resource: Option<String>,
+    /// Authentication time.
+    pub auth_time: UnixTime,
+    /// Methods.
+    pub amr: Vec<String>,
+    /// When this token was issued.
+    pub issued_at: UnixTime,
+    /// Inactivity expiry of this token.
+    pub expires_at: UnixTime,
+    /// Absolute expiry of the family.
+    pub family_expires_at: UnixTime,
+}
+
+/// RFC 7636 §4.1: 43-128 characters of `[A-Z a-z 0-9 - . _ ~]`.
+pub fn valid_code_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// RFC 7636 §4.6: `BASE64URL(SHA256(verifier)) == challenge` (S256 only).
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let computed = portvakt_jose::b64url_encode(&portvakt_jose::sha256(verifier.as_bytes()));
+    portvakt_jose::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(valid_code_verifier(verifier));
+        assert!(pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
+        ));
+        assert!(!valid_code_verifier("short"));
+        assert!(!valid_code_verifier(&"a".repeat(129)));
+        assert!(!valid_code_verifier(&format!("{}+", "a".repeat(50))));
+    }
+}

@@ -1,0 +1,1107 @@
+//! Black-box: user sign-in through the real HTML forms — authorization code + PKCE,
+//! consent, sessions and prompt=none, ID tokens, userinfo, refresh rotation and reuse,
+//! introspection, revocation, logout, revoke-sessions, brute force — and every
+//! failure path of the issue.
+
+mod common;
+use common::browser::{Browser, Page};
+use common::*;
+use serde_json::Value;
+
+const SPA_CB: &str = "https://spa.example.com/cb";
+const WEB_CB: &str = "https://web.example.com/cb";
+const USER: &str = "admin@contoso.example";
+const PASSWORD: &str = "correct horse battery";
+const WEB_SECRET: &str = "webapp-secret-0123456789abcdef";
+
+fn pkce() -> (String, String) {
+    let verifier = portvakt_jose::random_id(48);
+    let challenge = portvakt_jose::b64url_encode(&portvakt_jose::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn authorize_url(srv: &Server, params: &[(&str, &str)]) -> String {
+    let q: String = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{}/oauth2/authorize?{q}", srv.issuer("contoso"))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// GET the login page the authorize redirect points to, then post the password.
+async fn post_login(b: &mut Browser, login: &Page, user: &str, password: &str) -> Page {
+    let url = login.location.clone().expect("redirect to the login page");
+    assert!(url.contains("/login?interaction="), "{url}");
+    let page = b.get(&url).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let action = url.split('?').next().expect("path").to_string();
+    let interaction = page.hidden("interaction").expect("interaction field");
+    let csrf = page.hidden("csrf").expect("csrf field");
+    b.post(
+        &action,
+        &[
+            ("interaction", &interaction),
+            ("csrf", &csrf),
+            ("username", user),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+/// Accept a consent page.
+async fn accept(srv: &Server, b: &mut Browser, consent: &Page) -> Page {
+    assert!(
+        consent.body.contains("name=\"consent\" value=\"accept\""),
+        "a consent page: {}",
+        consent.body
+    );
+    let i = consent.hidden("interaction").expect("interaction");
+    let c = consent.hidden("csrf").expect("csrf");
+    b.post(
+        &format!("{}/consent", srv.issuer("contoso")),
+        &[("interaction", &i), ("csrf", &c), ("consent", "accept")],
+    )
+    .await
+}
+
+/// The public client signs the user in with PKCE; returns (code, verifier, nonce).
+async fn spa_sign_in(srv: &Server, b: &mut Browser, scope: &str) -> (String, String, String) {
+    let (verifier, challenge) = pkce();
+    let nonce = portvakt_jose::random_id(12);
+    let start = b
+        .get(&authorize_url(
+            srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", scope),
+                ("state", "s-123"),
+                ("nonce", &nonce),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    // With a live session and consent already given, the code comes at once.
+    let mut page = if start
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with(SPA_CB))
+    {
+        start
+    } else {
+        post_login(b, &start, USER, PASSWORD).await
+    };
+    if page.status == 200 {
+        page = accept(srv, b, &page).await;
+    }
+    assert_eq!(page.status, 303, "{}", page.body);
+    let p = page.redirect_params();
+    assert!(page.location.as_deref().expect("loc").starts_with(SPA_CB));
+    assert_eq!(p.get("state").map(String::as_str), Some("s-123"));
+    assert_eq!(p.get("iss"), Some(&srv.issuer("contoso")), "RFC 9207 iss");
+    (p.get("code").expect("code").clone(), verifier, nonce)
+}
+
+async fn token(srv: &Server, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {
+    let res = srv.token_raw("contoso", basic, form).await;
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn exchange_spa(srv: &Server, code: &str, verifier: &str) -> (u16, Value) {
+    token(
+        srv,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", code),
+            ("redirect_uri", SPA_CB),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+async fn refresh_spa(srv: &Server, rt: &str) -> (u16, Value) {
+    token(
+        srv,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", rt),
+        ],
+    )
+    .await
+}
+
+async fn introspect(srv: &Server, t: &str) -> Value {
+    let res = srv
+        .http
+        .post(format!("{}/oauth2/introspect", srv.issuer("contoso")))
+        .basic_auth("webapp", Some(WEB_SECRET))
+        .form(&[("token", t)])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (code, verifier, nonce) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid profile email offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (s, t) = exchange_spa(&srv, &code, &verifier).await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(
+        t["scope"],
+        "openid profile email offline_access Reports.Read"
+    );
+    let at = t["access_token"].as_str().expect("at");
+    let claims = verify_independently(&srv, "contoso", at, "api://analytics")
+        .await
+        .expect("access token verifies");
+    for c in [
+        "sub",
+        "tid",
+        "sid",
+        "auth_time",
+        "amr",
+        "scope",
+        "client_id",
+    ] {
+        assert!(claims.get(c).is_some(), "access token lacks {c}: {claims}");
+    }
+    assert_eq!(claims["client_id"], "spa");
+    // The ID token: audience is the client, nonce echoed, at_hash binds the access token.
+    let idt = t["id_token"].as_str().expect("id_token");
+    let id = verify_independently(&srv, "contoso", idt, "spa")
+        .await
+        .expect("id token verifies");
+    assert_eq!(id["nonce"].as_str(), Some(nonce.as_str()));
+    assert_eq!(id["sub"], claims["sub"]);
+    assert_eq!(id["sid"], claims["sid"]);
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(id["preferred_username"], USER);
+    let want_at_hash = portvakt_jose::b64url_encode(&portvakt_jose::sha256(at.as_bytes())[..16]);
+    assert_eq!(
+        id["at_hash"].as_str(),
+        Some(want_at_hash.as_str()),
+        "OIDC Core §3.1.3.6"
+    );
+    // userinfo
+    let ui: Value = srv
+        .http
+        .get(format!("{}/oauth2/userinfo", srv.issuer("contoso")))
+        .bearer_auth(at)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ui["sub"], claims["sub"]);
+    assert_eq!(ui["email"], USER);
+    // Refresh rotates: new token, old one no longer works.
+    let rt1 = t["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    assert!(rt1.len() >= 43, "256-bit");
+    let (s, t2) = refresh_spa(&srv, &rt1).await;
+    assert_eq!(s, 200, "{t2}");
+    let rt2 = t2["refresh_token"].as_str().expect("rotated").to_string();
+    assert_ne!(rt1, rt2);
+    assert!(t2["id_token"].is_string());
+    assert_eq!(
+        introspect(&srv, &rt1).await["active"],
+        false,
+        "used token is inactive"
+    );
+    let i2 = introspect(&srv, &rt2).await;
+    assert_eq!(i2["active"], true);
+    assert_eq!(i2["client_id"], "spa");
+    let ia = introspect(&srv, t2["access_token"].as_str().expect("at")).await;
+    assert_eq!(
+        (ia["active"].as_bool(), ia["username"].as_str()),
+        (Some(true), Some(USER))
+    );
+    // Refresh may narrow the scope, never broaden it.
+    let (s, e) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", &rt2),
+            ("scope", "openid api://x"),
+        ],
+    )
+    .await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3207")), "{e}");
+    // Nothing secret in the logs.
+    let logs = srv.stderr.lock().expect("logs").clone();
+    for secret in [PASSWORD, &code, &rt1, &rt2, WEB_SECRET] {
+        assert!(!logs.contains(secret), "a secret appears in the logs");
+    }
+}
+
+#[tokio::test]
+async fn the_session_signs_in_silently_and_prompt_none_reports_per_oidc() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    // Without a session, prompt=none answers login_required on the redirect URI.
+    let (_, challenge) = pkce();
+    let silent = |challenge: &str| {
+        authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid api://analytics/Reports.Read"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+                ("state", "q"),
+            ],
+        )
+    };
+    let page = b.get(&silent(&challenge)).await;
+    assert_eq!(page.status, 303);
+    let p = page.redirect_params();
+    assert_eq!(
+        (
+            p["error"].as_str(),
+            p["error_code"].as_str(),
+            p["state"].as_str()
+        ),
+        ("login_required", "PV3007", "q")
+    );
+    // Sign in once (with consent) ...
+    let (code, verifier, _) =
+        spa_sign_in(&srv, &mut b, "openid api://analytics/Reports.Read").await;
+    assert_eq!(exchange_spa(&srv, &code, &verifier).await.0, 200);
+    // ... then prompt=none gets a code without any page.
+    let (v2, c2) = pkce();
+    let page = b.get(&silent(&c2)).await;
+    let p = page.redirect_params();
+    let code2 = p
+        .get("code")
+        .unwrap_or_else(|| panic!("silent sign-in: {p:?}"));
+    let (s, t) = exchange_spa(&srv, code2, &v2).await;
+    assert_eq!(s, 200, "{t}");
+    // A scope not yet consented: consent_required.
+    let (_, c3) = pkce();
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid email"),
+                ("code_challenge", &c3),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.redirect_params()["error"], "consent_required");
+    // prompt=login forces the password page even with a session.
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid api://analytics/Reports.Read"),
+                ("code_challenge", &c3),
+                ("code_challenge_method", "S256"),
+                ("prompt", "login"),
+            ],
+        ))
+        .await;
+    assert!(
+        page.location
+            .as_deref()
+            .is_some_and(|l| l.contains("/login?interaction=")),
+        "{:?}",
+        page.location
+    );
+    // max_age=0 means the session is too old already.
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid api://analytics/Reports.Read"),
+                ("code_challenge", &c3),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+                ("max_age", "0"),
+            ],
+        ))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let page2 = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid api://analytics/Reports.Read"),
+                ("code_challenge", &c3),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+                ("max_age", "0"),
+            ],
+        ))
+        .await;
+    let errs = [
+        page.redirect_params().get("error").cloned(),
+        page2.redirect_params().get("error").cloned(),
+    ];
+    assert!(
+        errs.iter().any(|e| e.as_deref() == Some("login_required")),
+        "{errs:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_consented_confidential_app_skips_the_consent_page() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (verifier, challenge) = pkce();
+    let start = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("scope", "openid offline_access api://analytics/.default"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let after = post_login(&mut b, &start, USER, PASSWORD).await;
+    assert_eq!(after.status, 303, "no consent page: {}", after.body);
+    let code = after.redirect_params()["code"].clone();
+    assert!(
+        after.location.as_deref().expect("loc").starts_with(WEB_CB),
+        "the only registered URI is used"
+    );
+    let (s, t) = token(
+        &srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(
+        t["scope"],
+        "openid offline_access Onboarding.ReadWrite Reports.Read"
+    );
+    // The same code again: refused, and what it produced is revoked.
+    let (s, e) = token(
+        &srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str(), e["error_code"].as_str()),
+        (400, Some("invalid_grant"), Some("PV3102"))
+    );
+    let rt = t["refresh_token"].as_str().expect("rt");
+    let (s, e) = token(
+        &srv,
+        Some(("webapp", WEB_SECRET)),
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3203")), "{e}");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .expect("d")
+            .contains("replayed"),
+        "{e}"
+    );
+    assert_eq!(
+        introspect(&srv, t["access_token"].as_str().expect("at")).await["active"],
+        false,
+        "the access token is revoked too"
+    );
+    // A confidential client without its secret cannot redeem a code.
+    let (s, e) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "webapp"),
+            ("code", "x"),
+        ],
+    )
+    .await;
+    assert_eq!((s, e["error_code"].as_str()), (401, Some("PV1101")));
+}
+
+#[tokio::test]
+async fn authorization_failures_have_their_codes() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (_, challenge) = pkce();
+    // Redirect URI mismatch: a page, never a redirect to the unregistered URI.
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", "https://evil.example.com/cb"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.location.is_none());
+    assert!(
+        page.body.contains("PV3003") && page.body.contains("https://spa.example.com/cb"),
+        "{}",
+        page.body
+    );
+    // A trailing slash is another URI.
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", "https://spa.example.com/cb/"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    // Unknown client: a page.
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "ghost"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+            ],
+        ))
+        .await;
+    assert!(
+        page.status == 401 && page.body.contains("PV1102"),
+        "{}",
+        page.body
+    );
+    // Errors after the redirect URI is known go back to the client.
+    // (extra parameters, expected error, expected code)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![("scope", "openid")], "invalid_request", "PV3005"),
+        (
+            vec![
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+            "PV3006",
+        ),
+        (
+            vec![
+                ("scope", "openid"),
+                ("code_challenge", "short"),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_request",
+            "PV1007",
+        ),
+        (
+            vec![
+                ("scope", "api://analytics/Onboarding.ReadWrite"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_scope",
+            "PV1204",
+        ),
+        (
+            vec![
+                ("scope", ""),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_scope",
+            "PV1201",
+        ),
+        (
+            vec![
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none login"),
+            ],
+            "invalid_request",
+            "PV1007",
+        ),
+    ];
+    for (extra, error, code) in cases {
+        let mut params = vec![
+            ("client_id", "spa"),
+            ("response_type", "code"),
+            ("redirect_uri", SPA_CB),
+            ("state", "st"),
+        ];
+        params.extend(extra.iter().copied());
+        let page = b.get(&authorize_url(&srv, &params)).await;
+        assert_eq!(page.status, 303, "{extra:?}: {}", page.body);
+        let p = page.redirect_params();
+        assert_eq!(
+            (
+                p["error"].as_str(),
+                p["error_code"].as_str(),
+                p["state"].as_str()
+            ),
+            (error, code, "st"),
+            "{extra:?}: {p:?}"
+        );
+    }
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "token"),
+                ("redirect_uri", SPA_CB),
+            ],
+        ))
+        .await;
+    assert_eq!(page.redirect_params()["error"], "unsupported_response_type");
+}
+
+#[tokio::test]
+async fn token_exchange_failures_have_their_codes() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (code, verifier, _) =
+        spa_sign_in(&srv, &mut b, "openid api://analytics/Reports.Read").await;
+    // PKCE mismatch, missing verifier, wrong redirect URI: each refused; the code is
+    // single-use, so each attempt needs a fresh one.
+    let (s, e) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", &code),
+            ("redirect_uri", SPA_CB),
+            ("code_verifier", &"x".repeat(43)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str(), e["error_code"].as_str()),
+        (400, Some("invalid_grant"), Some("PV3105")),
+        "{e}"
+    );
+    let (s, e) = exchange_spa(&srv, &code, &verifier).await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (400, Some("PV3102")),
+        "a code is burnt by its first use, even a failed one: {e}"
+    );
+    let (code, _, _) = spa_sign_in(&srv, &mut b, "openid api://analytics/Reports.Read").await;
+    let (_, e) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", &code),
+            ("redirect_uri", SPA_CB),
+        ],
+    )
+    .await;
+    assert_eq!(e["error_code"], "PV3105");
+    let (code, verifier, _) =
+        spa_sign_in(&srv, &mut b, "openid api://analytics/Reports.Read").await;
+    let (_, e) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", &code),
+            ("redirect_uri", "https://spa.example.com/other"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(e["error_code"], "PV3104");
+    let (code, verifier, _) =
+        spa_sign_in(&srv, &mut b, "openid api://analytics/Reports.Read").await;
+    let (_, e) = token(
+        &srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SPA_CB),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(e["error_code"], "PV3103");
+    let (_, e) = exchange_spa(&srv, "no-such-code", &verifier).await;
+    assert_eq!(e["error_code"], "PV3101");
+}
+
+#[tokio::test]
+async fn refresh_reuse_revokes_the_family() {
+    let dir = temp_dir("reuse");
+    let f = dir.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
+    let srv = Server::start_in(
+        &dir,
+        &[
+            "--import",
+            f.to_str().expect("utf8"),
+            "--refresh-reuse-grace",
+            "0",
+        ],
+    )
+    .expect("start");
+    let mut b = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let rt1 = t["refresh_token"].as_str().expect("rt").to_string();
+    let (_, t2) = refresh_spa(&srv, &rt1).await;
+    let rt2 = t2["refresh_token"].as_str().expect("rt2").to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, e) = refresh_spa(&srv, &rt1).await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3204")), "{e}");
+    let (s, e) = refresh_spa(&srv, &rt2).await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (400, Some("PV3203")),
+        "the newest token of the family is revoked too: {e}"
+    );
+}
+
+#[tokio::test]
+async fn two_simultaneous_refreshes_exactly_one_succeeds() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    for round in 0..5 {
+        let (code, verifier, _) = spa_sign_in(
+            &srv,
+            &mut b,
+            "openid offline_access api://analytics/Reports.Read",
+        )
+        .await;
+        let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+        let rt = t["refresh_token"].as_str().expect("rt").to_string();
+        let (a, c) = tokio::join!(refresh_spa(&srv, &rt), refresh_spa(&srv, &rt));
+        let ok = [a.0, c.0].iter().filter(|s| **s == 200).count();
+        assert_eq!(ok, 1, "round {round}: {a:?} {c:?}");
+        let loser = if a.0 == 200 { &c.1 } else { &a.1 };
+        assert_eq!(loser["error_code"], "PV3205", "{loser}");
+        // The winner's new token still works: a race is not treated as theft.
+        let winner = if a.0 == 200 { &a.1 } else { &c.1 };
+        let (s, _) = refresh_spa(&srv, winner["refresh_token"].as_str().expect("rt")).await;
+        assert_eq!(s, 200);
+    }
+}
+
+#[tokio::test]
+async fn revoke_sessions_disable_and_logout_stop_refresh() {
+    let srv = Server::start();
+    // revoke-sessions
+    let mut b = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let (c, out, err) = srv.cli(&["user", "revoke-sessions", "--tenant", "contoso", USER]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("Revoked"), "{out}");
+    let (s, e) = refresh_spa(&srv, t["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3203")), "{e}");
+    assert_eq!(
+        introspect(&srv, t["access_token"].as_str().expect("at")).await["active"],
+        false
+    );
+    // The browser session is gone too: prompt=none needs a sign-in.
+    let (_, ch) = pkce();
+    let page = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.redirect_params()["error"], "login_required");
+
+    // disabled account
+    let mut b = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let (c, _, _) = srv.cli(&["user", "disable", "--tenant", "contoso", USER]);
+    assert_eq!(c, 0);
+    let (s, e) = refresh_spa(&srv, t["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3012")), "{e}");
+    // ... and cannot sign in (after the right password, so nothing is enumerated).
+    let mut b2 = Browser::new();
+    let (_, ch) = pkce();
+    let start = b2
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let page = post_login(&mut b2, &start, USER, PASSWORD).await;
+    assert!(
+        page.status == 403 && page.body.contains("PV3012"),
+        "{}",
+        page.body
+    );
+    let (c, _, _) = srv.cli(&["user", "enable", "--tenant", "contoso", USER]);
+    assert_eq!(c, 0);
+
+    // logout with id_token_hint ends the session and its refresh tokens
+    let mut b = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let idt = t["id_token"].as_str().expect("id");
+    let page = b
+        .get(&format!(
+            "{}/oauth2/logout?id_token_hint={idt}&post_logout_redirect_uri={}&state=bye",
+            srv.issuer("contoso"),
+            urlencode(SPA_CB)
+        ))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("https://spa.example.com/cb?state=bye")
+    );
+    let (s, e) = refresh_spa(&srv, t["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3203")), "{e}");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .expect("d")
+            .contains("signed out"),
+        "{e}"
+    );
+    // An unregistered post-logout URI is refused.
+    let page = b
+        .get(&format!(
+            "{}/oauth2/logout?client_id=spa&post_logout_redirect_uri={}",
+            srv.issuer("contoso"),
+            urlencode("https://evil.example.com/")
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+}
+
+#[tokio::test]
+async fn revocation_endpoint_revokes_refresh_and_access_tokens() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let at = t["access_token"].as_str().expect("at");
+    let rt = t["refresh_token"].as_str().expect("rt");
+    let url = format!("{}/oauth2/revoke", srv.issuer("contoso"));
+    for tok in [at, rt, "not-a-token"] {
+        let res = srv
+            .http
+            .post(&url)
+            .form(&[("client_id", "spa"), ("token", tok)])
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            res.status(),
+            200,
+            "RFC 7009 §2.2: 200 even for unknown tokens"
+        );
+    }
+    assert_eq!(introspect(&srv, at).await["active"], false);
+    assert_eq!(introspect(&srv, rt).await["active"], false);
+    let (s, e) = refresh_spa(&srv, rt).await;
+    assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3203")));
+    // Introspection needs client authentication.
+    let res = srv
+        .http
+        .post(format!("{}/oauth2/introspect", srv.issuer("contoso")))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn forms_need_their_csrf_token_and_browser() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (_, ch) = pkce();
+    let start = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let url = start.location.clone().expect("login");
+    let page = b.get(&url).await;
+    let interaction = page.hidden("interaction").expect("i");
+    let action = format!("{}/login", srv.issuer("contoso"));
+    let p = b
+        .post(
+            &action,
+            &[
+                ("interaction", &interaction),
+                ("username", USER),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        p.status == 403 && p.body.contains("PV3002"),
+        "missing CSRF: {}",
+        p.body
+    );
+    let p = b
+        .post(
+            &action,
+            &[
+                ("interaction", &interaction),
+                ("csrf", "forged"),
+                ("username", USER),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        p.status == 403 && p.body.contains("PV3002"),
+        "wrong CSRF: {}",
+        p.body
+    );
+    // The right token from another browser (no binding cookie) is refused too.
+    let mut other = Browser::new();
+    let csrf = page.hidden("csrf").expect("csrf");
+    let p = other
+        .post(
+            &action,
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("username", USER),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(p.status == 400 && p.body.contains("PV3001"), "{}", p.body);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_answered_alike_and_then_slowed() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    let (_, ch) = pkce();
+    let start = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let unknown = post_login(
+        &mut b,
+        &start,
+        "nobody@contoso.example",
+        "whatever-password",
+    )
+    .await;
+    let wrong = post_login(&mut b, &start, USER, "wrong password").await;
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.status, 401);
+    let msg = |p: &Page| {
+        p.body
+            .split("role=\"alert\">")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .map(str::to_string)
+    };
+    assert_eq!(msg(&unknown), msg(&wrong), "no account enumeration");
+    assert!(wrong.body.contains("PV3010"));
+    for _ in 0..4 {
+        post_login(&mut b, &start, USER, "wrong password").await;
+    }
+    let locked = post_login(&mut b, &start, USER, PASSWORD).await;
+    assert_eq!(
+        locked.status, 429,
+        "even the right password waits: {}",
+        locked.body
+    );
+    assert!(locked.body.contains("PV3011"));
+}
+
+#[tokio::test]
+async fn pages_speak_swedish_and_discovery_lists_the_user_flows() {
+    let srv = Server::start();
+    let mut b = Browser::new();
+    b.accept_language = Some("sv-SE,sv;q=0.9,en;q=0.5".into());
+    let (_, ch) = pkce();
+    let start = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "openid"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let page = b.get(start.location.as_deref().expect("login")).await;
+    assert!(
+        page.body.contains("Logga in")
+            && page.body.contains("Lösenord")
+            && page.body.contains("lang=\"sv\""),
+        "{}",
+        page.body
+    );
+    let (_, d) = srv
+        .get_json("/contoso/.well-known/openid-configuration")
+        .await;
+    let issuer = srv.issuer("contoso");
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{issuer}/oauth2/authorize")
+    );
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    for k in [
+        "userinfo_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "end_session_endpoint",
+    ] {
+        assert!(d[k].as_str().is_some_and(|u| u.starts_with(&issuer)), "{k}");
+    }
+    let g: Vec<&str> = d["grant_types_supported"]
+        .as_array()
+        .expect("g")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(g.contains(&"authorization_code") && g.contains(&"refresh_token"));
+}

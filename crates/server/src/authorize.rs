@@ -1,0 +1,471 @@
+//! The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2, RFC 7636) and the
+//! steps every interactive sign-in shares: session check, consent, code issuance.
+//!
+//! Errors before the client and its redirect URI are known are shown as a page (we
+//! must not redirect to an unverified URI, RFC 6749 §4.1.2.1); after that they are
+//! returned to the client as `error`, `error_description`, `error_code`, `state`
+//! and `iss` (RFC 9207) on the redirect URI.
+
+use crate::cookies;
+use crate::correlation::CorrelationId;
+use crate::directory::TenantView;
+use crate::discovery::unknown_tenant;
+use crate::error::ApiError;
+use crate::form::{self, Form, FORM_LIMIT};
+use crate::pages::{self, MessagePage, Strings};
+use crate::state::AppState;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portvakt_core::flow::{AuthRequest, CodeGrant, Session};
+use portvakt_core::model::{Application, User};
+use portvakt_core::scope::{resolve_user, UserScopes};
+use portvakt_core::ErrorCode;
+use portvakt_store::Interaction;
+
+/// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_LIFETIME: i64 = 60;
+/// Lifetime of a pending sign-in.
+pub const INTERACTION_LIFETIME: i64 = 15 * 60;
+/// Lifetime of a browser session.
+pub const SESSION_LIFETIME: i64 = 24 * 3600;
+
+/// An error page for the browser (no redirect).
+pub fn error_page(st: &AppState, t: &Strings, cid: &str, e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    pages::render(
+        status,
+        &MessagePage {
+            t,
+            title: e.code.title().to_string(),
+            text: e.detail.clone(),
+            fix: Some(e.code.fix().to_string()),
+            code: Some(e.code.code()),
+            correlation_id: cid.to_string(),
+            error_uri: format!("{}/errors/{}", st.config.public_url, e.code.code()),
+        },
+    )
+}
+
+/// Append parameters to a redirect URI, keeping any query it already has.
+pub fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    let location = format!("{uri}{sep}{}", ser.finish());
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Send an error back to the client.
+pub fn redirect_error(view: &TenantView, req: &AuthRequest, e: &ApiError, cid: &str) -> Response {
+    let description = format!("{}: {}", e.code.title(), e.detail);
+    let mut params: Vec<(&str, &str)> = vec![
+        ("error", e.code.oauth_error()),
+        ("error_description", &description),
+        ("error_code", e.code.code()),
+        ("correlation_id", cid),
+    ];
+    if let Some(s) = &req.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &view.issuer));
+    redirect_with(&req.redirect_uri, &params)
+}
+
+fn resource_params(form: &Form) -> Vec<&str> {
+    form.all("resource")
+}
+
+/// Scopes of a request for `app`.
+pub fn scopes_of(
+    view: &TenantView,
+    app: &Application,
+    req: &AuthRequest,
+) -> Result<UserScopes, ApiError> {
+    let res: Vec<&str> = req.resource.iter().map(String::as_str).collect();
+    resolve_user(Some(&req.scope), &res, app, |id| view.resource(id)).map_err(ApiError::from)
+}
+
+/// The session of this browser in this tenant, if valid at `now`.
+pub async fn current_session(
+    st: &AppState,
+    view: &TenantView,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<(Session, User)>, ApiError> {
+    let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
+        return Ok(None);
+    };
+    let Some(rec) = st
+        .store
+        .session(&portvakt_jose::sha256(cookie.as_bytes()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let s = rec.session;
+    if rec.revoked_at.is_some() || s.tenant_id != view.tenant.id || s.expires_at <= now {
+        return Ok(None);
+    }
+    let Some(user) = st.store.user_by_id(&view.tenant.id, &s.user_id).await? else {
+        return Ok(None);
+    };
+    if !user.account_enabled || user.revoked(s.auth_time) {
+        return Ok(None);
+    }
+    Ok(Some((s, user)))
+}
+
+/// GET or POST `{issuer}/oauth2/authorize`.
+pub async fn authorize_handler(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Response {
+    let now = st.clock.now();
+    let cid = req
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let headers = req.headers().clone();
+    let t0 = pages::strings(None, &headers);
+    let form = match read_params(req).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&st, t0, &cid, &e),
+    };
+    let t = pages::strings(form.get("ui_locales"), &headers);
+    let view = match st.directory.get(&tenant, now).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return error_page(&st, t, &cid, &unknown_tenant(&tenant)),
+        Err(e) => return error_page(&st, t, &cid, &e),
+    };
+    // 1. The client and its redirect URI: errors here are pages, not redirects.
+    let Some(client_id) = form.get("client_id") else {
+        return error_page(
+            &st,
+            t,
+            &cid,
+            &ApiError::new(
+                ErrorCode::MissingParameter,
+                "the 'client_id' parameter is required",
+            ),
+        );
+    };
+    let Some(app) = view.application(client_id) else {
+        return error_page(
+            &st,
+            t,
+            &cid,
+            &ApiError::new(
+                ErrorCode::ClientUnknown,
+                format!(
+                    "no application with client id '{}' in tenant '{}'",
+                    client_id.escape_default(),
+                    view.tenant.name
+                ),
+            ),
+        );
+    };
+    let redirect_uri = match form.get("redirect_uri") {
+        Some(r) if app.redirect_uris.iter().any(|u| u == r) => r.to_string(),
+        Some(r) => {
+            return error_page(
+                &st,
+                t,
+                &cid,
+                &ApiError::new(
+                    ErrorCode::RedirectUriMismatch,
+                    format!(
+                        "'{}' is not a registered redirect URI of '{}' (registered: {})",
+                        r.escape_default(),
+                        app.client_id,
+                        if app.redirect_uris.is_empty() {
+                            "none".into()
+                        } else {
+                            app.redirect_uris.join(", ")
+                        }
+                    ),
+                ),
+            );
+        }
+        None if app.redirect_uris.len() == 1 => app.redirect_uris[0].clone(),
+        None => {
+            return error_page(&st, t, &cid, &ApiError::new(ErrorCode::RedirectUriMismatch, format!("redirect_uri is required: application '{}' has {} registered redirect URIs", app.client_id, app.redirect_uris.len())));
+        }
+    };
+    let prompt: Vec<String> = form
+        .get("prompt")
+        .map(|p| {
+            p.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let auth_req = AuthRequest {
+        client_id: app.client_id.clone(),
+        redirect_uri,
+        redirect_uri_given: form.get("redirect_uri").is_some(),
+        scope: form.get("scope").unwrap_or("").to_string(),
+        resource: resource_params(&form).first().map(|s| s.to_string()),
+        state: form.get("state").map(str::to_string),
+        nonce: form.get("nonce").map(str::to_string),
+        code_challenge: form.get("code_challenge").map(str::to_string),
+        prompt,
+        max_age: None,
+        ui_locales: form.get("ui_locales").map(str::to_string),
+        login_hint: form.get("login_hint").map(str::to_string),
+    };
+    // 2. Everything else is reported to the client.
+    match validate(&view, app, &form, auth_req.clone()) {
+        Ok(r) => continue_request(&st, &view, app, r, &headers, &cid, now).await,
+        Err(e) => redirect_error(&view, &auth_req, &e, &cid),
+    }
+}
+
+async fn read_params(req: Request) -> Result<Form, ApiError> {
+    if req.method() == Method::POST {
+        form::check_content_type(req.headers())?;
+        let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
+        form::parse(&body)
+    } else {
+        form::parse(req.uri().query().unwrap_or("").as_bytes())
+    }
+}
+
+fn validate(
+    view: &TenantView,
+    app: &Application,
+    form: &Form,
+    mut r: AuthRequest,
+) -> Result<AuthRequest, ApiError> {
+    match form.get("response_type") {
+        Some("code") => {}
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedResponseType,
+                format!(
+                    "response_type '{}' is not supported; use 'code'",
+                    other.escape_default()
+                ),
+            ))
+        }
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::MissingParameter,
+                "the 'response_type' parameter is required (use 'code')",
+            ))
+        }
+    }
+    if let Some(m) = form.get("response_mode") {
+        if m != "query" {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "response_mode '{}' is not supported; use 'query'",
+                    m.escape_default()
+                ),
+            ));
+        }
+    }
+    if !app.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(ApiError::new(
+            ErrorCode::GrantTypeNotAllowed,
+            format!(
+                "application '{}' may not use the authorization code flow (its grant types: {})",
+                app.client_id,
+                app.grant_types.join(", ")
+            ),
+        ));
+    }
+    match (form.get("code_challenge"), form.get("code_challenge_method")) {
+        (_, Some(m)) if m != "S256" => return Err(ApiError::new(ErrorCode::PkceMethodUnsupported, format!("code_challenge_method '{}' is not accepted", m.escape_default()))),
+        (Some(c), _) if c.len() != 43 || portvakt_jose::b64url_decode(c).is_none() => {
+            return Err(ApiError::new(ErrorCode::InvalidParameter, "code_challenge must be 43 characters of base64url: BASE64URL(SHA-256(code_verifier))"));
+        }
+        (Some(_), None) => return Err(ApiError::new(ErrorCode::PkceMethodUnsupported, "code_challenge_method is required and must be S256 (the default 'plain' is not accepted)")),
+        (None, _) if !app.confidential => return Err(ApiError::new(ErrorCode::PkceRequired, format!("application '{}' is a public client and must send code_challenge (S256)", app.client_id))),
+        _ => {}
+    }
+    if resource_params(form).len() > 1 {
+        return Err(ApiError::new(
+            ErrorCode::MultipleResources,
+            "an authorization request may name one resource",
+        ));
+    }
+    scopes_of(view, app, &r)?;
+    if r.prompt.iter().any(|p| p == "none") && r.prompt.len() > 1 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            "prompt=none cannot be combined with other prompt values (OIDC Core §3.1.2.1)",
+        ));
+    }
+    if let Some(p) = r
+        .prompt
+        .iter()
+        .find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "prompt value '{}' is not supported (none, login, consent, select_account)",
+                p.escape_default()
+            ),
+        ));
+    }
+    if let Some(m) = form.get("max_age") {
+        r.max_age = Some(m.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidParameter,
+                "max_age must be a non-negative number of seconds",
+            )
+        })?);
+    }
+    Ok(r)
+}
+
+/// Does the user still have to consent to this request?
+pub async fn needs_consent(
+    st: &AppState,
+    view: &TenantView,
+    app: &Application,
+    user: &User,
+    req: &AuthRequest,
+) -> Result<bool, ApiError> {
+    if req.prompt.iter().any(|p| p == "consent") {
+        return Ok(true);
+    }
+    if app.admin_consented {
+        return Ok(false);
+    }
+    let wanted = scopes_of(view, app, req)?.consent_items();
+    let have = st
+        .store
+        .consent(&view.tenant.id, &user.id, &app.client_id)
+        .await?;
+    Ok(!wanted.iter().all(|w| have.contains(w)))
+}
+
+/// After validation: sign in silently, ask for consent, or show the sign-in page.
+async fn continue_request(
+    st: &AppState,
+    view: &TenantView,
+    app: &Application,
+    req: AuthRequest,
+    headers: &HeaderMap,
+    cid: &str,
+    now: i64,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let session = current_session(st, view, headers, now).await?;
+        let fresh_enough = |s: &Session| req.max_age.is_none_or(|m| now - s.auth_time <= m);
+        let force_login = req
+            .prompt
+            .iter()
+            .any(|p| p == "login" || p == "select_account");
+        let silent = req.prompt.iter().any(|p| p == "none");
+        let usable = session.filter(|(s, _)| !force_login && fresh_enough(s));
+        match usable {
+            None if silent => Err(ApiError::new(
+                ErrorCode::LoginRequired,
+                "prompt=none was requested and there is no usable session in this browser",
+            )),
+            Some((s, user)) => {
+                if needs_consent(st, view, app, &user, &req).await? {
+                    if silent {
+                        return Err(ApiError::new(
+                            ErrorCode::ConsentRequired,
+                            format!(
+                                "user has not consented to {} for '{}'",
+                                scopes_of(view, app, &req)?.consent_items().join(" "),
+                                app.client_id
+                            ),
+                        ));
+                    }
+                    start_interaction(st, view, req.clone(), Some((&s, &user)), now).await
+                } else {
+                    issue_code(st, view, &req, &s, now).await
+                }
+            }
+            None => start_interaction(st, view, req.clone(), None, now).await,
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| redirect_error(view, &req, &e, cid))
+}
+
+/// Create a pending sign-in bound to this browser and send the browser to its page.
+async fn start_interaction(
+    st: &AppState,
+    view: &TenantView,
+    request: AuthRequest,
+    signed_in: Option<(&Session, &User)>,
+    now: i64,
+) -> Result<Response, ApiError> {
+    let binding = portvakt_jose::random_id(32);
+    let i = Interaction {
+        id: portvakt_jose::random_id(16),
+        tenant_id: view.tenant.id.clone(),
+        browser_hash: portvakt_jose::sha256(binding.as_bytes()),
+        csrf: portvakt_jose::random_id(24),
+        request,
+        user_id: signed_in.map(|(_, u)| u.id.clone()),
+        sid: signed_in.map(|(s, _)| s.sid.clone()),
+        expires_at: now + INTERACTION_LIFETIME,
+    };
+    st.store.put_interaction(&i).await?;
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    let location = format!("{}/login?interaction={}", view.issuer, i.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::set(
+            cookies::INTERACTION,
+            &binding,
+            &view.tenant.name,
+            st.config.secure_cookies(),
+            Some(INTERACTION_LIFETIME),
+        ),
+    );
+    Ok(res)
+}
+
+/// Issue an authorization code for a signed-in session and redirect to the client.
+pub async fn issue_code(
+    st: &AppState,
+    view: &TenantView,
+    req: &AuthRequest,
+    s: &Session,
+    now: i64,
+) -> Result<Response, ApiError> {
+    let code = portvakt_jose::random_id(32);
+    let grant = CodeGrant {
+        tenant_id: view.tenant.id.clone(),
+        request: req.clone(),
+        user_id: s.user_id.clone(),
+        sid: s.sid.clone(),
+        auth_time: s.auth_time,
+        amr: s.amr.clone(),
+        expires_at: now + CODE_LIFETIME,
+    };
+    st.store
+        .put_code(&portvakt_jose::sha256(code.as_bytes()), &grant)
+        .await?;
+    let mut params: Vec<(&str, &str)> = vec![("code", &code)];
+    if let Some(state) = &req.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", &view.issuer));
+    Ok(redirect_with(&req.redirect_uri, &params))
+}

@@ -1,0 +1,439 @@
+//! The sign-in and consent pages of a pending sign-in (an [`Interaction`]).
+//!
+//! Every POST must carry the interaction's CSRF token *and* come from the browser
+//! that started it (the `pv_interaction` cookie), which defeats both cross-site
+//! request forgery and login CSRF.
+
+use crate::authorize::{
+    error_page, issue_code, needs_consent, redirect_error, scopes_of, SESSION_LIFETIME,
+};
+use crate::cookies;
+use crate::correlation::CorrelationId;
+use crate::directory::TenantView;
+use crate::discovery::unknown_tenant;
+use crate::error::ApiError;
+use crate::form::{self, Form, FORM_LIMIT};
+use crate::pages::{self, ConsentPage, FormError, LoginPage, Strings};
+use crate::password;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portvakt_core::flow::Session;
+use portvakt_core::model::User;
+use portvakt_core::ErrorCode;
+use portvakt_store::Interaction;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+static DUMMY_HASH: OnceCell<String> = OnceCell::const_new();
+
+/// A hash to verify against when the user does not exist, so that a wrong user name
+/// costs the same time as a wrong password (no account enumeration by timing).
+async fn dummy_hash() -> String {
+    DUMMY_HASH
+        .get_or_init(|| async {
+            password::hash(portvakt_jose::random_id(16))
+                .await
+                .unwrap_or_default()
+        })
+        .await
+        .clone()
+}
+
+struct Ctx {
+    st: AppState,
+    view: Arc<TenantView>,
+    headers: HeaderMap,
+    cid: String,
+    now: i64,
+}
+
+impl Ctx {
+    fn t(&self, i: Option<&Interaction>) -> &'static Strings {
+        pages::strings(
+            i.and_then(|i| i.request.ui_locales.as_deref()),
+            &self.headers,
+        )
+    }
+    fn page_error(&self, e: ApiError) -> Response {
+        error_page(&self.st, self.t(None), &self.cid, &e)
+    }
+}
+
+async fn ctx(st: AppState, tenant: &str, headers: HeaderMap, cid: String) -> Result<Ctx, Response> {
+    let now = st.clock.now();
+    match st.directory.get(tenant, now).await {
+        Ok(Some(view)) => Ok(Ctx {
+            st,
+            view,
+            headers,
+            cid,
+            now,
+        }),
+        Ok(None) => Err(error_page(
+            &st,
+            pages::strings(None, &headers),
+            &cid,
+            &unknown_tenant(tenant),
+        )),
+        Err(e) => Err(error_page(&st, pages::strings(None, &headers), &cid, &e)),
+    }
+}
+
+/// Load the interaction and check that it belongs to this browser (and, for posts,
+/// that the CSRF token matches).
+async fn interaction(
+    c: &Ctx,
+    id: Option<&str>,
+    csrf: Option<Option<&str>>,
+) -> Result<Interaction, ApiError> {
+    let gone = || {
+        ApiError::new(
+            ErrorCode::InteractionUnknown,
+            "this sign-in is unknown, finished or expired",
+        )
+    };
+    let id = id.ok_or_else(gone)?;
+    let i =
+        c.st.store
+            .interaction(id)
+            .await?
+            .filter(|i| i.tenant_id == c.view.tenant.id && i.expires_at > c.now)
+            .ok_or_else(gone)?;
+    let bound = cookies::get(&c.headers, cookies::INTERACTION).is_some_and(|b| {
+        portvakt_jose::constant_time_eq(&portvakt_jose::sha256(b.as_bytes()), &i.browser_hash)
+    });
+    if !bound {
+        return Err(ApiError::new(
+            ErrorCode::InteractionUnknown,
+            "this sign-in was started in another browser (or its cookie was blocked)",
+        ));
+    }
+    if let Some(sent) = csrf {
+        let ok =
+            sent.is_some_and(|s| portvakt_jose::constant_time_eq(s.as_bytes(), i.csrf.as_bytes()));
+        if !ok {
+            return Err(ApiError::new(
+                ErrorCode::CsrfFailed,
+                if sent.is_none() {
+                    "the form has no CSRF token"
+                } else {
+                    "the form's CSRF token does not match this sign-in"
+                },
+            ));
+        }
+    }
+    Ok(i)
+}
+
+fn login_page(
+    c: &Ctx,
+    i: &Interaction,
+    status: StatusCode,
+    username: &str,
+    error: Option<FormError>,
+) -> Response {
+    let app_name = c
+        .view
+        .application(&i.request.client_id)
+        .map(|a| a.display_name.clone())
+        .unwrap_or_default();
+    pages::render(
+        status,
+        &LoginPage {
+            t: c.t(Some(i)),
+            action: format!("{}/login", c.view.issuer),
+            app_name,
+            interaction: i.id.clone(),
+            csrf: i.csrf.clone(),
+            username: username.to_string(),
+            error,
+        },
+    )
+}
+
+fn consent_page(c: &Ctx, i: &Interaction, user: &User) -> Result<Response, ApiError> {
+    let app = c.view.application(&i.request.client_id).ok_or_else(|| {
+        ApiError::new(ErrorCode::ClientUnknown, "the application no longer exists")
+    })?;
+    let mut scopes = scopes_of(&c.view, app, &i.request)?.consent_items();
+    if scopes.is_empty() {
+        scopes.push("openid".into());
+    }
+    Ok(pages::render(
+        StatusCode::OK,
+        &ConsentPage {
+            t: c.t(Some(i)),
+            action: format!("{}/consent", c.view.issuer),
+            app_name: app.display_name.clone(),
+            interaction: i.id.clone(),
+            csrf: i.csrf.clone(),
+            user: user.user_principal_name.clone(),
+            scopes,
+        },
+    ))
+}
+
+/// GET `{issuer}/login?interaction=ID`.
+pub async fn login_get(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Response {
+    let cid = req
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let c = match ctx(st, &tenant, req.headers().clone(), cid).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let i = match interaction(&c, q.get("interaction").map(String::as_str), None).await {
+        Ok(i) => i,
+        Err(e) => return c.page_error(e),
+    };
+    if let Some(uid) = &i.user_id {
+        // Signed in already; only consent is missing.
+        return match c.st.store.user_by_id(&c.view.tenant.id, uid).await {
+            Ok(Some(u)) => consent_page(&c, &i, &u).unwrap_or_else(|e| c.page_error(e)),
+            Ok(None) => c.page_error(ApiError::new(
+                ErrorCode::InteractionUnknown,
+                "the signed-in user no longer exists",
+            )),
+            Err(e) => c.page_error(e.into()),
+        };
+    }
+    let hint = i.request.login_hint.clone().unwrap_or_default();
+    login_page(&c, &i, StatusCode::OK, &hint, None)
+}
+
+async fn read_form(
+    req: Request,
+) -> Result<(HeaderMap, Option<SocketAddr>, String, Form), ApiError> {
+    let cid = req
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let headers = req.headers().clone();
+    form::check_content_type(&headers)?;
+    let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
+    Ok((headers, ip, cid, form::parse(&body)?))
+}
+
+/// POST `{issuer}/login`: check the password, start the session, continue.
+pub async fn login_post(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Response {
+    let (headers, ip, cid, form) = match read_form(req).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&st, pages::strings(None, &HeaderMap::new()), "", &e),
+    };
+    let c = match ctx(st, &tenant, headers, cid).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let i = match interaction(&c, form.get("interaction"), Some(form.get("csrf"))).await {
+        Ok(i) => i,
+        Err(e) => return c.page_error(e),
+    };
+    let t = c.t(Some(&i));
+    let username = form.get("username").unwrap_or("").trim().to_string();
+    let pw = form.get("password").unwrap_or("").to_string();
+    let account = format!("{}:{}", c.view.tenant.id, username.to_lowercase());
+    let address = ip.map(|a| a.ip().to_string());
+    let form_error = |code: ErrorCode, message: String| FormError {
+        message,
+        code: code.code(),
+        correlation_id: c.cid.clone(),
+    };
+    if let Some(wait) = c.st.throttle.wait(&account, address.as_deref(), c.now) {
+        tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3011", correlation_id = %c.cid, "sign-in throttled");
+        return login_page(
+            &c,
+            &i,
+            StatusCode::TOO_MANY_REQUESTS,
+            &username,
+            Some(form_error(
+                ErrorCode::SignInThrottled,
+                format!("{} {wait} s.", t.throttled),
+            )),
+        );
+    }
+    let user = match c.st.store.user_by_upn(&c.view.tenant.id, &username).await {
+        Ok(u) => u,
+        Err(e) => return c.page_error(e.into()),
+    };
+    // Same work whether or not the user exists.
+    let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+        Some(h) => h,
+        None => dummy_hash().await,
+    };
+    let password_ok = password::verify(pw, hash).await
+        && user.as_ref().is_some_and(|u| u.password_hash.is_some());
+    let Some(user) = user.filter(|_| password_ok) else {
+        c.st.throttle.fail(&account, address.as_deref(), c.now);
+        tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3010", correlation_id = %c.cid, "sign-in failed: wrong user name or password");
+        return login_page(
+            &c,
+            &i,
+            StatusCode::UNAUTHORIZED,
+            &username,
+            Some(form_error(
+                ErrorCode::CredentialsWrong,
+                t.wrong_credentials.to_string(),
+            )),
+        );
+    };
+    c.st.throttle.succeed(&account);
+    if !user.account_enabled {
+        tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3012", correlation_id = %c.cid, "sign-in refused: account disabled");
+        return login_page(
+            &c,
+            &i,
+            StatusCode::FORBIDDEN,
+            &username,
+            Some(form_error(
+                ErrorCode::AccountDisabled,
+                t.disabled.to_string(),
+            )),
+        );
+    }
+    // The session.
+    let cookie = portvakt_jose::random_id(32);
+    // A sign-in in the very second of a revocation must not count as revoked.
+    let auth_time = if user.revoked(c.now) {
+        user.tokens_valid_from + 1
+    } else {
+        c.now
+    };
+    let session = Session {
+        sid: portvakt_jose::random_id(16),
+        tenant_id: c.view.tenant.id.clone(),
+        user_id: user.id.clone(),
+        auth_time,
+        amr: vec!["pwd".into()],
+        expires_at: c.now + SESSION_LIFETIME,
+    };
+    let result = async {
+        c.st.store.put_session(&portvakt_jose::sha256(cookie.as_bytes()), &session).await?;
+        c.st.store.set_interaction_user(&i.id, &user.id, &session.sid).await?;
+        tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, sid = %session.sid, correlation_id = %c.cid, "signed in");
+        finish(&c, &i, &user, &session).await
+    }
+    .await;
+    let mut res = match result {
+        Ok(r) => r,
+        Err(e) => return c.page_error(e),
+    };
+    res.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        cookies::set(
+            cookies::SESSION,
+            &cookie,
+            &c.view.tenant.name,
+            c.st.config.secure_cookies(),
+            None,
+        ),
+    );
+    res
+}
+
+/// After sign-in: ask for consent when needed, else issue the code.
+async fn finish(
+    c: &Ctx,
+    i: &Interaction,
+    user: &User,
+    session: &Session,
+) -> Result<Response, ApiError> {
+    let app = c.view.application(&i.request.client_id).ok_or_else(|| {
+        ApiError::new(ErrorCode::ClientUnknown, "the application no longer exists")
+    })?;
+    if needs_consent(&c.st, &c.view, app, user, &i.request).await? {
+        return consent_page(c, i, user);
+    }
+    c.st.store.delete_interaction(&i.id).await?;
+    issue_code(&c.st, &c.view, &i.request, session, c.now).await
+}
+
+/// POST `{issuer}/consent`: `consent=accept` or anything else (decline).
+pub async fn consent_post(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Response {
+    let (headers, _, cid, form) = match read_form(req).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&st, pages::strings(None, &HeaderMap::new()), "", &e),
+    };
+    let c = match ctx(st, &tenant, headers, cid).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let i = match interaction(&c, form.get("interaction"), Some(form.get("csrf"))).await {
+        Ok(i) => i,
+        Err(e) => return c.page_error(e),
+    };
+    let result = async {
+        let (Some(uid), Some(sid)) = (&i.user_id, &i.sid) else {
+            return Err(ApiError::new(
+                ErrorCode::InteractionUnknown,
+                "nobody is signed in on this sign-in yet",
+            ));
+        };
+        let app = c.view.application(&i.request.client_id).ok_or_else(|| {
+            ApiError::new(ErrorCode::ClientUnknown, "the application no longer exists")
+        })?;
+        c.st.store.delete_interaction(&i.id).await?;
+        if form.get("consent") != Some("accept") {
+            return Ok(redirect_error(
+                &c.view,
+                &i.request,
+                &ApiError::new(
+                    ErrorCode::AccessDenied,
+                    "the user declined the requested permissions",
+                ),
+                &c.cid,
+            ));
+        }
+        let items = scopes_of(&c.view, app, &i.request)?.consent_items();
+        c.st.store
+            .add_consent(&c.view.tenant.id, uid, &app.client_id, &items)
+            .await?;
+        let user =
+            c.st.store
+                .user_by_id(&c.view.tenant.id, uid)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InteractionUnknown,
+                        "the signed-in user no longer exists",
+                    )
+                })?;
+        // The code carries the session's own auth_time; the session must still be live.
+        let session =
+            match crate::authorize::current_session(&c.st, &c.view, &c.headers, c.now).await? {
+                Some((s, u)) if s.sid == *sid && u.id == user.id => s,
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::InteractionUnknown,
+                        "the session of this sign-in has ended; sign in again",
+                    ))
+                }
+            };
+        issue_code(&c.st, &c.view, &i.request, &session, c.now).await
+    }
+    .await;
+    result.unwrap_or_else(|e| c.page_error(e))
+}

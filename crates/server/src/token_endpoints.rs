@@ -1,0 +1,263 @@
+//! Endpoints that take a token Portvakt issued: userinfo (OIDC Core §5.3),
+//! introspection (RFC 7662) and revocation (RFC 7009).
+
+use crate::client_auth::{authenticate, AuthMethod};
+use crate::directory::TenantView;
+use crate::discovery::unknown_tenant;
+use crate::error::ApiError;
+use crate::form::{self, Form, FORM_LIMIT};
+use crate::state::AppState;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portvakt_core::token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
+use portvakt_core::ErrorCode;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Verify an access token of this tenant: signature with a published key, `typ`,
+/// issuer, time, denylist, and — for user tokens — that the user's sessions were not
+/// revoked since. Returns the claims, or why not.
+pub async fn verify_access_token(
+    st: &AppState,
+    view: &TenantView,
+    token: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, String> {
+    let jws = portvakt_jose::verify_compact(token, &view.verifiers).map_err(|e| e.to_string())?;
+    if jws.header().typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(format!(
+            "typ is {:?}, not \"{ACCESS_TOKEN_TYP}\"",
+            jws.header().typ
+        ));
+    }
+    let c: AccessTokenClaims =
+        serde_json::from_slice(jws.payload()).map_err(|e| format!("claims are invalid: {e}"))?;
+    if c.iss != view.issuer {
+        return Err(format!("issuer is '{}', expected '{}'", c.iss, view.issuer));
+    }
+    if c.exp <= now {
+        return Err(format!("the token expired {} s ago", now - c.exp));
+    }
+    if c.nbf > now {
+        return Err(format!(
+            "the token is not valid for another {} s",
+            c.nbf - now
+        ));
+    }
+    if st
+        .store
+        .jti_revoked(&c.jti)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err("the token was revoked".into());
+    }
+    if c.sid.is_some() {
+        match st
+            .store
+            .user_by_id(&view.tenant.id, &c.sub)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(u) if u.account_enabled && !u.revoked(c.auth_time.unwrap_or(c.iat)) => {}
+            Some(u) if !u.account_enabled => return Err("the account is disabled".into()),
+            Some(_) => {
+                return Err("the user's sessions were revoked after this token was issued".into())
+            }
+            None => return Err("the user no longer exists".into()),
+        }
+    }
+    Ok(c)
+}
+
+async fn view(st: &AppState, tenant: &str, now: i64) -> Result<Arc<TenantView>, ApiError> {
+    st.directory
+        .get(tenant, now)
+        .await?
+        .ok_or_else(|| unknown_tenant(tenant))
+}
+
+fn bearer_challenge(e: Option<&str>, description: &str) -> String {
+    match e {
+        None => "Bearer realm=\"portvakt\"".into(),
+        Some(e) => format!(
+            "Bearer realm=\"portvakt\", error=\"{e}\", error_description=\"{}\"",
+            description.replace(['"', '\\'], "'")
+        ),
+    }
+}
+
+/// GET or POST `{issuer}/oauth2/userinfo` with a bearer token granted `openid`.
+pub async fn userinfo(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = st.clock.now();
+    let view = view(&st, &tenant, now).await?;
+    let token = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+    {
+        Some((s, t)) if s.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::TokenMissing,
+                "send the access token as 'Authorization: Bearer <token>'",
+            )
+            .with_challenge(bearer_challenge(None, "")))
+        }
+    };
+    let fail = |why: String| {
+        let c = bearer_challenge(Some("invalid_token"), &why);
+        ApiError::new(ErrorCode::UserTokenInvalid, why).with_challenge(c)
+    };
+    let c = verify_access_token(&st, &view, &token, now)
+        .await
+        .map_err(fail)?;
+    let scopes: Vec<&str> = c.scope.split(' ').collect();
+    if !scopes.contains(&"openid") || c.sid.is_none() {
+        return Err(fail(
+            "the token was not granted the 'openid' scope for a user".into(),
+        ));
+    }
+    let user = st
+        .store
+        .user_by_id(&view.tenant.id, &c.sub)
+        .await?
+        .ok_or_else(|| fail("the user no longer exists".into()))?;
+    let mut out = json!({"sub": user.id});
+    if scopes.contains(&"profile") {
+        out["name"] = json!(user.display_name);
+        out["preferred_username"] = json!(user.user_principal_name);
+    }
+    if scopes.contains(&"email") && user.user_principal_name.contains('@') {
+        out["email"] = json!(user.user_principal_name);
+    }
+    let mut res = Json(out).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn client_form(
+    st: &AppState,
+    tenant: &str,
+    req: Request,
+    now: i64,
+) -> Result<(Arc<TenantView>, HeaderMap, Form), ApiError> {
+    let view = view(st, tenant, now).await?;
+    let headers = req.headers().clone();
+    form::check_content_type(&headers)?;
+    let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
+    Ok((view, headers, form::parse(&body)?))
+}
+
+/// POST `{issuer}/oauth2/introspect` (RFC 7662), for confidential clients of the tenant.
+pub async fn introspect(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let now = st.clock.now();
+    let (view, headers, form) = client_form(&st, &tenant, req, now).await?;
+    let (app, method) = authenticate(&view, &headers, &form)?;
+    if method == AuthMethod::None {
+        return Err(ApiError::new(
+            ErrorCode::ClientAuthMissing,
+            format!(
+                "introspection needs a confidential client; '{}' did not authenticate",
+                app.client_id
+            ),
+        ));
+    }
+    let token = form.require("token")?;
+    let inactive = || Ok(no_store(Json(json!({"active": false})).into_response()));
+    // An access token is a JWT (two dots); anything else may be a refresh token.
+    if token.bytes().filter(|b| *b == b'.').count() == 2 {
+        return match verify_access_token(&st, &view, token, now).await {
+            Ok(c) => {
+                let mut v = json!({
+                    "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id,
+                    "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "nbf": c.nbf, "jti": c.jti,
+                });
+                if c.sid.is_some() {
+                    if let Some(u) = st.store.user_by_id(&view.tenant.id, &c.sub).await? {
+                        v["username"] = json!(u.user_principal_name);
+                    }
+                }
+                Ok(no_store(Json(v).into_response()))
+            }
+            Err(_) => inactive(),
+        };
+    }
+    let Some(rec) = st
+        .store
+        .refresh(&portvakt_jose::sha256(token.as_bytes()))
+        .await?
+    else {
+        return inactive();
+    };
+    let g = &rec.grant;
+    let user_ok = st
+        .store
+        .user_by_id(&view.tenant.id, &g.user_id)
+        .await?
+        .is_some_and(|u| u.account_enabled && !u.revoked(g.auth_time));
+    let active = g.tenant_id == view.tenant.id
+        && rec.used_at.is_none()
+        && rec.family_revoked.is_none()
+        && now < g.expires_at
+        && now < g.family_expires_at
+        && user_ok;
+    if !active {
+        return inactive();
+    }
+    Ok(no_store(Json(json!({"active": true, "token_type": "refresh_token", "scope": g.scope, "client_id": g.client_id, "sub": g.user_id, "iss": view.issuer, "exp": g.expires_at, "iat": g.issued_at})).into_response()))
+}
+
+/// POST `{issuer}/oauth2/revoke` (RFC 7009). Answers 200 whether or not the token was
+/// known (§2.2); only the client a token was issued to can revoke it.
+pub async fn revoke(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let now = st.clock.now();
+    let (view, headers, form) = client_form(&st, &tenant, req, now).await?;
+    let (app, _) = authenticate(&view, &headers, &form)?;
+    let token = form.require("token")?;
+    if token.bytes().filter(|b| *b == b'.').count() == 2 {
+        if let Ok(jws) = portvakt_jose::verify_compact(token, &view.verifiers) {
+            if let Ok(c) = serde_json::from_slice::<AccessTokenClaims>(jws.payload()) {
+                if c.client_id == app.client_id && c.iss == view.issuer {
+                    st.store.revoke_jti(&view.tenant.id, &c.jti, c.exp).await?;
+                }
+            }
+        }
+    } else if let Some(rec) = st
+        .store
+        .refresh(&portvakt_jose::sha256(token.as_bytes()))
+        .await?
+    {
+        if rec.grant.client_id == app.client_id && rec.grant.tenant_id == view.tenant.id {
+            st.store
+                .revoke_family(
+                    &rec.grant.family_id,
+                    "the client revoked the refresh token",
+                    now,
+                )
+                .await?;
+        }
+    }
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}

@@ -1,0 +1,344 @@
+//! The user grants at the token endpoint: authorization code (RFC 6749 §4.1.3 with
+//! PKCE, RFC 7636 §4.6) and refresh token (RFC 6749 §6) with rotation and reuse
+//! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14).
+
+use crate::client_auth::{authenticate, claimed_client_id, AuthMethod};
+use crate::directory::TenantView;
+use crate::error::ApiError;
+use crate::form::Form;
+use crate::state::AppState;
+use crate::token::TokenResponse;
+use crate::user_tokens::{mint, Refresh, SignedIn};
+use axum::http::HeaderMap;
+use portvakt_core::flow::{pkce_matches, valid_code_verifier};
+use portvakt_core::model::Application;
+use portvakt_core::scope::resolve_user;
+use portvakt_core::signin::SignInEvent;
+use portvakt_core::ErrorCode;
+use portvakt_store::CodeTake;
+
+fn client<'v>(
+    view: &'v TenantView,
+    headers: &HeaderMap,
+    form: &Form,
+    grant: &str,
+    ev: &mut SignInEvent,
+) -> Result<&'v Application, ApiError> {
+    let (app, method) = authenticate(view, headers, form)
+        .inspect_err(|_| ev.client_id = claimed_client_id(headers, form))?;
+    ev.client_id = Some(app.client_id.clone());
+    if app.confidential && method == AuthMethod::None {
+        return Err(ApiError::new(
+            ErrorCode::ClientAuthMissing,
+            format!(
+                "client '{}' is confidential: authenticate with its secret",
+                app.client_id
+            ),
+        ));
+    }
+    if !app.grant_types.iter().any(|g| g == grant) {
+        return Err(ApiError::new(
+            ErrorCode::GrantTypeNotAllowed,
+            format!(
+                "application '{}' may not use {grant} (its grant types: {})",
+                app.client_id,
+                app.grant_types.join(", ")
+            ),
+        ));
+    }
+    Ok(app)
+}
+
+/// `grant_type=authorization_code`.
+pub async fn authorization_code(
+    st: &AppState,
+    view: &TenantView,
+    headers: &HeaderMap,
+    form: &Form,
+    now: i64,
+    ev: &mut SignInEvent,
+) -> Result<TokenResponse, ApiError> {
+    let app = client(view, headers, form, "authorization_code", ev)?;
+    let code = form.require("code")?;
+    let hash = portvakt_jose::sha256(code.as_bytes());
+    let grant = match st.store.take_code(&hash, now).await? {
+        CodeTake::Missing => {
+            return Err(ApiError::new(
+                ErrorCode::CodeInvalid,
+                "no such authorization code",
+            ))
+        }
+        CodeTake::Reused {
+            grant,
+            family_id,
+            access,
+        } => {
+            // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
+            if let Some(f) = family_id {
+                st.store
+                    .revoke_family(&f, "the authorization code it came from was replayed", now)
+                    .await?;
+            }
+            if let Some((jti, exp)) = access {
+                st.store.revoke_jti(&grant.tenant_id, &jti, exp).await?;
+            }
+            tracing::warn!(tenant = %view.tenant.name, client_id = %app.client_id, "authorization code replayed; tokens issued from it revoked");
+            return Err(ApiError::new(ErrorCode::CodeReused, "this authorization code was already exchanged; the tokens issued from it have been revoked"));
+        }
+        CodeTake::Fresh(g) => g,
+    };
+    let r = &grant.request;
+    if grant.tenant_id != view.tenant.id || r.client_id != app.client_id {
+        return Err(ApiError::new(
+            ErrorCode::CodeClientMismatch,
+            format!(
+                "the code was issued to '{}', not to '{}'",
+                r.client_id, app.client_id
+            ),
+        ));
+    }
+    if grant.expires_at <= now {
+        return Err(ApiError::new(
+            ErrorCode::CodeInvalid,
+            format!(
+                "the code expired {} s ago (codes live {} s)",
+                now - grant.expires_at,
+                crate::authorize::CODE_LIFETIME
+            ),
+        ));
+    }
+    match form.get("redirect_uri") {
+        Some(u) if u != r.redirect_uri => {
+            return Err(ApiError::new(
+                ErrorCode::CodeRedirectMismatch,
+                format!(
+                    "redirect_uri '{}' differs from '{}' of the authorization request",
+                    u.escape_default(),
+                    r.redirect_uri
+                ),
+            ))
+        }
+        None if r.redirect_uri_given => {
+            return Err(ApiError::new(
+                ErrorCode::CodeRedirectMismatch,
+                "redirect_uri is required because the authorization request carried it",
+            ))
+        }
+        _ => {}
+    }
+    match (&r.code_challenge, form.get("code_verifier")) {
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                ErrorCode::PkceMismatch,
+                "code_verifier is required: the authorization request sent a code_challenge",
+            ))
+        }
+        (Some(_), Some(v)) if !valid_code_verifier(v) => {
+            return Err(ApiError::new(
+                ErrorCode::PkceMismatch,
+                "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+            ))
+        }
+        (Some(c), Some(v)) if !pkce_matches(v, c) => {
+            return Err(ApiError::new(
+                ErrorCode::PkceMismatch,
+                "BASE64URL(SHA-256(code_verifier)) does not equal the code_challenge",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::PkceMismatch,
+                "a code_verifier was sent but the authorization request had no code_challenge",
+            ))
+        }
+        _ => {}
+    }
+    let user = st
+        .store
+        .user_by_id(&view.tenant.id, &grant.user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::CodeInvalid,
+                "the user of this code no longer exists",
+            )
+        })?;
+    if !user.account_enabled {
+        return Err(ApiError::new(
+            ErrorCode::AccountDisabled,
+            format!(
+                "account '{}' was disabled after sign-in",
+                user.user_principal_name
+            ),
+        ));
+    }
+    let res: Vec<&str> = r.resource.iter().map(String::as_str).collect();
+    let scopes = resolve_user(Some(&r.scope), &res, app, |id| view.resource(id))?;
+    ev.resource = scopes.resource.as_ref().map(|x| x.resource.clone());
+    let who = SignedIn {
+        user: &user,
+        sid: &grant.sid,
+        auth_time: grant.auth_time,
+        amr: &grant.amr,
+        nonce: r.nonce.as_deref(),
+    };
+    let minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
+    st.store
+        .link_code(&hash, minted.family.as_deref(), &minted.jti, minted.exp)
+        .await?;
+    ev.token_id = Some(minted.jti);
+    Ok(minted.response)
+}
+
+/// `grant_type=refresh_token`.
+pub async fn refresh_token(
+    st: &AppState,
+    view: &TenantView,
+    headers: &HeaderMap,
+    form: &Form,
+    now: i64,
+    ev: &mut SignInEvent,
+) -> Result<TokenResponse, ApiError> {
+    let app = client(view, headers, form, "refresh_token", ev)?;
+    let token = form.require("refresh_token")?;
+    let hash = portvakt_jose::sha256(token.as_bytes());
+    let rec =
+        st.store.refresh(&hash).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::RefreshTokenInvalid, "no such refresh token")
+        })?;
+    let g = &rec.grant;
+    if g.tenant_id != view.tenant.id || g.client_id != app.client_id {
+        return Err(ApiError::new(
+            ErrorCode::RefreshClientMismatch,
+            format!(
+                "the refresh token was issued to '{}', not to '{}'",
+                g.client_id, app.client_id
+            ),
+        ));
+    }
+    if let Some((at, reason)) = &rec.family_revoked {
+        return Err(ApiError::new(
+            ErrorCode::RefreshTokenRevoked,
+            format!("revoked {} s ago: {reason}", now - at),
+        ));
+    }
+    if let Some(used) = rec.used_at {
+        if now - used <= st.config.refresh_reuse_grace_secs {
+            return Err(ApiError::new(
+                ErrorCode::RefreshConcurrent,
+                format!(
+                    "this refresh token was rotated {} s ago by another request",
+                    now - used
+                ),
+            ));
+        }
+        st.store
+            .revoke_family(
+                &g.family_id,
+                "a used refresh token was presented again (possible theft)",
+                now,
+            )
+            .await?;
+        tracing::warn!(tenant = %view.tenant.name, client_id = %app.client_id, user_id = %g.user_id, "refresh token reuse detected; family revoked");
+        return Err(ApiError::new(ErrorCode::RefreshTokenReused, format!("this refresh token was already used {} s ago; every token of its family is now revoked", now - used)));
+    }
+    if now >= g.family_expires_at {
+        return Err(ApiError::new(
+            ErrorCode::RefreshTokenExpired,
+            format!(
+                "the sign-in behind it reached its maximum lifetime {} s ago",
+                now - g.family_expires_at
+            ),
+        ));
+    }
+    if now >= g.expires_at {
+        return Err(ApiError::new(
+            ErrorCode::RefreshTokenExpired,
+            format!(
+                "it was not used for {} s and expired {} s ago",
+                g.expires_at - g.issued_at,
+                now - g.expires_at
+            ),
+        ));
+    }
+    let user = st
+        .store
+        .user_by_id(&view.tenant.id, &g.user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::RefreshTokenRevoked, "the user no longer exists")
+        })?;
+    if !user.account_enabled {
+        return Err(ApiError::new(
+            ErrorCode::AccountDisabled,
+            format!("account '{}' is disabled", user.user_principal_name),
+        ));
+    }
+    if user.revoked(g.auth_time) {
+        return Err(ApiError::new(
+            ErrorCode::RefreshTokenRevoked,
+            "an administrator revoked the user's sessions after this sign-in",
+        ));
+    }
+    // RFC 6749 §6: the scope may be narrowed, never broadened.
+    let scope = match form.get("scope") {
+        Some(s) => {
+            let had: Vec<&str> = g.scope.split(' ').collect();
+            if let Some(extra) = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .find(|x| !had.contains(x))
+            {
+                return Err(ApiError::new(
+                    ErrorCode::ScopeBroadened,
+                    format!(
+                        "'{extra}' was not granted originally (granted: {})",
+                        g.scope
+                    ),
+                ));
+            }
+            s.to_string()
+        }
+        None => g.scope.clone(),
+    };
+    // Stored scopes are plain names; re-qualify them with the resource.
+    let qualified: Vec<String> = scope
+        .split(' ')
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            if portvakt_core::scope::OIDC_SCOPES.contains(&x) {
+                x.to_string()
+            } else {
+                format!("{}/{x}", g.resource.as_deref().unwrap_or_default())
+            }
+        })
+        .collect();
+    let joined = qualified.join(" ");
+    let res: Vec<&str> = g.resource.iter().map(String::as_str).collect();
+    let scopes = resolve_user(Some(&joined), &res, app, |id| view.resource(id))?;
+    ev.resource = g.resource.clone();
+    let who = SignedIn {
+        user: &user,
+        sid: &g.sid,
+        auth_time: g.auth_time,
+        amr: &g.amr,
+        nonce: None,
+    };
+    let mut old = g.clone();
+    old.scope = scope;
+    let minted = mint(
+        st,
+        view,
+        app,
+        &who,
+        &scopes,
+        Refresh::Rotate {
+            old_hash: hash,
+            old: &old,
+        },
+        now,
+    )
+    .await?;
+    ev.token_id = Some(minted.jti);
+    Ok(minted.response)
+}

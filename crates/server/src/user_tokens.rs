@@ -1,0 +1,216 @@
+//! Minting the tokens of a signed-in user: the access token (RFC 9068), the ID token
+//! (OIDC Core §2) and the refresh token (opaque, 256-bit, stored hashed, rotated).
+
+use crate::directory::TenantView;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::token::TokenResponse;
+use portvakt_core::flow::RefreshGrant;
+use portvakt_core::model::{Application, User};
+use portvakt_core::scope::UserScopes;
+use portvakt_core::token::{
+    access_token_lifetime, at_hash, AccessTokenClaims, IdTokenClaims, ACCESS_TOKEN_TYP,
+};
+use portvakt_core::ErrorCode;
+
+/// Default inactivity lifetime of a refresh token (14 days).
+pub const REFRESH_INACTIVITY: i64 = 14 * 24 * 3600;
+/// Default absolute lifetime of a refresh-token family (90 days).
+pub const REFRESH_ABSOLUTE: i64 = 90 * 24 * 3600;
+
+/// The audience of tokens that name no resource: the userinfo endpoint.
+pub fn userinfo_audience(view: &TenantView) -> String {
+    format!("{}/oauth2/userinfo", view.issuer)
+}
+
+/// The sign-in facts a token is minted from.
+pub struct SignedIn<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// Session id.
+    pub sid: &'a str,
+    /// Authentication time.
+    pub auth_time: i64,
+    /// Methods.
+    pub amr: &'a [String],
+    /// The nonce of the authorization request (ID token only).
+    pub nonce: Option<&'a str>,
+}
+
+/// What to do about the refresh token.
+pub enum Refresh<'a> {
+    /// No refresh token.
+    None,
+    /// Start a new family.
+    NewFamily,
+    /// Rotate this (hash of the) token within its family.
+    Rotate {
+        old_hash: [u8; 32],
+        old: &'a RefreshGrant,
+    },
+}
+
+/// Mint the tokens; returns the response and the access token's (jti, exp).
+pub async fn mint(
+    st: &AppState,
+    view: &TenantView,
+    app: &Application,
+    who: &SignedIn<'_>,
+    scopes: &UserScopes,
+    refresh: Refresh<'_>,
+    now: i64,
+) -> Result<Minted, ApiError> {
+    let resource = scopes
+        .resource
+        .as_ref()
+        .and_then(|r| view.resource(&r.resource));
+    let lifetime = access_token_lifetime(
+        view.tenant.access_token_lifetime_seconds,
+        resource.and_then(|r| r.access_token_lifetime_seconds),
+        app.access_token_lifetime_seconds,
+    );
+    let signer = view.signer(now).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::SigningKeyUnavailable,
+            format!(
+                "tenant '{}' has no signing key that is active now",
+                view.tenant.name
+            ),
+        )
+    })?;
+    let jti = portvakt_jose::random_id(16);
+    let exp = now + i64::from(lifetime);
+    let scope = scopes.scope_string();
+    let claims = AccessTokenClaims {
+        iss: view.issuer.clone(),
+        sub: who.user.id.clone(),
+        aud: scopes
+            .resource
+            .as_ref()
+            .map(|r| r.resource.clone())
+            .unwrap_or_else(|| userinfo_audience(view)),
+        exp,
+        iat: now,
+        nbf: now,
+        jti: jti.clone(),
+        client_id: app.client_id.clone(),
+        scope: scope.clone(),
+        tid: view.tenant.id.clone(),
+        sid: Some(who.sid.to_string()),
+        auth_time: Some(who.auth_time),
+        amr: Some(who.amr.to_vec()),
+        groups: resource
+            .filter(|r| r.group_claims)
+            .map(|_| who.user.groups.clone()),
+    };
+    let json = serde_json::to_vec(&claims)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let access_token = portvakt_jose::sign_compact(signer, ACCESS_TOKEN_TYP, &json)?;
+
+    let id_token = if scopes.has("openid") {
+        let upn = &who.user.user_principal_name;
+        let claims = IdTokenClaims {
+            iss: view.issuer.clone(),
+            sub: who.user.id.clone(),
+            aud: app.client_id.clone(),
+            exp,
+            iat: now,
+            auth_time: who.auth_time,
+            nonce: who.nonce.map(str::to_string),
+            acr: "1".into(),
+            amr: who.amr.to_vec(),
+            sid: who.sid.to_string(),
+            at_hash: Some(at_hash(signer.alg(), &access_token)),
+            name: scopes.has("profile").then(|| who.user.display_name.clone()),
+            preferred_username: scopes.has("profile").then(|| upn.clone()),
+            email: (scopes.has("email") && upn.contains('@')).then(|| upn.clone()),
+        };
+        let json = serde_json::to_vec(&claims)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        Some(portvakt_jose::sign_compact(signer, "JWT", &json)?)
+    } else {
+        None
+    };
+
+    let refresh_token = match refresh {
+        Refresh::None => None,
+        _ if !scopes.has("offline_access") => None,
+        Refresh::NewFamily => {
+            let token = portvakt_jose::random_id(32);
+            let absolute = app
+                .refresh_token_lifetime_seconds
+                .map(i64::from)
+                .unwrap_or(REFRESH_ABSOLUTE);
+            let grant = RefreshGrant {
+                family_id: portvakt_jose::random_id(16),
+                tenant_id: view.tenant.id.clone(),
+                client_id: app.client_id.clone(),
+                user_id: who.user.id.clone(),
+                sid: who.sid.to_string(),
+                scope: scope.clone(),
+                resource: scopes.resource.as_ref().map(|r| r.resource.clone()),
+                auth_time: who.auth_time,
+                amr: who.amr.to_vec(),
+                issued_at: now,
+                expires_at: (now + REFRESH_INACTIVITY).min(now + absolute),
+                family_expires_at: now + absolute,
+            };
+            st.store
+                .put_refresh(&portvakt_jose::sha256(token.as_bytes()), &grant, now)
+                .await?;
+            Some((token, grant.family_id))
+        }
+        Refresh::Rotate { old_hash, old } => {
+            let token = portvakt_jose::random_id(32);
+            let grant = RefreshGrant {
+                issued_at: now,
+                expires_at: (now + REFRESH_INACTIVITY).min(old.family_expires_at),
+                scope: old.scope.clone(),
+                ..old.clone()
+            };
+            if !st
+                .store
+                .rotate_refresh(
+                    &old_hash,
+                    &portvakt_jose::sha256(token.as_bytes()),
+                    &grant,
+                    now,
+                )
+                .await?
+            {
+                return Err(ApiError::new(
+                    ErrorCode::RefreshConcurrent,
+                    "another request rotated this refresh token a moment ago",
+                ));
+            }
+            Some((token, grant.family_id))
+        }
+    };
+    let family = refresh_token.as_ref().map(|(_, f)| f.clone());
+    let response = TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope,
+        id_token,
+        refresh_token: refresh_token.map(|(t, _)| t),
+    };
+    Ok(Minted {
+        response,
+        jti,
+        exp,
+        family,
+    })
+}
+
+/// The tokens minted, and what a replayed code must revoke.
+pub struct Minted {
+    /// The token response.
+    pub response: TokenResponse,
+    /// The access token's `jti`.
+    pub jti: String,
+    /// The access token's expiry.
+    pub exp: i64,
+    /// The refresh-token family, if a refresh token was issued.
+    pub family: Option<String>,
+}

@@ -1,0 +1,151 @@
+//! Persistence of the user flows: pending sign-ins, sessions, consents, codes,
+//! refresh-token families and the access-token denylist.
+//!
+//! Every secret (session cookie, code, refresh token) arrives here already hashed
+//! (SHA-256): the store never sees a usable credential.
+
+use crate::Result;
+use async_trait::async_trait;
+use portvakt_core::flow::{AuthRequest, CodeGrant, RefreshGrant, Session};
+use portvakt_core::model::User;
+
+/// A sign-in in progress, between `/authorize` and the redirect back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    /// Random id, in the page URL.
+    pub id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// SHA-256 of the browser-binding cookie.
+    pub browser_hash: [u8; 32],
+    /// The CSRF token every form of this interaction must carry.
+    pub csrf: String,
+    /// The authorization request.
+    pub request: AuthRequest,
+    /// The user, once the password was accepted.
+    pub user_id: Option<String>,
+    /// The session created at sign-in.
+    pub sid: Option<String>,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session.
+    pub session: Session,
+    /// When it was ended, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// The result of redeeming an authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeTake {
+    /// First use: the grant.
+    Fresh(CodeGrant),
+    /// Already used: the grant and what was issued from it (to revoke).
+    Reused {
+        /// The grant.
+        grant: CodeGrant,
+        /// Family of the refresh token issued from it.
+        family_id: Option<String>,
+        /// Access token issued from it: jti and expiry.
+        access: Option<(String, i64)>,
+    },
+    /// No such code.
+    Missing,
+}
+
+/// A refresh token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// What it stands for.
+    pub grant: RefreshGrant,
+    /// When it was used (rotated), if it was.
+    pub used_at: Option<i64>,
+    /// When and why its family was revoked, if it was.
+    pub family_revoked: Option<(i64, String)>,
+}
+
+/// Storage for the user flows. Part of [`crate::Store`].
+#[async_trait]
+pub trait Flows: Send + Sync {
+    /// Save a pending sign-in.
+    async fn put_interaction(&self, i: &Interaction) -> Result<()>;
+    /// Load a pending sign-in.
+    async fn interaction(&self, id: &str) -> Result<Option<Interaction>>;
+    /// Record the signed-in user and session on a pending sign-in.
+    async fn set_interaction_user(&self, id: &str, user_id: &str, sid: &str) -> Result<()>;
+    /// Forget a pending sign-in (done or abandoned).
+    async fn delete_interaction(&self, id: &str) -> Result<()>;
+
+    /// Save a session under the hash of its cookie.
+    async fn put_session(&self, cookie_hash: &[u8; 32], s: &Session) -> Result<()>;
+    /// Load a session by the hash of its cookie.
+    async fn session(&self, cookie_hash: &[u8; 32]) -> Result<Option<SessionRecord>>;
+    /// End a session and revoke the refresh-token families born in it.
+    async fn end_session(&self, sid: &str, now: i64) -> Result<()>;
+    /// Revoke every session and refresh token of a user (tokens valid from `now`).
+    async fn revoke_user(&self, tenant_id: &str, user_id: &str, now: i64) -> Result<()>;
+    /// One user by id.
+    async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>>;
+
+    /// Scopes a user consented to for a client.
+    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str)
+        -> Result<Vec<String>>;
+    /// Add scopes to a user's consent for a client.
+    async fn add_consent(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) -> Result<()>;
+    /// Grant or withdraw tenant-wide consent for an application.
+    async fn set_admin_consent(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        consented: bool,
+    ) -> Result<()>;
+
+    /// Save an authorization code (by hash).
+    async fn put_code(&self, code_hash: &[u8; 32], grant: &CodeGrant) -> Result<()>;
+    /// Redeem a code: the first call gets it, every later one learns it was reused.
+    async fn take_code(&self, code_hash: &[u8; 32], now: i64) -> Result<CodeTake>;
+    /// Remember what was issued from a code, to revoke it if the code is replayed.
+    async fn link_code(
+        &self,
+        code_hash: &[u8; 32],
+        family_id: Option<&str>,
+        access_jti: &str,
+        access_exp: i64,
+    ) -> Result<()>;
+
+    /// Start a refresh-token family with its first token.
+    async fn put_refresh(
+        &self,
+        token_hash: &[u8; 32],
+        grant: &RefreshGrant,
+        now: i64,
+    ) -> Result<()>;
+    /// Load a refresh token.
+    async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>>;
+    /// Rotate: mark `old` used and store `new` in the same family, atomically.
+    /// Returns false, changing nothing, when `old` was already used (a lost race).
+    async fn rotate_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        new: &RefreshGrant,
+        now: i64,
+    ) -> Result<bool>;
+    /// Revoke a family.
+    async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()>;
+
+    /// Put an access token's `jti` on the denylist until it expires.
+    async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()>;
+    /// Is the `jti` on the denylist?
+    async fn jti_revoked(&self, jti: &str) -> Result<bool>;
+}
