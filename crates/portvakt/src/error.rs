@@ -24,6 +24,9 @@ pub enum CliError {
     /// Server start-up failed.
     #[error("error: {0}")]
     Startup(String),
+    /// A token was judged invalid; the report was already printed.
+    #[error("")]
+    Verdict,
 }
 
 impl CliError {
@@ -33,7 +36,7 @@ impl CliError {
             CliError::Config(_) => 2,
             CliError::Unreachable { .. } => 3,
             CliError::Api { .. } => 4,
-            CliError::Io(_) | CliError::Startup(_) => 1,
+            CliError::Io(_) | CliError::Startup(_) | CliError::Verdict => 1,
         }
     }
 }

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod master_key;
 mod serve;
+mod token_cmd;
 
 use clap::{Parser, Subcommand};
 use error::CliError;
@@ -67,6 +68,9 @@ enum Command {
     /// Signing keys of a tenant.
     #[command(subcommand)]
     Keys(commands::KeysCmd),
+    /// Explain a token: decode it, or validate it the way a resource server does.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCmd),
 }
 
 fn main() -> ExitCode {
@@ -91,12 +95,16 @@ fn main() -> ExitCode {
             Command::App(c) => commands::app(c).await,
             Command::Resource(c) => commands::resource(c).await,
             Command::Keys(c) => commands::keys(c).await,
+            Command::Token(c) => token_cmd::run(c).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            let msg = e.to_string();
+            if !msg.is_empty() {
+                eprintln!("{msg}");
+            }
             ExitCode::from(e.exit_code())
         }
     }
