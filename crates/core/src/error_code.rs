@@ -218,6 +218,8 @@ catalogue! {
         "Start the device flow again if this was a mistake.";
     UserCodeInvalid = "PV3405", "invalid_request", 400, "The code is unknown or expired",
         "Check the code shown on the device, or start the device flow again.";
+    DeviceCodeInvalid = "PV3406", "invalid_grant", 400, "The device code is unknown or was already used",
+        "Start the device flow again; a device code gives tokens once.";
 }
 
 impl ErrorCode {

@@ -32,6 +32,9 @@ pub struct AuthRequest {
     pub ui_locales: Option<String>,
     /// `login_hint`.
     pub login_hint: Option<String>,
+    /// Set when this sign-in approves a device (RFC 8628): its user code.
+    #[serde(default)]
+    pub device_user_code: Option<String>,
 }
 
 /// A browser session (one sign-in).
@@ -99,6 +102,51 @@ pub struct RefreshGrant {
     pub family_expires_at: UnixTime,
 }
 
+/// A device authorization (RFC 8628) as stored, keyed by the hash of its device code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGrant {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The client on the device.
+    pub client_id: String,
+    /// Requested scope.
+    pub scope: String,
+    /// RFC 8707 resource.
+    pub resource: Option<String>,
+    /// The code the user types (`BCDF-GHJK`).
+    pub user_code: String,
+    /// Expiry.
+    pub expires_at: UnixTime,
+    /// Minimum polling interval, seconds (grows by 5 on every `slow_down`).
+    pub interval: i64,
+    /// Last poll.
+    pub last_poll: Option<UnixTime>,
+    /// `pending`, `approved`, `denied` or `used`.
+    pub status: String,
+    /// The user who approved it.
+    pub user_id: Option<String>,
+    /// Their session.
+    pub sid: Option<String>,
+    /// Their authentication time.
+    pub auth_time: Option<UnixTime>,
+    /// Their methods.
+    pub amr: Vec<String>,
+}
+
+/// Letters for user codes: no vowels (no words), no look-alikes (RFC 8628 §6.1).
+pub const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// Normalise what a user typed: upper case, separators dropped, re-hyphenated.
+pub fn normalize_user_code(typed: &str) -> Option<String> {
+    let c: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (c.len() == 8 && c.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)))
+        .then(|| format!("{}-{}", &c[..4], &c[4..]))
+}
+
 /// RFC 7636 §4.1: 43-128 characters of `[A-Z a-z 0-9 - . _ ~]`.
 pub fn valid_code_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len())
@@ -115,6 +163,20 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_codes_are_normalised() {
+        assert_eq!(
+            normalize_user_code("bcdf-ghjk").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalize_user_code(" BCDF GHJK ").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(normalize_user_code("BCDF-GHJA"), None, "no vowels");
+        assert_eq!(normalize_user_code("BCDF"), None);
+    }
 
     #[test]
     fn pkce_rfc7636_appendix_b() {

@@ -115,8 +115,15 @@ pub struct Application {
 }
 
 /// Grant types Portvakt implements.
-pub const SUPPORTED_GRANT_TYPES: &[&str] =
-    &["client_credentials", "authorization_code", "refresh_token"];
+pub const SUPPORTED_GRANT_TYPES: &[&str] = &[
+    "client_credentials",
+    "authorization_code",
+    "refresh_token",
+    DEVICE_CODE_GRANT,
+];
+
+/// The grant type of RFC 8628 §3.4.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Lifecycle of a signing key, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -17,15 +17,20 @@ async fn discovery_documents_describe_what_is_implemented() {
     assert_eq!(oidc["jwks_uri"], format!("{issuer}/oauth2/keys"));
     assert_eq!(
         oidc["grant_types_supported"],
-        serde_json::json!(["client_credentials", "authorization_code", "refresh_token"])
+        serde_json::json!([
+            "client_credentials",
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
-    assert!(
-        oidc.get("device_authorization_endpoint").is_none(),
-        "not implemented yet, so not advertised"
+    assert_eq!(
+        oidc["device_authorization_endpoint"],
+        format!("{issuer}/oauth2/devicecode")
     );
     let (s, rfc8414) = srv
         .get_json("/.well-known/oauth-authorization-server/contoso")

@@ -1105,3 +1105,185 @@ async fn pages_speak_swedish_and_discovery_lists_the_user_flows() {
         .collect();
     assert!(g.contains(&"authorization_code") && g.contains(&"refresh_token"));
 }
+
+async fn device_start(srv: &Server) -> Value {
+    let res = srv
+        .http
+        .post(format!("{}/oauth2/devicecode", srv.issuer("contoso")))
+        .form(&[
+            ("client_id", "tv"),
+            (
+                "scope",
+                "openid offline_access api://analytics/Reports.Read",
+            ),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("json")
+}
+
+async fn device_poll(srv: &Server, device_code: &str) -> (u16, Value) {
+    token(
+        srv,
+        None,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "tv"),
+            ("device_code", device_code),
+        ],
+    )
+    .await
+}
+
+/// Enter the user code in a browser, sign in, and answer the confirmation.
+async fn device_browser(srv: &Server, user_code: &str, answer: &str) -> Page {
+    let mut b = Browser::new();
+    let page = b
+        .get(&format!(
+            "{}/device?user_code={user_code}",
+            srv.issuer("contoso")
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(user_code), "prefilled");
+    let csrf = page.hidden("csrf").expect("csrf");
+    let start = b
+        .post(
+            &format!("{}/device", srv.issuer("contoso")),
+            &[
+                ("csrf", &csrf),
+                ("user_code", &user_code.to_lowercase().replace('-', " ")),
+            ],
+        )
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let consent = post_login(&mut b, &start, USER, PASSWORD).await;
+    assert_eq!(
+        consent.status, 200,
+        "the device is always confirmed: {}",
+        consent.body
+    );
+    let i = consent.hidden("interaction").expect("i");
+    let c = consent.hidden("csrf").expect("c");
+    b.post(
+        &format!("{}/consent", srv.issuer("contoso")),
+        &[("interaction", &i), ("csrf", &c), ("consent", answer)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn device_flow_signs_in_a_device_once() {
+    let srv = Server::start();
+    let d = device_start(&srv).await;
+    let user_code = d["user_code"].as_str().expect("user code").to_string();
+    assert_eq!(
+        d["verification_uri"],
+        format!("{}/device", srv.issuer("contoso"))
+    );
+    assert_eq!(d["interval"], 5);
+    assert!(d["expires_in"].as_i64().expect("expires") > 0);
+    let dc = d["device_code"].as_str().expect("device code").to_string();
+    let done = device_browser(&srv, &user_code, "accept").await;
+    assert!(
+        done.status == 200 && done.body.contains("device is signed in"),
+        "{}",
+        done.body
+    );
+    let (s, t) = device_poll(&srv, &dc).await;
+    assert_eq!(s, 200, "{t}");
+    assert!(
+        t["access_token"].is_string()
+            && t["id_token"].is_string()
+            && t["refresh_token"].is_string()
+    );
+    let claims = verify_independently(
+        &srv,
+        "contoso",
+        t["access_token"].as_str().expect("at"),
+        "api://analytics",
+    )
+    .await
+    .expect("verifies");
+    assert_eq!(claims["client_id"], "tv");
+    let (s, e) = device_poll(&srv, &dc).await;
+    assert_eq!(
+        (s, e["error"].as_str(), e["error_code"].as_str()),
+        (400, Some("invalid_grant"), Some("PV3406")),
+        "once only"
+    );
+    // The refresh token of a device works like any other.
+    let (s, _) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "tv"),
+            ("refresh_token", t["refresh_token"].as_str().expect("rt")),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn device_polling_pending_slow_down_and_denial() {
+    let srv = Server::start();
+    let d = device_start(&srv).await;
+    let dc = d["device_code"].as_str().expect("dc").to_string();
+    let (s, e) = device_poll(&srv, &dc).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("authorization_pending")),
+        "{e}"
+    );
+    let (s, e) = device_poll(&srv, &dc).await;
+    assert_eq!(
+        (s, e["error"].as_str(), e["error_code"].as_str()),
+        (400, Some("slow_down"), Some("PV3402")),
+        "RFC 8628 §3.5: {e}"
+    );
+    let d2 = device_start(&srv).await;
+    let denied = device_browser(&srv, d2["user_code"].as_str().expect("uc"), "deny").await;
+    assert!(denied.body.contains("not signed in"), "{}", denied.body);
+    let (s, e) = device_poll(&srv, d2["device_code"].as_str().expect("dc")).await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("access_denied")));
+    // A wrong code on the entry page is explained, and the page asks again.
+    let mut b = Browser::new();
+    let page = b.get(&format!("{}/device", srv.issuer("contoso"))).await;
+    let csrf = page.hidden("csrf").expect("csrf");
+    let again = b
+        .post(
+            &format!("{}/device", srv.issuer("contoso")),
+            &[("csrf", &csrf), ("user_code", "BCDF-GHJK")],
+        )
+        .await;
+    assert!(
+        again.status == 400 && again.body.contains("PV3405"),
+        "{}",
+        again.body
+    );
+    let forged = Browser::new()
+        .post(
+            &format!("{}/device", srv.issuer("contoso")),
+            &[("csrf", "x"), ("user_code", "BCDF-GHJK")],
+        )
+        .await;
+    assert!(
+        forged.status == 403 && forged.body.contains("PV3002"),
+        "{}",
+        forged.body
+    );
+    // A client without the grant cannot start the flow.
+    let res = srv
+        .http
+        .post(format!("{}/oauth2/devicecode", srv.issuer("contoso")))
+        .form(&[("client_id", "spa"), ("scope", "openid")])
+        .send()
+        .await
+        .expect("send");
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(v["error_code"], "PV1107");
+}

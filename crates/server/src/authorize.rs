@@ -224,6 +224,7 @@ pub async fn authorize_handler(
         max_age: None,
         ui_locales: form.get("ui_locales").map(str::to_string),
         login_hint: form.get("login_hint").map(str::to_string),
+        device_user_code: None,
     };
     // 2. Everything else is reported to the client.
     match validate(&view, app, &form, auth_req.clone()) {
@@ -341,7 +342,8 @@ pub async fn needs_consent(
     user: &User,
     req: &AuthRequest,
 ) -> Result<bool, ApiError> {
-    if req.prompt.iter().any(|p| p == "consent") {
+    // A device sign-in is always confirmed: the user says which device it is.
+    if req.prompt.iter().any(|p| p == "consent") || req.device_user_code.is_some() {
         return Ok(true);
     }
     if app.admin_consented {
@@ -404,7 +406,7 @@ async fn continue_request(
 }
 
 /// Create a pending sign-in bound to this browser and send the browser to its page.
-async fn start_interaction(
+pub async fn start_interaction(
     st: &AppState,
     view: &TenantView,
     request: AuthRequest,

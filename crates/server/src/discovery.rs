@@ -35,6 +35,7 @@ fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
         "end_session_endpoint": format!("{issuer}/oauth2/logout"),
+        "device_authorization_endpoint": format!("{issuer}/oauth2/devicecode"),
         "grant_types_supported": SUPPORTED_GRANT_TYPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

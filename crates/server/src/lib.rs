@@ -14,6 +14,7 @@ pub mod bootstrap;
 pub mod client_auth;
 pub mod cookies;
 pub mod correlation;
+pub mod device;
 pub mod directory;
 pub mod discovery;
 pub mod error;
@@ -67,6 +68,14 @@ pub fn app(state: AppState) -> Router {
             get(signin_pages::login_get).post(signin_pages::login_post),
         )
         .route("/{tenant}/consent", post(signin_pages::consent_post))
+        .route(
+            "/{tenant}/oauth2/devicecode",
+            post(device::device_authorization),
+        )
+        .route(
+            "/{tenant}/device",
+            get(device::device_page).post(device::device_page),
+        )
         .route(
             "/{tenant}/oauth2/userinfo",
             get(token_endpoints::userinfo).post(token_endpoints::userinfo),

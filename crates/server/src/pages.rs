@@ -32,6 +32,11 @@ pub struct Strings {
     pub throttled: &'static str,
     pub disabled: &'static str,
     pub error_title: &'static str,
+    pub device_title: &'static str,
+    pub device_prompt: &'static str,
+    pub next: &'static str,
+    pub device_done: &'static str,
+    pub device_denied: &'static str,
 }
 
 /// English.
@@ -57,6 +62,11 @@ pub const EN: Strings = Strings {
     throttled: "Too many failed attempts. Try again in",
     disabled: "This account is disabled. Contact your administrator.",
     error_title: "Sign-in failed",
+    device_title: "Sign in on a device",
+    device_prompt: "Enter the code shown on your device",
+    next: "Next",
+    device_done: "Your device is signed in. You can close this window and return to it.",
+    device_denied: "The device was not signed in.",
 };
 
 /// Swedish.
@@ -82,6 +92,11 @@ pub const SV: Strings = Strings {
     throttled: "För många misslyckade försök. Försök igen om",
     disabled: "Kontot är inaktiverat. Kontakta din administratör.",
     error_title: "Inloggningen misslyckades",
+    device_title: "Logga in på en enhet",
+    device_prompt: "Ange koden som visas på enheten",
+    next: "Nästa",
+    device_done: "Enheten är inloggad. Du kan stänga fönstret och återgå till den.",
+    device_denied: "Enheten loggades inte in.",
 };
 
 /// Pick the language: `ui_locales` first, then `Accept-Language`.
@@ -154,6 +169,17 @@ pub struct MessagePage<'a> {
     pub code: Option<&'static str>,
     pub correlation_id: String,
     pub error_uri: String,
+}
+
+/// The device code entry page (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub t: &'a Strings,
+    pub action: String,
+    pub csrf: String,
+    pub user_code: String,
+    pub error: Option<FormError>,
 }
 
 /// The sign-out confirmation page.

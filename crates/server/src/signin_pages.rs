@@ -397,6 +397,10 @@ pub async fn consent_post(
         })?;
         c.st.store.delete_interaction(&i.id).await?;
         if form.get("consent") != Some("accept") {
+            if let Some(code) = &i.request.device_user_code {
+                crate::device::settle(&c.st, code, None).await?;
+                return Ok(device_message(&c, &i, false));
+            }
             return Ok(redirect_error(
                 &c.view,
                 &i.request,
@@ -432,8 +436,36 @@ pub async fn consent_post(
                     ))
                 }
             };
+        if let Some(code) = &i.request.device_user_code {
+            if !crate::device::settle(&c.st, code, Some((&user.id, &session.sid, session.auth_time, &session.amr))).await? {
+                return Err(ApiError::new(ErrorCode::UserCodeInvalid, format!("the device code {code} is no longer waiting for approval")));
+            }
+            tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, client_id = %app.client_id, correlation_id = %c.cid, "device approved");
+            return Ok(device_message(&c, &i, true));
+        }
         issue_code(&c.st, &c.view, &i.request, &session, c.now).await
     }
     .await;
     result.unwrap_or_else(|e| c.page_error(e))
+}
+
+fn device_message(c: &Ctx, i: &Interaction, approved: bool) -> Response {
+    let t = c.t(Some(i));
+    let text = if approved {
+        t.device_done
+    } else {
+        t.device_denied
+    };
+    pages::render(
+        StatusCode::OK,
+        &pages::MessagePage {
+            t,
+            title: t.device_title.into(),
+            text: text.into(),
+            fix: None,
+            code: None,
+            correlation_id: c.cid.clone(),
+            error_uri: String::new(),
+        },
+    )
 }

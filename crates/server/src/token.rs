@@ -94,6 +94,10 @@ pub async fn token_handler(
                 crate::user_grants::refresh_token(&st, &view, &parts.headers, &form, now, &mut ev)
                     .await
             }
+            portvakt_core::model::DEVICE_CODE_GRANT => {
+                crate::device::device_code_grant(&st, &view, &parts.headers, &form, now, &mut ev)
+                    .await
+            }
             other => Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(

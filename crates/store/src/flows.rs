@@ -6,7 +6,7 @@
 
 use crate::Result;
 use async_trait::async_trait;
-use portvakt_core::flow::{AuthRequest, CodeGrant, RefreshGrant, Session};
+use portvakt_core::flow::{AuthRequest, CodeGrant, DeviceGrant, RefreshGrant, Session};
 use portvakt_core::model::User;
 
 /// A sign-in in progress, between `/authorize` and the redirect back.
@@ -143,6 +143,22 @@ pub trait Flows: Send + Sync {
     ) -> Result<bool>;
     /// Revoke a family.
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()>;
+
+    /// Save a new device authorization. Conflict if the user code is taken.
+    async fn put_device(&self, device_hash: &[u8; 32], g: &DeviceGrant) -> Result<()>;
+    /// A device authorization by the hash of its device code.
+    async fn device(&self, device_hash: &[u8; 32]) -> Result<Option<DeviceGrant>>;
+    /// A device authorization by its user code.
+    async fn device_by_user_code(&self, user_code: &str) -> Result<Option<DeviceGrant>>;
+    /// Replace a device authorization's state, but only if its status is still
+    /// `expect_status` (so that approval, denial and redemption each happen once).
+    /// Returns whether it was updated.
+    async fn update_device(
+        &self,
+        user_code: &str,
+        expect_status: &str,
+        g: &DeviceGrant,
+    ) -> Result<bool>;
 
     /// Put an access token's `jti` on the denylist until it expires.
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()>;

@@ -3,7 +3,7 @@
 use crate::flows::{CodeTake, Flows, Interaction, RefreshRecord, SessionRecord};
 use crate::{Result, SqliteStore, StoreError};
 use async_trait::async_trait;
-use portvakt_core::flow::{CodeGrant, RefreshGrant, Session};
+use portvakt_core::flow::{CodeGrant, DeviceGrant, RefreshGrant, Session};
 use portvakt_core::model::User;
 use sqlx::Row;
 
@@ -343,6 +343,56 @@ impl Flows for SqliteStore {
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE token_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(reason).bind(family_id).execute(self.pool()).await?;
         Ok(())
+    }
+
+    async fn put_device(&self, device_hash: &[u8; 32], g: &DeviceGrant) -> Result<()> {
+        sqlx::query("INSERT INTO device_codes (device_hash, user_code, status, grant_json, expires_at) VALUES (?,?,?,?,?)")
+            .bind(device_hash.to_vec())
+            .bind(&g.user_code)
+            .bind(&g.status)
+            .bind(serde_json::to_string(g)?)
+            .bind(g.expires_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn device(&self, device_hash: &[u8; 32]) -> Result<Option<DeviceGrant>> {
+        let json: Option<String> =
+            sqlx::query_scalar("SELECT grant_json FROM device_codes WHERE device_hash = ?")
+                .bind(device_hash.to_vec())
+                .fetch_optional(self.pool())
+                .await?;
+        json.map(|j| serde_json::from_str(&j).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn device_by_user_code(&self, user_code: &str) -> Result<Option<DeviceGrant>> {
+        let json: Option<String> =
+            sqlx::query_scalar("SELECT grant_json FROM device_codes WHERE user_code = ?")
+                .bind(user_code)
+                .fetch_optional(self.pool())
+                .await?;
+        json.map(|j| serde_json::from_str(&j).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn update_device(
+        &self,
+        user_code: &str,
+        expect_status: &str,
+        g: &DeviceGrant,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE device_codes SET status = ?, grant_json = ? WHERE user_code = ? AND status = ?",
+        )
+        .bind(&g.status)
+        .bind(serde_json::to_string(g)?)
+        .bind(user_code)
+        .bind(expect_status)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()> {

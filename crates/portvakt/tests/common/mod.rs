@@ -38,6 +38,8 @@ pub fn example_import() -> Value {
             {"clientId": "webapp", "displayName": "Analytics portal", "clientSecret": "webapp-secret-0123456789abcdef",
              "grantTypes": ["authorization_code", "refresh_token"], "redirectUris": ["https://web.example.com/cb"],
              "allowedScopes": ["api://analytics/.default"], "adminConsented": true},
+            {"clientId": "tv", "displayName": "Analytics wallboard", "grantTypes": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+             "allowedScopes": ["api://analytics/Reports.Read"]},
             {"clientId": "nogrant", "clientSecret": "nogrant-secret-0123456789abcdef", "grantTypes": [], "allowedScopes": ["api://analytics/.default"]},
             {"clientId": "short", "clientSecret": "short-secret-0123456789abcdef", "grantTypes": ["client_credentials"],
              "allowedScopes": ["api://analytics/.default"], "accessTokenLifetimeSeconds": 1}
