@@ -252,7 +252,30 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
         (ia["active"].as_bool(), ia["username"].as_str()),
         (Some(true), Some(USER))
     );
-    // Refresh may narrow the scope, never broaden it.
+    // Refresh may narrow the scope (in any accepted form), never broaden it.
+    let (s, narrowed) = token(
+        &srv,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", &rt2),
+            (
+                "scope",
+                "openid offline_access api://analytics/Reports.Read",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        s, 200,
+        "the granted scope, as the client first asked for it: {narrowed}"
+    );
+    assert_eq!(narrowed["scope"], "openid offline_access Reports.Read");
+    let rt2 = narrowed["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
     let (s, e) = token(
         &srv,
         None,

@@ -280,14 +280,30 @@ pub async fn refresh_token(
             "an administrator revoked the user's sessions after this sign-in",
         ));
     }
-    // RFC 6749 §6: the scope may be narrowed, never broadened.
-    let scope = match form.get("scope") {
+    // RFC 6749 §6: the scope may be narrowed, never broadened. The request may name
+    // scopes in any accepted form (`Reports.Read` or `api://analytics/Reports.Read`);
+    // they are resolved against the grant's resource and compared by plain name.
+    let res: Vec<&str> = g.resource.iter().map(String::as_str).collect();
+    let original = resolve_user(Some(&g.scope), &res, app, |id| view.resource(id))?;
+    let scopes = match form.get("scope") {
+        None => original,
         Some(s) => {
-            let had: Vec<&str> = g.scope.split(' ').collect();
-            if let Some(extra) = s
+            let asked = resolve_user(Some(s), &res, app, |id| view.resource(id)).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::ScopeBroadened,
+                    format!("{} (granted: {})", e.detail, g.scope),
+                )
+            })?;
+            let had: Vec<String> = original
+                .scope_string()
+                .split(' ')
+                .map(str::to_string)
+                .collect();
+            let asked_plain = asked.scope_string();
+            if let Some(extra) = asked_plain
                 .split(' ')
                 .filter(|x| !x.is_empty())
-                .find(|x| !had.contains(x))
+                .find(|x| !had.iter().any(|h| h == x))
             {
                 return Err(ApiError::new(
                     ErrorCode::ScopeBroadened,
@@ -297,25 +313,10 @@ pub async fn refresh_token(
                     ),
                 ));
             }
-            s.to_string()
+            asked
         }
-        None => g.scope.clone(),
     };
-    // Stored scopes are plain names; re-qualify them with the resource.
-    let qualified: Vec<String> = scope
-        .split(' ')
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            if portvakt_core::scope::OIDC_SCOPES.contains(&x) {
-                x.to_string()
-            } else {
-                format!("{}/{x}", g.resource.as_deref().unwrap_or_default())
-            }
-        })
-        .collect();
-    let joined = qualified.join(" ");
-    let res: Vec<&str> = g.resource.iter().map(String::as_str).collect();
-    let scopes = resolve_user(Some(&joined), &res, app, |id| view.resource(id))?;
+    let scope = scopes.scope_string();
     ev.resource = g.resource.clone();
     let who = SignedIn {
         user: &user,
