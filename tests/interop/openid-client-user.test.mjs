@@ -335,13 +335,14 @@ describe('User sign-in with openid-client v6', { timeout: 180_000 }, () => {
     const now = Math.floor(Date.now() / 1000);
     assert.ok(Math.abs(claims.auth_time - now) < 120, `auth_time ${claims.auth_time} is far from now ${now}`);
     assert.ok(Array.isArray(claims.amr) && claims.amr.includes('pwd'), `amr is ${JSON.stringify(claims.amr)}`);
-    assert.equal(claims.at_hash, atHash(alg, tokens.access_token));
-
-    // The ID token is signed with the tenant's algorithm, which discovery lists.
+    // ID tokens are RS256 whatever the tenant's algorithm (OIDC Core §15.1; it is the
+    // default of id_token_signed_response_alg), and discovery lists exactly that.
+    const idAlg = 'RS256';
+    assert.equal(claims.at_hash, atHash(idAlg, tokens.access_token));
     const idHeader = jose.decodeProtectedHeader(tokens.id_token);
-    assert.equal(idHeader.alg, alg);
-    assert.ok(md.id_token_signing_alg_values_supported.includes(alg));
-    await jose.jwtVerify(tokens.id_token, jwksFor(md.jwks_uri), { issuer: md.issuer, audience: clientId, algorithms: [alg] });
+    assert.equal(idHeader.alg, idAlg);
+    assert.ok(md.id_token_signing_alg_values_supported.includes(idAlg));
+    await jose.jwtVerify(tokens.id_token, jwksFor(md.jwks_uri), { issuer: md.issuer, audience: clientId, algorithms: [idAlg] });
 
     // The access token is for the API, on behalf of the user.
     const { payload } = await jose.jwtVerify(tokens.access_token, jwksFor(md.jwks_uri), {
@@ -383,7 +384,8 @@ describe('User sign-in with openid-client v6', { timeout: 180_000 }, () => {
     assert.equal(md.authorization_response_iss_parameter_supported, true);
     assert.ok(md.grant_types_supported.includes('authorization_code'));
     assert.ok(md.grant_types_supported.includes('refresh_token'));
-    assert.ok(md.id_token_signing_alg_values_supported.includes('ES256'));
+    assert.ok(md.id_token_signing_alg_values_supported.includes('RS256'), 'OIDC Discovery §3: RS256 MUST be included');
+    assert.ok(md.access_token_signing_alg_values_supported.includes('ES256'));
     for (const s of ['openid', 'profile', 'email', 'offline_access']) assert.ok(md.scopes_supported.includes(s), s);
     // openid-client decides PKCE support from discovery.
     assert.equal(config.serverMetadata().supportsPKCE(), true);
@@ -615,9 +617,10 @@ describe('User sign-in with openid-client v6', { timeout: 180_000 }, () => {
 
   for (const tenant of ['fabrikam', 'northwind']) {
     const alg = TENANTS[tenant];
-    test(`${alg} tenant (${tenant}): the ID token is signed with ${alg} and openid-client accepts it`, async () => {
+    test(`${alg} tenant (${tenant}): access tokens are ${alg}, ID tokens RS256, and openid-client accepts both`, async () => {
       const config = await discoverSpa(tenant);
-      assert.ok(config.serverMetadata().id_token_signing_alg_values_supported.includes(alg));
+      assert.ok(config.serverMetadata().access_token_signing_alg_values_supported.includes(alg));
+      assert.ok(config.serverMetadata().id_token_signing_alg_values_supported.includes('RS256'));
       const flow = await codeFlow(config, { user: USERS.ada, redirectUri: SPA.redirectUri });
       await checkTokens(config, flow.tokens, { clientId: SPA.clientId, user: USERS.ada, nonce: flow.nonce, alg });
       const refreshed = await client.refreshTokenGrant(config, flow.tokens.refresh_token);

@@ -26,7 +26,7 @@ async fn discovery_documents_describe_what_is_implemented() {
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(
         oidc["device_authorization_endpoint"],
@@ -103,12 +103,28 @@ async fn jwks_publishes_kid_alg_use_for_each_algorithm() {
         assert!(cc.starts_with("public, max-age="), "{cc}");
         let jwks: Value = res.json().await.expect("json");
         let keys = jwks["keys"].as_array().expect("keys");
-        assert_eq!(keys.len(), 1, "{tenant}");
-        assert_eq!(keys[0]["kty"], kty);
-        assert_eq!(keys[0]["alg"], alg);
-        assert_eq!(keys[0]["use"], "sig");
-        assert!(keys[0]["kid"].as_str().is_some_and(|k| !k.is_empty()));
-        assert!(keys[0].get("d").is_none(), "no private part");
+        // The tenant's key signs access tokens; an RS256 key signs ID tokens
+        // (OIDC Core §15.1), so tenants on another algorithm publish two.
+        let want = if alg == "RS256" { 1 } else { 2 };
+        assert_eq!(keys.len(), want, "{tenant}: {keys:?}");
+        let k = keys
+            .iter()
+            .find(|k| k["alg"] == alg)
+            .expect("the tenant's key");
+        assert_eq!(k["kty"], kty);
+        assert!(
+            keys.iter()
+                .any(|k| k["alg"] == "RS256" && k["kty"] == "RSA"),
+            "{tenant}: RS256 for ID tokens"
+        );
+        for k in keys {
+            assert_eq!(k["use"], "sig");
+            assert!(k["kid"].as_str().is_some_and(|k| !k.is_empty()));
+            assert!(
+                k.get("d").is_none() && k.get("p").is_none(),
+                "no private part"
+            );
+        }
     }
 }
 
@@ -392,11 +408,17 @@ async fn key_rotation_keeps_old_tokens_valid_and_moves_signing_to_the_new_kid() 
         .iter()
         .map(|k| k["state"].as_str().expect("s"))
         .collect();
-    assert_eq!(
-        states.iter().filter(|s| **s == "signing").count(),
-        1,
-        "{states:?}"
-    );
+    // Exactly one signing key per algorithm (ES256 for access tokens, RS256 for
+    // ID tokens).
+    for alg in ["ES256", "RS256"] {
+        let signing = keys["value"]
+            .as_array()
+            .expect("v")
+            .iter()
+            .filter(|k| k["algorithm"] == alg && k["state"] == "signing")
+            .count();
+        assert_eq!(signing, 1, "{alg}: {states:?}");
+    }
 }
 
 #[tokio::test]
@@ -427,7 +449,12 @@ async fn keys_survive_a_restart_and_are_sealed_at_rest() {
     jsonwebtoken::decode::<Value>(&token, &key, &v)
         .expect("the token issued before the restart verifies");
     let (_, jwks) = again.get_json("/contoso/oauth2/keys").await;
-    assert_eq!(jwks["keys"][0]["kid"], decode(&token).0["kid"]);
+    let kid = decode(&token).0["kid"].clone();
+    assert!(jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .any(|k| k["kid"] == kid));
     // The private key is not in the database in the clear: no PKCS#8 P-256 header.
     let db = std::fs::read(again.data().join("portvakt.db")).unwrap_or_default();
     let wal = std::fs::read(again.data().join("portvakt.db-wal")).unwrap_or_default();

@@ -201,6 +201,16 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
     assert_eq!(claims["client_id"], "spa");
     // The ID token: audience is the client, nonce echoed, at_hash binds the access token.
     let idt = t["id_token"].as_str().expect("id_token");
+    assert_eq!(
+        decode(idt).0["alg"],
+        "RS256",
+        "ID tokens default to RS256 (OIDC Core §15.1) on an ES256 tenant"
+    );
+    assert_eq!(
+        decode(at).0["alg"],
+        "ES256",
+        "access tokens use the tenant's algorithm"
+    );
     let id = verify_independently(&srv, "contoso", idt, "spa")
         .await
         .expect("id token verifies");

@@ -56,7 +56,9 @@ pub async fn ensure_system_tenant(st: &AppState) -> Result<Option<String>, ApiEr
             signing_algorithm: Algorithm::ES256,
             access_token_lifetime_seconds: Some(ADMIN_TOKEN_LIFETIME),
         },
-        new_key: Some((create_key(Algorithm::ES256, &st.master, now, now)?, now)),
+        // The system tenant issues no ID tokens: one key is enough.
+        new_keys: vec![(create_key(Algorithm::ES256, &st.master, now, now)?, now)],
+        retire: None,
         groups: vec![],
         users: vec![],
         resources: vec![Resource {
@@ -84,7 +86,8 @@ pub async fn reset_admin_secret(st: &AppState) -> Result<String, ApiError> {
     let secret = new_secret();
     let plan = TenantImport {
         tenant: dir.tenant,
-        new_key: None,
+        new_keys: vec![],
+        retire: None,
         groups: vec![],
         users: vec![],
         resources: vec![],

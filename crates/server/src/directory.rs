@@ -38,6 +38,8 @@ pub struct TenantView {
     pub oauth_metadata: Bytes,
     /// The view must be rebuilt at this instant (next key event); `i64::MAX` if never.
     pub refresh_at: i64,
+    /// The algorithm of ID tokens.
+    pub id_token_alg: portvakt_jose::Algorithm,
 }
 
 impl TenantView {
@@ -49,12 +51,23 @@ impl TenantView {
     pub fn application(&self, client_id: &str) -> Option<&Application> {
         self.applications.get(client_id)
     }
-    /// The key that signs at `now`: the newest active one.
+    /// The key that signs access tokens at `now`: the newest active key of the
+    /// tenant's algorithm.
     pub fn signer(&self, now: i64) -> Option<&Arc<SigningKey>> {
+        self.signer_for(self.tenant.signing_algorithm, now)
+    }
+    /// The key that signs ID tokens at `now`: RS256 (OIDC Core §15.1, the default of
+    /// `id_token_signed_response_alg`), or the tenant's key for tenants made before
+    /// they had an RS256 key.
+    pub fn id_token_signer(&self, now: i64) -> Option<&Arc<SigningKey>> {
+        self.signer_for(self.id_token_alg, now)
+            .or_else(|| self.signer(now))
+    }
+    fn signer_for(&self, alg: portvakt_jose::Algorithm, now: i64) -> Option<&Arc<SigningKey>> {
         self.signers
             .iter()
             .rev()
-            .find(|(i, _)| i.is_signing(now))
+            .find(|(i, k)| k.alg() == alg && i.is_signing(now))
             .map(|(_, k)| k)
     }
     /// Seconds until the JWKS may change (for `Cache-Control`), capped at `cap`.
@@ -107,7 +120,19 @@ impl TenantView {
         let to_bytes =
             |v: &serde_json::Value| Bytes::from(serde_json::to_vec(v).unwrap_or_default());
         let jwks = Bytes::from(serde_json::to_vec(&jwks_doc).unwrap_or_default());
-        let openid_configuration = to_bytes(&discovery::openid_configuration(&issuer, &dir.tenant));
+        let id_token_alg = if dir.keys.iter().any(|k| {
+            k.info.algorithm == portvakt_jose::Algorithm::RS256
+                && k.info.retired_at.is_none_or(|t| t > now)
+        }) {
+            portvakt_jose::Algorithm::RS256
+        } else {
+            dir.tenant.signing_algorithm
+        };
+        let openid_configuration = to_bytes(&discovery::openid_configuration(
+            &issuer,
+            &dir.tenant,
+            id_token_alg,
+        ));
         let oauth_metadata = to_bytes(&discovery::oauth_metadata(&issuer, &dir.tenant));
         Ok(Self {
             issuer,
@@ -129,6 +154,7 @@ impl TenantView {
             openid_configuration,
             oauth_metadata,
             refresh_at,
+            id_token_alg,
         })
     }
 }

@@ -23,9 +23,15 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 /// JWKS, relative to the issuer.
 pub const JWKS_PATH: &str = "/oauth2/keys";
 
-fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
+fn common(
+    issuer: &str,
+    tenant: &Tenant,
+    id_token_alg: portvakt_jose::Algorithm,
+) -> serde_json::Map<String, Value> {
     let alg = tenant.signing_algorithm.as_str();
     let auth_methods = ["client_secret_basic", "client_secret_post"];
+    // Public clients identify themselves with client_id alone.
+    let public_methods = ["client_secret_basic", "client_secret_post", "none"];
     let v = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
@@ -42,13 +48,14 @@ fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_methods_supported": public_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": public_methods,
         // RFC 9207: the authorization response carries `iss`.
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [alg],
+        // OIDC Discovery §3: RS256 MUST be listed; ID tokens are RS256-signed.
+        "id_token_signing_alg_values_supported": [id_token_alg.as_str()],
         "access_token_signing_alg_values_supported": [alg],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "email", "client_id", "scope", "tid", "groups"],
         "ui_locales_supported": ["en", "sv"],
@@ -60,13 +67,17 @@ fn common(issuer: &str, tenant: &Tenant) -> serde_json::Map<String, Value> {
 }
 
 /// `{issuer}/.well-known/openid-configuration`.
-pub fn openid_configuration(issuer: &str, tenant: &Tenant) -> Value {
-    Value::Object(common(issuer, tenant))
+pub fn openid_configuration(
+    issuer: &str,
+    tenant: &Tenant,
+    id_token_alg: portvakt_jose::Algorithm,
+) -> Value {
+    Value::Object(common(issuer, tenant, id_token_alg))
 }
 
 /// `/.well-known/oauth-authorization-server/{tenant}` (RFC 8414).
 pub fn oauth_metadata(issuer: &str, tenant: &Tenant) -> Value {
-    let mut m = common(issuer, tenant);
+    let mut m = common(issuer, tenant, tenant.signing_algorithm);
     // OIDC-only members have no meaning in RFC 8414 metadata.
     for k in [
         "subject_types_supported",

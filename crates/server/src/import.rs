@@ -2,7 +2,7 @@
 //! generate keys), then hand the store one transaction.
 
 use crate::error::ApiError;
-use crate::keys::{create_key, published_until};
+use crate::keys::{create_key, initial_keys, published_until};
 use crate::password;
 use crate::state::AppState;
 use portvakt_core::import::ImportFile;
@@ -38,15 +38,34 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
             signing_algorithm: alg,
             access_token_lifetime_seconds: spec.access_token_lifetime_seconds.map(|v| v as u32),
         };
-        // A new tenant gets its first key; a changed algorithm rotates at once, the
-        // old key staying published until its tokens have expired.
-        let new_key = match &existing {
-            None => Some((create_key(alg, &st.master, now, now)?, now)),
-            Some(d) if d.tenant.signing_algorithm != alg => Some((
-                create_key(alg, &st.master, now, now)?,
-                published_until(d, now, st.config.key_retention_leeway_secs),
-            )),
-            Some(_) => None,
+        // A new tenant gets its first keys; a changed algorithm rotates at once, the
+        // old algorithm's keys staying published until their tokens have expired.
+        // The RS256 key signs ID tokens whatever the tenant's algorithm.
+        let (new_keys, retire) = match &existing {
+            None => (
+                initial_keys(alg, &st.master, now)?
+                    .into_iter()
+                    .map(|k| (k, now))
+                    .collect(),
+                None,
+            ),
+            Some(d) if d.tenant.signing_algorithm != alg => {
+                let until = published_until(d, now, st.config.key_retention_leeway_secs);
+                let old = d.tenant.signing_algorithm;
+                let has_rs256 = d
+                    .keys
+                    .iter()
+                    .any(|k| k.info.algorithm == Algorithm::RS256 && k.info.retired_at.is_none());
+                let mut keys = Vec::new();
+                if !(alg == Algorithm::RS256 && has_rs256) {
+                    keys.push((create_key(alg, &st.master, now, now)?, until));
+                }
+                if alg != Algorithm::RS256 && !has_rs256 {
+                    keys.push((create_key(Algorithm::RS256, &st.master, now, now)?, until));
+                }
+                (keys, (old != Algorithm::RS256).then_some((old, now, until)))
+            }
+            Some(_) => (vec![], None),
         };
         let mut users = Vec::with_capacity(spec.users.len());
         for u in &spec.users {
@@ -85,7 +104,8 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
         }
         plan.push(TenantImport {
             tenant,
-            new_key,
+            new_keys,
+            retire,
             groups: spec.groups.iter().map(|g| g.display_name.clone()).collect(),
             users,
             resources: spec

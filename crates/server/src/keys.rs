@@ -34,6 +34,21 @@ pub fn create_key(
     })
 }
 
+/// The keys a new tenant starts with: one for its algorithm (access tokens), and an
+/// RS256 key for ID tokens unless that is the same: OpenID Connect Core §15.1 makes
+/// RS256 the ID-token algorithm every provider supports and every client expects.
+pub fn initial_keys(
+    alg: Algorithm,
+    master: &MasterKey,
+    now: i64,
+) -> Result<Vec<StoredKey>, ApiError> {
+    let mut keys = vec![create_key(alg, master, now, now)?];
+    if alg != Algorithm::RS256 {
+        keys.push(create_key(Algorithm::RS256, master, now, now)?);
+    }
+    Ok(keys)
+}
+
 /// Open a stored key.
 pub fn open_key(master: &MasterKey, k: &StoredKey) -> Result<SigningKey, portvakt_jose::JoseError> {
     let der = master.open(k.info.kid.as_bytes(), &k.sealed_pkcs8)?;

@@ -108,6 +108,12 @@ pub async fn mint(
     let access_token = portvakt_jose::sign_compact(signer, ACCESS_TOKEN_TYP, &json)?;
 
     let id_token = if scopes.has("openid") {
+        let id_signer = view.id_token_signer(now).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::SigningKeyUnavailable,
+                format!("tenant '{}' has no key to sign ID tokens", view.tenant.name),
+            )
+        })?;
         let upn = &who.user.user_principal_name;
         let claims = IdTokenClaims {
             iss: view.issuer.clone(),
@@ -120,14 +126,14 @@ pub async fn mint(
             acr: "1".into(),
             amr: who.amr.to_vec(),
             sid: who.sid.to_string(),
-            at_hash: Some(at_hash(signer.alg(), &access_token)),
+            at_hash: Some(at_hash(id_signer.alg(), &access_token)),
             name: scopes.has("profile").then(|| who.user.display_name.clone()),
             preferred_username: scopes.has("profile").then(|| upn.clone()),
             email: (scopes.has("email") && upn.contains('@')).then(|| upn.clone()),
         };
         let json = serde_json::to_vec(&claims)
             .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        Some(portvakt_jose::sign_compact(signer, "JWT", &json)?)
+        Some(portvakt_jose::sign_compact(id_signer, "JWT", &json)?)
     } else {
         None
     };

@@ -89,10 +89,13 @@ async fn jwks_kids(app: &axum::Router) -> Vec<String> {
             .expect("req"),
     )
     .await;
+    // The ES256 keys (access tokens); the RS256 ID-token keys follow their own
+    // timeline alongside.
     v["keys"]
         .as_array()
         .expect("keys")
         .iter()
+        .filter(|k| k["alg"] == "ES256")
         .map(|k| k["kid"].as_str().expect("kid").to_string())
         .collect()
 }

@@ -67,9 +67,12 @@ pub struct NewUser {
 pub struct TenantImport {
     /// The tenant's fields (the id is used only when the tenant is new).
     pub tenant: Tenant,
-    /// A key to add, with the time until which the keys it replaces stay published.
-    /// It signs from its `active_from`; the current signer retires then.
-    pub new_key: Option<(StoredKey, i64)>,
+    /// Keys to add, each with the time until which the keys it replaces (same
+    /// algorithm) stay published. Each signs from its `active_from`; the current
+    /// signer of its algorithm retires then.
+    pub new_keys: Vec<(StoredKey, i64)>,
+    /// Retire the keys of an algorithm no longer used: (algorithm, at, published until).
+    pub retire: Option<(portvakt_jose::Algorithm, i64, i64)>,
     /// Groups by display name.
     pub groups: Vec<String>,
     /// Users; `password_hash: None` keeps an existing hash.
@@ -107,8 +110,13 @@ pub trait Store: Flows + Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// One tenant by name.
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>>;
-    /// Create a tenant with its first signing key. Conflict if the name is taken.
-    async fn create_tenant(&self, tenant: &Tenant, first_key: &StoredKey, now: i64) -> Result<()>;
+    /// Create a tenant with its first signing keys. Conflict if the name is taken.
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        first_keys: &[StoredKey],
+        now: i64,
+    ) -> Result<()>;
     /// Everything the token path needs of a tenant.
     async fn directory(&self, tenant_name: &str) -> Result<Option<Directory>>;
 
@@ -131,8 +139,9 @@ pub trait Store: Flows + Send + Sync + 'static {
     /// Create a resource. Conflict if the identifier is taken.
     async fn create_resource(&self, tenant_id: &str, resource: &Resource) -> Result<()>;
 
-    /// Add a key to a tenant. Keys that sign when the new one becomes active are
-    /// retired at `new.info.active_from` and stay published until `published_until`.
+    /// Add a key to a tenant. Keys of the same algorithm that sign when the new one
+    /// becomes active are retired at `new.info.active_from` and stay published until
+    /// `published_until`.
     async fn rotate_key(
         &self,
         tenant_id: &str,

@@ -162,8 +162,8 @@ async fn insert_key(c: &mut SqliteConnection, tenant_id: &str, k: &StoredKey) ->
     Ok(())
 }
 
-/// Retire every key of the tenant that would still sign at `at` and keep it
-/// published until `published_until`, then insert `new`.
+/// Retire every key of the tenant *with the new key's algorithm* that would still
+/// sign at `at`, keep it published until `published_until`, then insert `new`.
 async fn rotate_in(
     c: &mut SqliteConnection,
     tenant_id: &str,
@@ -171,14 +171,34 @@ async fn rotate_in(
     published_until: i64,
 ) -> Result<()> {
     let at = new.info.active_from;
-    sqlx::query("UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE tenant_id = ? AND (retired_at IS NULL OR retired_at > ?)")
+    retire_in(
+        c,
+        tenant_id,
+        new.info.algorithm.as_str(),
+        at,
+        published_until,
+    )
+    .await?;
+    insert_key(c, tenant_id, new).await
+}
+
+/// Retire the tenant's keys of `algorithm` that would still sign at `at`.
+async fn retire_in(
+    c: &mut SqliteConnection,
+    tenant_id: &str,
+    algorithm: &str,
+    at: i64,
+    published_until: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE tenant_id = ? AND algorithm = ? AND (retired_at IS NULL OR retired_at > ?)")
         .bind(at)
         .bind(published_until)
         .bind(tenant_id)
+        .bind(algorithm)
         .bind(at)
         .execute(&mut *c)
         .await?;
-    insert_key(c, tenant_id, new).await
+    Ok(())
 }
 
 async fn insert_resource(
@@ -264,7 +284,7 @@ impl Store for SqliteStore {
         row.as_ref().map(tenant_from).transpose()
     }
 
-    async fn create_tenant(&self, t: &Tenant, first_key: &StoredKey, now: i64) -> Result<()> {
+    async fn create_tenant(&self, t: &Tenant, first_keys: &[StoredKey], now: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO tenants (id, name, display_name, signing_algorithm, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?)")
             .bind(&t.id)
@@ -277,7 +297,9 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::from)
             .map_err(conflict_as(format!("tenant '{}'", t.name)))?;
-        insert_key(&mut tx, &t.id, first_key).await?;
+        for k in first_keys {
+            insert_key(&mut tx, &t.id, k).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -508,7 +530,10 @@ impl Store for SqliteStore {
                     t.id.clone()
                 }
             };
-            if let Some((k, until)) = &ti.new_key {
+            if let Some((alg, at, until)) = &ti.retire {
+                retire_in(&mut tx, &tenant_id, alg.as_str(), *at, *until).await?;
+            }
+            for (k, until) in &ti.new_keys {
                 rotate_in(&mut tx, &tenant_id, k, *until).await?;
             }
 
@@ -685,11 +710,11 @@ mod tests {
     #[tokio::test]
     async fn tenant_lifecycle_and_conflicts() {
         let s = SqliteStore::in_memory().await.expect("open");
-        s.create_tenant(&tenant("contoso"), &key("k1", 100), 100)
+        s.create_tenant(&tenant("contoso"), &[key("k1", 100)], 100)
             .await
             .expect("create");
         let e = s
-            .create_tenant(&tenant("contoso"), &key("k2", 100), 100)
+            .create_tenant(&tenant("contoso"), &[key("k2", 100)], 100)
             .await
             .expect_err("dup");
         assert!(
@@ -705,7 +730,7 @@ mod tests {
     async fn rotation_retires_the_old_key_and_keeps_it_published() {
         let s = SqliteStore::in_memory().await.expect("open");
         let t = tenant("contoso");
-        s.create_tenant(&t, &key("k1", 100), 100)
+        s.create_tenant(&t, &[key("k1", 100)], 100)
             .await
             .expect("create");
         s.rotate_key(&t.id, &key("k2", 200), 5000)
@@ -739,7 +764,8 @@ mod tests {
         };
         let ok = TenantImport {
             tenant: t.clone(),
-            new_key: Some((key("k1", 1), 1)),
+            new_keys: vec![(key("k1", 1), 1)],
+            retire: None,
             groups: vec!["G".into()],
             users: vec![(u.clone(), vec!["G".into()])],
             resources: vec![],
@@ -766,7 +792,7 @@ mod tests {
             (1, 1, 1)
         );
         let mut again = ok.clone();
-        again.new_key = None;
+        again.new_keys = vec![];
         let second = s.import(&[again], 2).await.expect("re-import");
         assert_eq!(
             (

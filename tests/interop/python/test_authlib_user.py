@@ -214,7 +214,8 @@ def check_sign_in(md: dict, session: OAuth2Session, token: dict, *, client_id: s
     assert API_SCOPE in token["scope"].split() or "Reports.Read" in token["scope"].split(), token["scope"]
 
     claims, header = validate_id_token(md, token, client_id, nonce)
-    assert header["alg"] == alg
+    # ID tokens are RS256 whatever the tenant's algorithm (OIDC Core §15.1).
+    assert header["alg"] == "RS256", header
     assert claims["aud"] == client_id
     assert claims["nonce"] == nonce
     assert "at_hash" in claims
@@ -247,7 +248,8 @@ def introspect(md: dict, token: str, hint: str | None = None) -> dict:
 def test_discovery_documents_pass_authlib_metadata_validation(portvakt, tenant):
     md = discovery(portvakt, tenant)
     assert md["issuer"] == portvakt.issuer(tenant)
-    assert TENANTS[tenant] in md["id_token_signing_alg_values_supported"]
+    assert "RS256" in md["id_token_signing_alg_values_supported"]
+    assert TENANTS[tenant] in md["access_token_signing_alg_values_supported"]
     # OpenID Connect Discovery 1.0 §3, as authlib checks it; among others:
     # id_token_signing_alg_values_supported "... The algorithm RS256 MUST be included."
     OpenIDProviderMetadata(md).validate()

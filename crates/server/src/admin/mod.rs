@@ -8,7 +8,7 @@ pub mod openapi;
 
 use crate::discovery::unknown_tenant;
 use crate::error::ApiError;
-use crate::keys::{create_key, published_until};
+use crate::keys::{create_key, initial_keys, published_until};
 use crate::state::AppState;
 use crate::{import, password};
 use auth::Admin;
@@ -186,8 +186,10 @@ pub struct RotateKeys {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rotated {
-    /// The new key.
+    /// The new key of the tenant's algorithm (it signs access tokens).
     pub key: KeyOut,
+    /// New keys of the other algorithms in use (RS256 for ID tokens).
+    pub also: Vec<KeyOut>,
     /// The keys it replaces, with the time each stays published until.
     pub retiring: Vec<KeyOut>,
 }
@@ -282,8 +284,8 @@ pub async fn create_tenant(
         signing_algorithm: alg,
         access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
     };
-    let key = create_key(alg, &st.master, now, now)?;
-    st.store.create_tenant(&tenant, &key, now).await?;
+    let keys = initial_keys(alg, &st.master, now)?;
+    st.store.create_tenant(&tenant, &keys, now).await?;
     st.directory.invalidate(&tenant.name);
     Ok((
         StatusCode::CREATED,
@@ -664,26 +666,56 @@ pub async fn rotate_keys(
             "$.prepublishSeconds: at most 30 days",
         ));
     }
-    let alg: Algorithm = match body.algorithm {
-        Some(a) => a.parse().map_err(|e: String| {
-            ApiError::new(ErrorCode::InvalidInput, format!("$.algorithm: {e}"))
-        })?,
-        None => d.tenant.signing_algorithm,
+    // Rotate every algorithm in use (the tenant's, and RS256 for ID tokens), or the
+    // one asked for.
+    let in_use: Vec<Algorithm> = {
+        let mut v = vec![d.tenant.signing_algorithm];
+        for k in &d.keys {
+            if k.info.retired_at.is_none_or(|t| t > now) && !v.contains(&k.info.algorithm) {
+                v.push(k.info.algorithm);
+            }
+        }
+        v
+    };
+    let algs: Vec<Algorithm> = match body.algorithm {
+        Some(a) => {
+            let a: Algorithm = a.parse().map_err(|e: String| {
+                ApiError::new(ErrorCode::InvalidInput, format!("$.algorithm: {e}"))
+            })?;
+            if !in_use.contains(&a) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("$.algorithm: the tenant signs with {} only; change its signingAlgorithm by import to switch", in_use.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" and ")),
+                ));
+            }
+            vec![a]
+        }
+        None => in_use,
     };
     let active_from = now + prepublish as i64;
-    let key = create_key(alg, &st.master, now, active_from)?;
     let until = published_until(&d, active_from, st.config.key_retention_leeway_secs);
-    st.store.rotate_key(&d.tenant.id, &key, until).await?;
+    let mut new_keys = Vec::new();
+    for alg in algs {
+        let key = create_key(alg, &st.master, now, active_from)?;
+        st.store.rotate_key(&d.tenant.id, &key, until).await?;
+        new_keys.push(key.info);
+    }
     st.directory.invalidate(&d.tenant.name);
     let after = directory(&st, &tenant).await?;
+    let new_kids: Vec<&str> = new_keys.iter().map(|k| k.kid.as_str()).collect();
     let retiring = after
         .keys
         .iter()
-        .filter(|k| k.info.kid != key.info.kid && k.info.retired_at == Some(active_from))
+        .filter(|k| {
+            !new_kids.contains(&k.info.kid.as_str()) && k.info.retired_at == Some(active_from)
+        })
         .map(|k| key_out(k.info.clone(), now))
         .collect();
+    let mut keys: Vec<KeyOut> = new_keys.into_iter().map(|k| key_out(k, now)).collect();
+    let key = keys.remove(0);
     Ok(Json(Rotated {
-        key: key_out(key.info, now),
+        key,
+        also: keys,
         retiring,
     }))
 }
