@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# The whole test-suite, from a fresh clone: Rust unit and black-box tests, then the
-# interop tests that drive Portvakt with third-party clients (npm openid-client).
-# Installs the npm packages it needs (npm ci). Fails loudly when a tool is missing.
+# The whole test-suite, from a fresh clone: Rust unit, black-box and property tests,
+# then the interop tests that drive Portvakt with third-party clients (npm
+# openid-client v6, PyPI authlib). Installs the npm and PyPI packages it needs
+# (npm ci, pip in a venv). Fails loudly when a tool is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Reuse one target directory outside the clone between runs.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/portvakt-target}"
 
-for tool in cargo node npm; do
+for tool in cargo node npm python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "test.sh: '$tool' is not installed. Install Rust (rustup) and Node.js 20+ with npm (Debian: apt-get install nodejs npm)." >&2
+    echo "test.sh: '$tool' is not installed. Install Rust (rustup), Node.js 20+ with npm and Python 3.11+ (Debian: apt-get install nodejs npm python3 python3-venv)." >&2
     exit 2
   fi
 done
@@ -18,6 +19,6 @@ done
 echo "== cargo test (unit, black-box, property tests)"
 cargo test --workspace --all-targets
 
-echo "== interop: npm openid-client v6 against the real binary"
+echo "== interop: npm openid-client v6 and PyPI authlib against the real binary"
 cargo build -p portvakt
 PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
