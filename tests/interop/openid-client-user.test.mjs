@@ -38,6 +38,8 @@ const SPA = { clientId: 'spa', redirectUri: 'http://127.0.0.1:9/cb' };
 const WEB = { clientId: 'web-portal', secret: secret(), redirectUri: 'http://127.0.0.1:9/web/callback' };
 // The API's own confidential client, used to introspect tokens (RFC 7662).
 const API = { clientId: 'analytics-api', secret: secret() };
+// A device without a browser (RFC 8628): a public client.
+const TV = { clientId: 'wallboard' };
 
 function importDocument() {
   return {
@@ -67,6 +69,12 @@ function importDocument() {
           adminConsented: true,
           grantTypes: ['authorization_code', 'refresh_token'],
           redirectUris: [WEB.redirectUri],
+          allowedScopes: [API_SCOPE],
+        },
+        {
+          clientId: TV.clientId,
+          displayName: 'Analytics wallboard',
+          grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
           allowedScopes: [API_SCOPE],
         },
         {
@@ -627,4 +635,53 @@ describe('User sign-in with openid-client v6', { timeout: 180_000 }, () => {
       assert.ok(refreshed.access_token);
     });
   }
+  test('device authorization grant (RFC 8628): initiate, the user confirms in a browser, the device polls', async () => {
+    const config = await client.discovery(new URL(issuerOf('contoso')), TV.clientId, undefined, undefined, insecure);
+    assert.equal(config.serverMetadata().device_authorization_endpoint, `${issuerOf('contoso')}/oauth2/devicecode`);
+    const response = await client.initiateDeviceAuthorization(config, { scope: SCOPE });
+    assert.match(response.user_code, /^[B-Z]{4}-[B-Z]{4}$/);
+    assert.ok(response.verification_uri_complete.startsWith(response.verification_uri));
+
+    // The user, on another device: open the link, submit the code, sign in, confirm.
+    const browser = new Browser();
+    let url = response.verification_uri_complete;
+    let res = await browser.request(url);
+    let confirmed = false;
+    for (let hop = 0; hop < 10 && !confirmed; hop++) {
+      if (res.status === 303 || res.status === 302) {
+        url = new URL(res.headers.get('location'), url).href;
+        res = await browser.request(url);
+        continue;
+      }
+      const html = await res.text();
+      assert.equal(res.status, 200, `unexpected ${res.status} from ${url}:\n${html}`);
+      if (!/<form\b/i.test(html)) {
+        assert.match(html, /device is signed in/);
+        confirmed = true;
+        break;
+      }
+      const form = parseForm(html, url);
+      if (form.fields.includes('user_code')) {
+        res = await browser.request(form.action, { method: 'POST', form: { ...form.hidden, user_code: response.user_code } });
+      } else if (form.fields.includes('password')) {
+        res = await browser.request(form.action, { method: 'POST', form: { ...form.hidden, username: USERS.ada.upn, password: USERS.ada.password } });
+      } else {
+        assert.ok(html.includes(API_SCOPE), 'the confirmation names what the device gets');
+        res = await browser.request(form.action, { method: 'POST', form: { ...form.hidden, consent: 'accept' } });
+      }
+      url = form.action;
+    }
+    assert.ok(confirmed, 'the browser part did not finish');
+
+    const tokens = await client.pollDeviceAuthorizationGrant(config, response);
+    assert.ok(tokens.refresh_token, 'offline_access gives the device a refresh token');
+    const claims = tokens.claims();
+    assert.equal(claims.aud, TV.clientId);
+    const md = config.serverMetadata();
+    const { payload } = await jose.jwtVerify(tokens.access_token, jwksFor(md.jwks_uri), { issuer: md.issuer, audience: RESOURCE, typ: 'at+jwt' });
+    assert.equal(payload.client_id, TV.clientId);
+    assert.equal(payload.sub, claims.sub);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+    assert.ok(refreshed.access_token);
+  });
 });

@@ -168,7 +168,9 @@ async fn introspect(srv: &Server, t: &str) -> Value {
 
 #[tokio::test]
 async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
-    let srv = Server::start();
+    // The most verbose logging, so that the check below that no secret is logged
+    // means something.
+    let srv = Server::start_with_log("trace,sqlx=warn,hyper=info,h2=info");
     let mut b = Browser::new();
     let (code, verifier, nonce) = spa_sign_in(
         &srv,
@@ -298,9 +300,14 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
     )
     .await;
     assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3207")), "{e}");
-    // Nothing secret in the logs.
+    // Nothing secret in the logs (at trace level), yet the sign-in is logged.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = srv.stderr.lock().expect("logs").clone();
-    for secret in [PASSWORD, &code, &rt1, &rt2, WEB_SECRET] {
+    assert!(
+        logs.contains("signed in") && logs.contains(USER),
+        "the sign-in is logged: {logs}"
+    );
+    for secret in [PASSWORD, &code, &rt1, &rt2, WEB_SECRET, at] {
         assert!(!logs.contains(secret), "a secret appears in the logs");
     }
 }

@@ -87,16 +87,28 @@ impl Server {
 
     /// Start in `dir` with extra flags; Err(stderr) if it exits before it is ready.
     pub fn start_in(dir: &Path, extra: &[&str]) -> Result<Self, String> {
+        Self::start_logged(dir, extra, "warn")
+    }
+
+    /// Start with the example import at log level `log` (a tracing filter).
+    pub fn start_with_log(log: &str) -> Self {
+        let dir = temp_dir("srv");
+        let f = dir.join("import.json");
+        std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json"))
+            .expect("write import");
+        Self::start_logged(&dir, &["--import", f.to_str().expect("utf8")], log)
+            .expect("server starts")
+    }
+
+    /// Start in `dir` with extra flags at log level `log`.
+    pub fn start_logged(dir: &Path, extra: &[&str], log: &str) -> Result<Self, String> {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--data")
             .arg(dir.join("data"))
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env(
-                "PORTVAKT_LOG",
-                std::env::var("TEST_PORTVAKT_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("PORTVAKT_LOG", log)
             .env_remove("PORTVAKT_MASTER_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
