@@ -201,6 +201,11 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
         assert!(claims.get(c).is_some(), "access token lacks {c}: {claims}");
     }
     assert_eq!(claims["client_id"], "spa");
+    assert_eq!(
+        claims["groups"],
+        serde_json::json!(["Analytics Admins"]),
+        "the resource asks for group claims"
+    );
     // The ID token: audience is the client, nonce echoed, at_hash binds the access token.
     let idt = t["id_token"].as_str().expect("id_token");
     assert_eq!(

@@ -24,7 +24,7 @@ pub fn example_import() -> Value {
                    "password": "correct horse battery", "accountEnabled": true, "groups": ["Analytics Admins"]}],
         "resources": [
             {"identifier": "api://analytics", "displayName": "Analytics API",
-             "scopes": ["Onboarding.ReadWrite", "Reports.Read"], "accessTokenLifetimeSeconds": 3600},
+             "scopes": ["Onboarding.ReadWrite", "Reports.Read"], "accessTokenLifetimeSeconds": 3600, "groupClaims": true},
             {"identifier": "https://reports.example.com", "scopes": ["read"]}
         ],
         "applications": [
