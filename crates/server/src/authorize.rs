@@ -131,11 +131,7 @@ pub async fn authorize_handler(
     req: Request,
 ) -> Response {
     let now = st.clock.now();
-    let cid = req
-        .extensions()
-        .get::<CorrelationId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let cid = CorrelationId::of(&req);
     let headers = req.headers().clone();
     let t0 = pages::strings(None, &headers);
     let form = match read_params(req).await {

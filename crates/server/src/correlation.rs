@@ -18,6 +18,16 @@ pub static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
 
+impl CorrelationId {
+    /// The id of `req` (empty outside the middleware, e.g. in unit tests).
+    pub fn of<B>(req: &axum::http::Request<B>) -> String {
+        req.extensions()
+            .get::<CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default()
+    }
+}
+
 fn acceptable(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     (!s.is_empty()

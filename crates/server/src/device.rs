@@ -8,7 +8,7 @@
 //! on which device they are signing in to.
 
 use crate::authorize::{current_session, error_page, start_interaction};
-use crate::client_auth::{authenticate, claimed_client_id};
+use crate::client_auth::authenticate;
 use crate::cookies;
 use crate::correlation::CorrelationId;
 use crate::directory::TenantView;
@@ -163,11 +163,7 @@ pub async fn device_page(
     req: Request,
 ) -> Response {
     let now = st.clock.now();
-    let cid = req
-        .extensions()
-        .get::<CorrelationId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let cid = CorrelationId::of(&req);
     let headers = req.headers().clone();
     let t = pages::strings(None, &headers);
     let view = match st.directory.get(&tenant, now).await {
@@ -286,18 +282,7 @@ pub async fn device_code_grant(
     now: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
-    let (app, _) = authenticate(view, headers, form)
-        .inspect_err(|_| ev.client_id = claimed_client_id(headers, form))?;
-    ev.client_id = Some(app.client_id.clone());
-    if !app.grant_types.iter().any(|g| g == DEVICE_CODE_GRANT) {
-        return Err(ApiError::new(
-            ErrorCode::GrantTypeNotAllowed,
-            format!(
-                "application '{}' may not use the device flow",
-                app.client_id
-            ),
-        ));
-    }
+    let app = crate::user_grants::client(view, headers, form, DEVICE_CODE_GRANT, ev)?;
     let device_code = form.require("device_code")?;
     let hash = portvakt_jose::sha256(device_code.as_bytes());
     let mut g = st

@@ -49,6 +49,17 @@ pub fn initial_keys(
     Ok(keys)
 }
 
+/// Serialize `claims` and sign them as a compact JWS with header `typ`.
+pub fn sign_claims(
+    key: &SigningKey,
+    typ: &str,
+    claims: &impl serde::Serialize,
+) -> Result<String, ApiError> {
+    let json = serde_json::to_vec(claims)
+        .map_err(|e| ApiError::new(portvakt_core::ErrorCode::Internal, e.to_string()))?;
+    Ok(portvakt_jose::sign_compact(key, typ, &json)?)
+}
+
 /// Open a stored key.
 pub fn open_key(master: &MasterKey, k: &StoredKey) -> Result<SigningKey, portvakt_jose::JoseError> {
     let der = master.open(k.info.kid.as_bytes(), &k.sealed_pkcs8)?;

@@ -33,11 +33,7 @@ pub async fn end_session(
     req: Request,
 ) -> Response {
     let now = st.clock.now();
-    let cid = req
-        .extensions()
-        .get::<CorrelationId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let cid = CorrelationId::of(&req);
     let headers = req.headers().clone();
     let t = pages::strings(None, &headers);
     let is_post = req.method() == Method::POST;

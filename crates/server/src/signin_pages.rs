@@ -184,11 +184,7 @@ pub async fn login_get(
     Query(q): Query<HashMap<String, String>>,
     req: Request,
 ) -> Response {
-    let cid = req
-        .extensions()
-        .get::<CorrelationId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let cid = CorrelationId::of(&req);
     let c = match ctx(st, &tenant, req.headers().clone(), cid).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -215,11 +211,7 @@ pub async fn login_get(
 async fn read_form(
     req: Request,
 ) -> Result<(HeaderMap, Option<SocketAddr>, String, Form), ApiError> {
-    let cid = req
-        .extensions()
-        .get::<CorrelationId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let cid = CorrelationId::of(&req);
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -182,9 +182,7 @@ fn client_credentials(
         amr: None,
         groups: None,
     };
-    let json = serde_json::to_vec(&claims)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let access_token = portvakt_jose::sign_compact(signer, ACCESS_TOKEN_TYP, &json)?;
+    let access_token = crate::keys::sign_claims(signer, ACCESS_TOKEN_TYP, &claims)?;
     ev.token_id = Some(jti);
     Ok(TokenResponse {
         access_token,

@@ -17,7 +17,8 @@ use portvakt_core::signin::SignInEvent;
 use portvakt_core::ErrorCode;
 use portvakt_store::CodeTake;
 
-fn client<'v>(
+/// Authenticate the client of a user grant and check that it may use `grant`.
+pub(crate) fn client<'v>(
     view: &'v TenantView,
     headers: &HeaderMap,
     form: &Form,

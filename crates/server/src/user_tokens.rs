@@ -3,6 +3,7 @@
 
 use crate::directory::TenantView;
 use crate::error::ApiError;
+use crate::keys::sign_claims;
 use crate::state::AppState;
 use crate::token::TokenResponse;
 use portvakt_core::flow::RefreshGrant;
@@ -103,9 +104,7 @@ pub async fn mint(
             .filter(|r| r.group_claims)
             .map(|_| who.user.groups.clone()),
     };
-    let json = serde_json::to_vec(&claims)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    let access_token = portvakt_jose::sign_compact(signer, ACCESS_TOKEN_TYP, &json)?;
+    let access_token = sign_claims(signer, ACCESS_TOKEN_TYP, &claims)?;
 
     let id_token = if scopes.has("openid") {
         let id_signer = view.id_token_signer(now).ok_or_else(|| {
@@ -131,9 +130,7 @@ pub async fn mint(
             preferred_username: scopes.has("profile").then(|| upn.clone()),
             email: (scopes.has("email") && upn.contains('@')).then(|| upn.clone()),
         };
-        let json = serde_json::to_vec(&claims)
-            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        Some(portvakt_jose::sign_compact(id_signer, "JWT", &json)?)
+        Some(sign_claims(id_signer, "JWT", &claims)?)
     } else {
         None
     };
