@@ -946,6 +946,44 @@ async fn revocation_endpoint_revokes_refresh_and_access_tokens() {
     let at = t["access_token"].as_str().expect("at");
     let rt = t["refresh_token"].as_str().expect("rt");
     let url = format!("{}/oauth2/revoke", srv.issuer("contoso"));
+    // Revoking the refresh token also ends the access tokens of that grant (RFC 7009 §2.1).
+    assert_eq!(introspect(&srv, at).await["active"], true);
+    let res = srv
+        .http
+        .post(&url)
+        .form(&[("client_id", "spa"), ("token", rt)])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        introspect(&srv, at).await["active"],
+        false,
+        "the access token of a revoked grant"
+    );
+    // An access token can be revoked on its own, from another sign-in.
+    let (code, verifier, _) = spa_sign_in(
+        &srv,
+        &mut b,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (_, t2) = exchange_spa(&srv, &code, &verifier).await;
+    let at2 = t2["access_token"].as_str().expect("at2");
+    let res = srv
+        .http
+        .post(&url)
+        .form(&[("client_id", "spa"), ("token", at2)])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    assert_eq!(introspect(&srv, at2).await["active"], false);
+    assert_eq!(
+        introspect(&srv, t2["refresh_token"].as_str().expect("rt2")).await["active"],
+        true,
+        "revoking the access token leaves the refresh token"
+    );
     for tok in [at, rt, "not-a-token"] {
         let res = srv
             .http

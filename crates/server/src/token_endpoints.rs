@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 /// Verify an access token of this tenant: signature with a published key, `typ`,
 /// issuer, time, denylist, and — for user tokens — that the user's sessions were not
-/// revoked since. Returns the claims, or why not.
+/// revoked since and that the grant (session, refresh-token family) still stands.
+/// Returns the claims, or why not.
 pub async fn verify_access_token(
     st: &AppState,
     view: &TenantView,
@@ -67,6 +68,21 @@ pub async fn verify_access_token(
                 return Err("the user's sessions were revoked after this token was issued".into())
             }
             None => return Err("the user no longer exists".into()),
+        }
+    }
+    // RFC 7009 §2.1: revoking a refresh token should also invalidate the access
+    // tokens of the same grant; signing out ends them too.
+    if let Some(sid) = &c.sid {
+        if st
+            .store
+            .grant_revoked(sid, &c.client_id, c.iat)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Err(
+                "the grant behind this token was revoked (sign-out or refresh-token revocation)"
+                    .into(),
+            );
         }
     }
     Ok(c)

@@ -160,6 +160,10 @@ pub trait Flows: Send + Sync {
         g: &DeviceGrant,
     ) -> Result<bool>;
 
+    /// Was the grant behind an access token withdrawn after `issued_at`: its session
+    /// ended, or a refresh-token family of that session and client was revoked?
+    async fn grant_revoked(&self, sid: &str, client_id: &str, issued_at: i64) -> Result<bool>;
+
     /// Put an access token's `jti` on the denylist until it expires.
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()>;
     /// Is the `jti` on the denylist?

@@ -395,6 +395,20 @@ impl Flows for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn grant_revoked(&self, sid: &str, client_id: &str, issued_at: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM sessions WHERE sid = ? AND revoked_at IS NOT NULL)
+                  + (SELECT COUNT(*) FROM token_families WHERE sid = ? AND client_id = ? AND revoked_at IS NOT NULL AND revoked_at >= ?)",
+        )
+        .bind(sid)
+        .bind(sid)
+        .bind(client_id)
+        .bind(issued_at)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()> {
         sqlx::query("INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES (?,?,?) ON CONFLICT (jti) DO NOTHING").bind(jti).bind(tenant_id).bind(expires_at).execute(self.pool()).await?;
         Ok(())
