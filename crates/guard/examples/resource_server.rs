@@ -1,5 +1,5 @@
 //! An API protected by portvakt-guard. Start Portvakt, then:
-//! `PORTVAKT_ISSUER=http://localhost:8080/acme cargo run -p portvakt-guard --example resource_server`
+//! `PORTVAKT_ISSUER=http://127.0.0.1:8400/contoso cargo run -p portvakt-guard --example resource_server`
 //! and call `curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/reports`.
 use axum::{routing::get, Json, Router};
 use portvakt_guard::{Guard, GuardConfig, GuardLayer, VerifiedClaims};
@@ -14,11 +14,11 @@ async fn reports(c: VerifiedClaims) -> Json<Value> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuer =
-        std::env::var("PORTVAKT_ISSUER").unwrap_or_else(|_| "http://localhost:8080/acme".into());
+        std::env::var("PORTVAKT_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8400/contoso".into());
     let guard = Guard::new(
         GuardConfig::issuer(issuer)
             .audience("api://analytics")
-            .scope("read"),
+            .scope("Onboarding.ReadWrite"),
     )?;
     let app = Router::new()
         .route("/reports", get(reports))

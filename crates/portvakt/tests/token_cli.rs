@@ -119,3 +119,58 @@ async fn decode_shows_claims_and_garbage_never_panics() {
     assert_eq!(code, 1);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn real_tokens_fail_validation_for_the_reason_they_should() {
+    let srv = Server::start();
+    let issuer = srv.issuer("contoso");
+    let validate = |token: &str, issuer: &str| {
+        run(&[
+            "token",
+            "validate",
+            "--issuer",
+            issuer,
+            "--audience",
+            "api://analytics",
+            "--leeway",
+            "0",
+            "--json",
+            token,
+        ])
+    };
+    let code_of = |out: &str| {
+        serde_json::from_str::<Value>(out)
+            .ok()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
+    // Expired: the 'short' application gets 1-second tokens.
+    let res = srv
+        .token_raw(
+            "contoso",
+            Some(("short", "short-secret-0123456789abcdef")),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "api://analytics/.default"),
+            ],
+        )
+        .await;
+    let short: Value = res.json().await.expect("json");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (code, out, _) = validate(short["access_token"].as_str().expect("t"), &issuer);
+    assert_eq!(code, 1);
+    assert!(
+        code_of(&out).contains("PV2011") && out.contains("expired"),
+        "{out}"
+    );
+    // A token of another tenant: its key is not in this issuer's JWKS.
+    let other = srv.token("fabrikam", "api://analytics/.default").await;
+    let (code, out, _) = validate(other["access_token"].as_str().expect("t"), &issuer);
+    assert_eq!(code, 1);
+    assert!(code_of(&out).contains("PV2008"), "{out}");
+    // The same tenant's fresh token at its own issuer is valid.
+    let t = srv.token("contoso", "api://analytics/.default").await;
+    let at = t["access_token"].as_str().expect("t");
+    let (code, out, _) = validate(at, &srv.issuer("contoso"));
+    assert_eq!(code, 0, "{out}");
+}
