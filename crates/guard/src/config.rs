@@ -63,9 +63,8 @@ impl RevocationCheck for JtiDenyList {
 /// Configuration of a [`crate::Guard`]. Build it with [`GuardConfig::issuer`] and the
 /// chained setters; defaults follow the secure choice.
 ///
-/// HTTP only for now: the workspace builds `reqwest` without TLS, so `https://`
-/// issuers need a TLS feature to be added (planned); the guard reports this clearly
-/// instead of failing obscurely.
+/// Issuers may be `https://` (verified against the system's root certificates) or,
+/// on trusted networks and in tests, `http://`.
 #[derive(Clone)]
 pub struct GuardConfig {
     pub(crate) issuer: String,

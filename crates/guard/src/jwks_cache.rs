@@ -157,11 +157,11 @@ fn cache_ttl(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl JwksCache {
     pub fn new(cfg: &GuardConfig, tokens: Arc<TokenCache>) -> Result<Self, GuardError> {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.http_timeout)
-            .user_agent(concat!("portvakt-guard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| unavailable(&cfg.issuer, format!("cannot build an HTTP client: {e}")))?;
+        let http = crate::http::client(
+            cfg.http_timeout,
+            concat!("portvakt-guard/", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(|e| unavailable(&cfg.issuer, e))?;
         Ok(Self::build(cfg, Some(http), None, tokens))
     }
 
@@ -325,15 +325,11 @@ impl JwksCache {
         http: &reqwest::Client,
         url: &str,
     ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), GuardError> {
-        if url.starts_with("https://") {
-            return Err(unavailable(
-                url,
-                "https:// needs TLS support, which this build of portvakt-guard does not include yet (reqwest is built without a TLS feature); use an http:// URL on a trusted network until it is added",
-            ));
-        }
         let resp = http.get(url).header("accept", "application/json").send().await.map_err(|e| {
             let reason = if e.is_timeout() {
                 format!("no answer within {} s", self.timeout.as_secs())
+            } else if e.is_connect() && url.starts_with("https://") {
+                format!("could not connect or the TLS handshake failed ({}): is the issuer reachable from this host, and is its certificate trusted by this host's root certificates?", error_chain(&e))
             } else if e.is_connect() {
                 "could not connect (connection refused, DNS failure or no route): is the issuer running and reachable from this host?".to_string()
             } else {
@@ -508,4 +504,15 @@ impl JwksCache {
             }
         });
     }
+}
+
+/// The messages of an error and its sources, joined.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        parts.push(s.to_string());
+        src = s.source();
+    }
+    parts.join(": ")
 }

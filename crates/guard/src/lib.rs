@@ -34,12 +34,13 @@
 //! * [`GuardLayer`] / [`VerifiedClaims`] answer per RFC 6750 §3; every failure has a
 //!   stable PV2xxx code ([`GuardError::code`]), a message with the facts, and hints.
 //!
-//! HTTP transport: plain `http://` only for now (the workspace's `reqwest` has no TLS
-//! feature); `https://` issuers are refused with a clear error until TLS is added.
+//! HTTP transport: reqwest over rustls (aws-lc-rs), trusting the system's root
+//! certificates ([`http::client`]); plain `http://` works too, for loopback and tests.
 
 pub mod config;
 pub mod error;
 pub mod hints;
+pub mod http;
 pub mod jwks_cache;
 pub mod layer;
 mod metrics;

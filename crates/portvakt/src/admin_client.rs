@@ -76,9 +76,11 @@ impl AdminClient {
     pub async fn connect(target: &Target) -> Result<Self, CliError> {
         let cred = credential(target)?;
         let url = cred.url.trim_end_matches('/').to_string();
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| CliError::Config(e.to_string()))?;
+        let http = portvakt_guard::http::client(
+            std::time::Duration::from_secs(30),
+            concat!("portvakt-cli/", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(CliError::Config)?;
         let token_url = format!("{url}/system/oauth2/token");
         let res = http
             .post(&token_url)

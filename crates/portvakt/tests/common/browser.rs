@@ -68,7 +68,8 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
+        let http = portvakt_guard::http::builder()
+            .expect("TLS")
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");

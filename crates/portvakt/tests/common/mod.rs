@@ -148,7 +148,8 @@ impl Server {
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let http = reqwest::Client::builder()
+        let http = portvakt_guard::http::builder()
+            .expect("TLS")
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
