@@ -27,6 +27,38 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// One user, with its groups, in one statement; `column` is `id` or `upn_key`.
+    pub(crate) async fn user_where(
+        &self,
+        column: &'static str,
+        tenant_id: &str,
+        value: &str,
+    ) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT u.*, (SELECT json_group_array(name) FROM (SELECT g.display_name AS name FROM group_members m JOIN groups g ON g.id = m.group_id
+                                                              WHERE m.user_id = u.id ORDER BY g.name_key)) AS groups_json
+             FROM users u WHERE u.tenant_id = ? AND u.{column} = ?"
+        );
+        let Some(r) = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let groups: String = r.try_get("groups_json")?;
+        Ok(Some(User {
+            id: r.try_get("id")?,
+            user_principal_name: r.try_get("user_principal_name")?,
+            display_name: r.try_get("display_name")?,
+            account_enabled: r.try_get("account_enabled")?,
+            password_hash: r.try_get("password_hash")?,
+            tokens_valid_from: r.try_get("tokens_valid_from")?,
+            groups: serde_json::from_str(&groups)?,
+        }))
+    }
+
     /// Open (creating if needed) the database file and bring its schema up to date.
     ///
     /// WAL journal, `synchronous=NORMAL` (a crashed process loses nothing committed; a
@@ -60,8 +92,11 @@ impl SqliteStore {
     }
 
     async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
+        // No liveness ping on every acquire: an embedded database does not drop
+        // connections, and each ping is another hand-off to sqlx's worker thread.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         MIGRATOR
@@ -380,31 +415,8 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_upn(&self, tenant_id: &str, upn: &str) -> Result<Option<User>> {
-        let Some(r) = sqlx::query("SELECT * FROM users WHERE tenant_id = ? AND upn_key = ?")
-            .bind(tenant_id)
-            .bind(upn.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let id: String = r.try_get("id")?;
-        let groups = sqlx::query("SELECT g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.name_key")
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|g| g.try_get("display_name"))
-            .collect::<std::result::Result<_, _>>()?;
-        Ok(Some(User {
-            id,
-            user_principal_name: r.try_get("user_principal_name")?,
-            display_name: r.try_get("display_name")?,
-            account_enabled: r.try_get("account_enabled")?,
-            password_hash: r.try_get("password_hash")?,
-            tokens_valid_from: r.try_get("tokens_valid_from")?,
-            groups,
-        }))
+        self.user_where("upn_key", tenant_id, &upn.to_lowercase())
+            .await
     }
 
     async fn create_user(&self, tenant_id: &str, u: &NewUser, now: i64) -> Result<()> {

@@ -147,17 +147,7 @@ impl Flows for SqliteStore {
     }
 
     async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>> {
-        let upn: Option<String> = sqlx::query_scalar(
-            "SELECT user_principal_name FROM users WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_optional(self.pool())
-        .await?;
-        match upn {
-            Some(upn) => crate::Store::user_by_upn(self, tenant_id, &upn).await,
-            None => Ok(None),
-        }
+        self.user_where("id", tenant_id, user_id).await
     }
 
     async fn consent(
