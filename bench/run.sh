@@ -10,6 +10,12 @@
 # idle RSS and start-up time. Prints one line per scenario and rewrites the generated
 # block of BENCHMARKS.md (notes outside it are kept).
 #
+# Scenarios wrk cannot drive use bench/loadgen (portvakt-bench-loadgen): refresh-token
+# chains (single-use tokens, rotation checked), password sign-ins through the login
+# form, and the token endpoint's latency during a login storm. The raw Argon2id rate
+# comes from `portvakt-bench-ceiling --argon2`, measured in every round next to the
+# sign-ins; guard validation from `cargo bench -p portvakt-guard --bench validate`.
+#
 # Environment (all optional):
 #   BENCH_DURATION     seconds per wrk run (default 10, at most 120)
 #   BENCH_ROUNDS       rounds (default 3)
@@ -17,7 +23,12 @@
 #   BENCH_THREADS      wrk threads (default 2)
 #   BENCH_CONNECTIONS  wrk connections (default 32)
 #   BENCH_STARTUP_RUNS start-up measurements per server (default 5)
-#   BENCH_SCENARIOS    space-separated subset of: cc discovery jwks (default all)
+#   BENCH_SCENARIOS    space-separated subset of: cc refresh introspection
+#                      introspection_cc login storm memory guard discovery jwks (default all)
+#   BENCH_CHAINS       refresh chains, one token family each (default 32)
+#   BENCH_LOGIN_CHAINS concurrent sign-ins of the login scenario and storm (default 8)
+#   BENCH_PROBE_RATE   token requests/s of the storm probe (default 200)
+#   BENCH_REFRESH_TOTAL refresh tokens to issue for the memory figure (default 100000)
 #   BENCH_OUT          file to write (default BENCHMARKS.md at the repo root)
 #   CARGO_TARGET_DIR   as for cargo (default target/)
 set -euo pipefail
@@ -30,7 +41,11 @@ WARMUP=${BENCH_WARMUP:-3}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-5}
-SCENARIO_LIST=${BENCH_SCENARIOS:-"cc discovery jwks"}
+SCENARIO_LIST=${BENCH_SCENARIOS:-"cc refresh introspection introspection_cc login storm memory guard discovery jwks"}
+CHAINS=${BENCH_CHAINS:-32}
+LOGIN_CHAINS=${BENCH_LOGIN_CHAINS:-8}
+PROBE_RATE=${BENCH_PROBE_RATE:-200}
+REFRESH_TOTAL=${BENCH_REFRESH_TOTAL:-100000}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 COMMAND="${BENCH_COMMAND_LINE:-$(env | grep -E '^(BENCH_|CARGO_TARGET_DIR=)' | sort | tr '\n' ' ')bench/run.sh}"
@@ -40,6 +55,11 @@ if (( DURATION > 120 || WARMUP > 120 )); then
   echo "BENCH_DURATION and BENCH_WARMUP are capped at 120 s" >&2
   exit 2
 fi
+if (( CHAINS > 256 || LOGIN_CHAINS > 64 || REFRESH_TOTAL > 1000000 )); then
+  echo "BENCH_CHAINS ≤ 256, BENCH_LOGIN_CHAINS ≤ 64, BENCH_REFRESH_TOTAL ≤ 1,000,000" >&2
+  exit 2
+fi
+has() { [[ " $SCENARIO_LIST " == *" $1 "* ]]; }
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -56,22 +76,35 @@ done
 say "npm ci (bench/peer: oidc-provider)"
 (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
-say "cargo build --release (portvakt, bench ceiling)"
-(cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-ceiling)
+say "cargo build --release (portvakt, bench ceiling, bench loadgen)"
+(cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-ceiling -p portvakt-bench-loadgen)
+GUARD_BENCH=""
+if has guard; then
+  say "cargo bench --no-run (portvakt-guard, bench validate)"
+  GUARD_BENCH=$(cd "$ROOT" && cargo bench -q -p portvakt-guard --bench validate --no-run --message-format=json \
+    | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "validate":
+        print(m["executable"])' | tail -1)
+fi
 
 # ---------------------------------------------------------------- run state
 RUN=$(mktemp -d -t portvakt-bench.XXXXXX)
 # Private copies: the target directory may be shared, and another build must not
 # swap a binary in the middle of the run.
-cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-ceiling" "$RUN/"
+cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-ceiling" "$TARGET/release/portvakt-bench-loadgen" "$RUN/"
+[[ -n $GUARD_BENCH ]] && cp "$GUARD_BENCH" "$RUN/guard-validate"
 PORTVAKT="$RUN/portvakt"
 CEILING="$RUN/portvakt-bench-ceiling"
+LOADGEN="$RUN/portvakt-bench-loadgen"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$RUN/data"
-  rm -f "$RUN/portvakt" "$RUN/portvakt-bench-ceiling"
+  rm -rf "$RUN/memdata"
+  rm -f "$RUN/portvakt" "$RUN/portvakt-bench-ceiling" "$RUN/portvakt-bench-loadgen" "$RUN/guard-validate"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -84,6 +117,22 @@ cat > "$RUN/import.json" <<JSON
 {"tenants": [{"name": "bench", "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
   "applications": [{"clientId": "$CLIENT_ID", "clientSecret": "$CLIENT_SECRET", "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]}]}]}
 JSON
+# The user flows: 8 users and the public client `web` (PKCE, code + refresh_token,
+# admin-consented). Imported into the running server after the idle RSS is taken (the
+# import hashes 8 passwords with Argon2id), never into the start-up measurement.
+USERS=8
+REFRESH_SCOPE="offline_access api://analytics/.default"
+python3 - "$RUN/import-users.json" "$CLIENT_ID" "$CLIENT_SECRET" "$USERS" <<'PY'
+import json, sys
+out, cid, secret, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+json.dump({"tenants": [{"name": "bench",
+  "users": [{"userPrincipalName": f"u{i}@bench.example", "password": f"bench-password-{i}"} for i in range(1, n + 1)],
+  "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
+  "applications": [
+    {"clientId": cid, "clientSecret": secret, "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]},
+    {"clientId": "web", "grantTypes": ["authorization_code", "refresh_token"], "redirectUris": ["http://127.0.0.1:9/cb"],
+     "allowedScopes": ["api://analytics/.default"], "adminConsented": True}]}]}, open(out, "w"))
+PY
 
 wait_health() { # URL
   for _ in $(seq 1 3000); do
@@ -98,6 +147,32 @@ hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
 say "ES256 signing alone, one thread, no HTTP (3 s)"
 SIGN_ONLY=$("$CEILING" --sign-only 3 | sed -n 's/^SIGNONLY //p')
+ARGON2_1=null
+if has login; then
+  say "Argon2id verification alone, one thread, no HTTP (3 s)"
+  ARGON2_1=$("$CEILING" --argon2 3 1 | sed -n 's/^ARGON2 //p')
+fi
+GUARD=null
+if [[ -n $GUARD_BENCH ]]; then
+  say "guard validation in-process (cargo bench -p portvakt-guard --bench validate)"
+  "$RUN/guard-validate" --bench | tee "$RUN/guard.txt" >&2
+  GUARD=$(python3 - "$RUN/guard.txt" <<'PY'
+import json, re, sys
+t = open(sys.argv[1]).read()
+def num(label):
+    m = re.findall(re.escape(label) + r"\s+([0-9]+)\s*/s(?:\s+\(([0-9.]+) % of raw\))?", t)
+    return m
+raw = [float(x[0]) for x in num("raw ES256 verify (aws-lc-rs)")]
+full = num("full validation, uncached (Guard)")
+pure = num("full validation, Validator only")
+hot = num("cached validation (Guard)")
+print(json.dumps({"raw_verify_per_s": raw[0] if raw else None,
+  "full_per_s": float(full[0][0]) if full else None, "full_pct_raw": float(full[0][1]) if full and full[0][1] else None,
+  "validator_per_s": float(pure[0][0]) if pure else None, "validator_pct_raw": float(pure[0][1]) if pure and pure[0][1] else None,
+  "cached_per_s": float(hot[0][0]) if hot else None}))
+PY
+)
+fi
 
 # ---------------------------------------------------------------- start-up time
 say "start-up: spawn → first 200 on /health ($STARTUP_RUNS runs each)"
@@ -131,17 +206,46 @@ for s in portvakt peer ceiling; do wait_health "${BASE[$s]}"; done
 sleep 1
 declare -A IDLE_KB
 for s in portvakt peer ceiling; do IDLE_KB[$s]=$(rss_kb "${PID[$s]}"); done
+say "importing the users and the public client into Portvakt (portvakt import)"
+"$PORTVAKT" import --data "$RUN/data" "$RUN/import-users.json" >/dev/null
+PV=${BASE[portvakt]}; PEER=${BASE[peer]}
 
 # Scenario → per-server path, wrk script. A server without a path does not take part.
 declare -A PATH_OF=(
   [cc:portvakt]="/bench/oauth2/token" [cc:peer]="/bench/oauth2/token" [cc:ceiling]="/bench/oauth2/token"
   [discovery:portvakt]="/bench/.well-known/openid-configuration" [discovery:peer]="/.well-known/openid-configuration"
   [jwks:portvakt]="/bench/oauth2/keys" [jwks:peer]="/bench/oauth2/keys"
-  # [refresh:*]       pending: refresh-token grant (not implemented yet)
-  # [introspection:*] pending: Portvakt introspection; the peer needs accessTokenFormat 'opaque'
-  # [password:*]      pending: password login (not implemented yet)
+  [refresh:portvakt]="/bench/oauth2/token" [refresh:peer]="/bench/oauth2/token"
+  [introspection:portvakt]="/bench/oauth2/introspect" [introspection:peer]="/bench/oauth2/introspect"
+  [introspection_cc:portvakt]="/bench/oauth2/introspect"
+  [login:portvakt]="/bench/login" [login:argon2]="-"
+  [storm:portvakt]="/bench/oauth2/token"
 )
-declare -A SCRIPT_OF=([cc]=token.lua [discovery]=get.lua [jwks]=get.lua)
+declare -A SCRIPT_OF=([cc]=token.lua [discovery]=get.lua [jwks]=get.lua [introspection]=post.lua [introspection_cc]=post.lua)
+# The loadgen's endpoints per server (public client `web`, PKCE). oidc-provider drops
+# offline_access unless the request has prompt=consent.
+declare -A LOADGEN_OF=(
+  [portvakt]="--authorize $PV/bench/oauth2/authorize --token $PV/bench/oauth2/token"
+  [peer]="--authorize $PEER/auth --token $PEER/bench/oauth2/token --extra prompt=consent"
+)
+
+# The tokens to introspect. Portvakt: a user's access token (JWT; Portvakt checks the
+# signature, the denylist and the user row) and a client-credentials JWT (no user row).
+# The peer: an opaque access token of the resource api://analytics-opaque (a lookup in
+# its in-memory store; it answers active:false for its own JWTs).
+declare -A BODY_OF
+if has introspection || has introspection_cc; then
+  PV_USER_AT=$("$LOADGEN" signin ${LOADGEN_OF[portvakt]} --scope "$REFRESH_SCOPE" | sed -n 's/^LOADJSON //p' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  PV_CC_AT=$(curl -fsS -H "Authorization: Basic $BENCH_BASIC" \
+    --data 'grant_type=client_credentials&scope=api%3A%2F%2Fanalytics%2F.default' "$PV/bench/oauth2/token" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  PEER_OPAQUE_AT=$(curl -fsS -H "Authorization: Basic $BENCH_BASIC" \
+    --data 'grant_type=client_credentials&scope=api%3A%2F%2Fanalytics%2F.default&resource=api%3A%2F%2Fanalytics-opaque' \
+    "$PEER/bench/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  BODY_OF=([introspection:portvakt]="token=$PV_USER_AT" [introspection:peer]="token=$PEER_OPAQUE_AT"
+           [introspection_cc:portvakt]="token=$PV_CC_AT")
+fi
 
 # Sanity: every server answers the scenario with 200 (and the tokens are ES256 JWTs).
 say "checking every server answers each scenario"
@@ -157,6 +261,13 @@ s, body = sys.argv[1], json.loads(sys.argv[2])
 h = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))
 assert h["alg"] == "ES256" and h.get("typ") == "at+jwt", (s, h)
 PY
+    elif [[ $sc == introspection* ]]; then
+      body=$(curl -fsS -H "Authorization: Basic $BENCH_BASIC" --data "${BODY_OF[$sc:$s]}" "${BASE[$s]}$p")
+      python3 -c 'import json,sys; b=json.loads(sys.argv[2]); assert b.get("active") is True, (sys.argv[1], b)' "$s" "$body"
+    elif [[ $sc == refresh ]]; then
+      "$LOADGEN" refresh ${LOADGEN_OF[$s]} --scope "$REFRESH_SCOPE" --chains 2 --duration 0.5 >/dev/null
+    elif [[ $sc == login || $sc == storm || $p == - ]]; then
+      :
     else
       curl -fsS -o /dev/null "${BASE[$s]}$p"
     fi
@@ -164,15 +275,36 @@ PY
 done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-run_wrk() { # scenario server seconds -> WRKJSON line
+run_wrk() { # scenario server seconds -> WRKJSON line (wrk, or the loadgen's LOADJSON)
   local sc=$1 s=$2 secs=$3
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s -s "$BENCH/wrk/${SCRIPT_OF[$sc]}" \
-    "${BASE[$s]}${PATH_OF[$sc:$s]}" | sed -n 's/^WRKJSON //p'
+  case $sc in
+    refresh)
+      "$LOADGEN" refresh ${LOADGEN_OF[$s]} --scope "$REFRESH_SCOPE" --users "$USERS" --chains "$CHAINS" \
+        --duration "$secs" | sed -n 's/^LOADJSON //p' ;;
+    login)
+      if [[ $s == argon2 ]]; then
+        # The raw rate on 2 threads, in wrk's shape (requests / duration).
+        "$CEILING" --argon2 "$secs" 2 | sed -n 's/^ARGON2 //p' | python3 -c 'import json,sys
+d = json.load(sys.stdin); n = d["verifications_per_s"] * float(sys.argv[1])
+print(json.dumps({"requests": round(n), "duration_us": int(float(sys.argv[1]) * 1e6), "non2xx": 0, "timeout": 0, "p50_us": 0, "p99_us": 0, "raw": d}))' "$secs"
+      else
+        "$LOADGEN" login ${LOADGEN_OF[$s]} --scope "$REFRESH_SCOPE" --users "$USERS" --chains "$LOGIN_CHAINS" \
+          --duration "$secs" | sed -n 's/^LOADJSON //p'
+      fi ;;
+    storm)
+      "$LOADGEN" storm ${LOADGEN_OF[$s]} --scope "$REFRESH_SCOPE" --users "$USERS" --chains "$LOGIN_CHAINS" \
+        --duration "$secs" --probe-rate "$PROBE_RATE" --probe-client "$CLIENT_ID:$CLIENT_SECRET" \
+        | sed -n 's/^LOADJSON //p' ;;
+    *)
+      WRK_BODY=${BODY_OF[$sc:$s]:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s \
+        -s "$BENCH/wrk/${SCRIPT_OF[$sc]}" "${BASE[$s]}${PATH_OF[$sc:$s]}" | sed -n 's/^WRKJSON //p' ;;
+  esac
 }
 
 : >"$RUN/results.jsonl"
-SERVERS=(portvakt peer ceiling)
+SERVERS=(portvakt peer ceiling argon2)
 for sc in $SCENARIO_LIST; do
+  [[ $sc == storm || $sc == memory || $sc == guard ]] && continue
   say "warm-up $sc (${WARMUP} s per server)"
   for s in "${SERVERS[@]}"; do
     [[ -n ${PATH_OF[$sc:$s]:-} ]] && run_wrk "$sc" "$s" "$WARMUP" >/dev/null
@@ -180,19 +312,30 @@ for sc in $SCENARIO_LIST; do
 done
 for round in $(seq 1 "$ROUNDS"); do
   # Rotate the order so no server always follows the same neighbour.
-  k=$(( (round - 1) % 3 ))
+  k=$(( (round - 1) % 4 ))
   order=("${SERVERS[@]:$k}" "${SERVERS[@]:0:$k}")
   for sc in $SCENARIO_LIST; do
+    [[ $sc == memory || $sc == guard ]] && continue
     for s in "${order[@]}"; do
       [[ -z ${PATH_OF[$sc:$s]:-} ]] && continue
       line=$(run_wrk "$sc" "$s" "$DURATION")
+      [[ -z $line ]] && line='{"requests":0,"duration_us":1,"non2xx":1,"timeout":0,"p50_us":0,"p99_us":0,"failed":true}'
       printf '{"scenario":"%s","server":"%s","round":%d,"wrk":%s}\n' "$sc" "$s" "$round" "$line" >>"$RUN/results.jsonl"
       python3 - "$round" "$sc" "$s" "$line" >&2 <<'PY'
 import json, sys
 r, sc, s, w = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-rate = w["requests"] / (w["duration_us"] / 1e6)
-print(f"round {r}  {sc:<10} {s:<9} {rate:>9.0f} req/s  p50 {w['p50_us'] / 1000:.2f} ms  "
-      f"p99 {w['p99_us'] / 1000:.2f} ms  non-2xx {w['non2xx']}")
+if "idle" in w:
+    i, t = w["idle"], w["storm"]
+    print(f"round {r}  {sc:<16} {s:<9} probe p99 idle {i['p99_us'] / 1000:.2f} ms, during the storm "
+          f"{t['p99_us'] / 1000:.2f} ms; {w['storm_logins_per_s']:.1f} logins/s")
+else:
+    rate = w["requests"] / (w["duration_us"] / 1e6)
+    extra = ""
+    if "race_checked" in w:
+        extra = (f"  duplicates {w['duplicates']} lost chains {w['lost_chains']} single race winner "
+                 f"{w['race_single_winner']}/{w['race_checked']} last token ok {w['final_ok']} replay refused {w['replay_refused']}")
+    print(f"round {r}  {sc:<16} {s:<9} {rate:>9.0f} req/s  p50 {w['p50_us'] / 1000:.2f} ms  "
+          f"p99 {w['p99_us'] / 1000:.2f} ms  non-2xx {w['non2xx']}{extra}")
 PY
     done
   done
@@ -201,6 +344,25 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A AFTER_KB HWM_KB
 for s in portvakt peer ceiling; do AFTER_KB[$s]=$(rss_kb "${PID[$s]}"); HWM_KB[$s]=$(hwm_kb "${PID[$s]}"); done
 DROPPED=$(grep -c "sign-in failed" "$RUN/portvakt.log" || true)
+
+# ---------------------------------------------------------------- memory: refresh tokens
+MEMORY=null
+if has memory; then
+  say "memory: a fresh Portvakt, $REFRESH_TOTAL refresh tokens issued ($CHAINS chains, at most 120 s)"
+  MP=$(free_port)
+  PORTVAKT_LOG=${PORTVAKT_LOG:-info} "$PORTVAKT" serve --data "$RUN/memdata" --listen "127.0.0.1:$MP" \
+    --import "$RUN/import.json" >"$RUN/portvakt-memory.log" 2>&1 &
+  MPID=$!; PIDS+=("$MPID")
+  wait_health "http://127.0.0.1:$MP"; sleep 1
+  MEM_IDLE=$(rss_kb "$MPID")
+  "$PORTVAKT" import --data "$RUN/memdata" "$RUN/import-users.json" >/dev/null
+  MEMORY=$("$LOADGEN" refresh --authorize "http://127.0.0.1:$MP/bench/oauth2/authorize" \
+    --token "http://127.0.0.1:$MP/bench/oauth2/token" --scope "$REFRESH_SCOPE" --users "$USERS" \
+    --chains "$CHAINS" --duration 120 --total "$REFRESH_TOTAL" --rss-pid "$MPID" | sed -n 's/^LOADJSON //p')
+  MEMORY=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["rss_idle_kb"]=int(sys.argv[2]); print(json.dumps(d))' "$MEMORY" "$MEM_IDLE")
+  kill "$MPID"; wait "$MPID" 2>/dev/null || true
+  echo "memory: $MEMORY" | cut -c1-400 >&2
+fi
 
 # ---------------------------------------------------------------- report
 python3 - "$RUN/meta.json" <<PY
@@ -221,6 +383,10 @@ meta = {
   "load_before": "$LOAD_BEFORE", "load_after": "$LOAD_AFTER",
   "failed_signins_logged": $DROPPED,
   "sign_only": $SIGN_ONLY,
+  "argon2_1": json.loads(r'''$ARGON2_1'''), "guard": json.loads(r'''$GUARD'''),
+  "memory_refresh": json.loads(r'''$MEMORY'''),
+  "chains": $CHAINS, "login_chains": $LOGIN_CHAINS, "probe_rate": $PROBE_RATE, "refresh_total": $REFRESH_TOTAL,
+  "refresh_scope": "$REFRESH_SCOPE", "users": $USERS,
   "memory": {s: {"idle_kb": i, "after_kb": a, "hwm_kb": h} for s, i, a, h in [
     ("portvakt", ${IDLE_KB[portvakt]}, ${AFTER_KB[portvakt]}, ${HWM_KB[portvakt]}),
     ("peer", ${IDLE_KB[peer]}, ${AFTER_KB[peer]}, ${HWM_KB[peer]}),

@@ -4,8 +4,14 @@
 //   - one EC P-256 signing key, so the client needs id_token_signed_response_alg ES256;
 //   - resource indicators: `api://analytics` issues ES256 JWT access tokens (RFC 9068
 //     style, 3600 s) for scope `api://analytics/.default`, the default resource;
-//   - introspection enabled (oidc-provider introspects only opaque tokens; the later
-//     introspection scenario will use `accessTokenFormat: 'opaque'`, see BENCHMARKS.md);
+//   - introspection enabled; oidc-provider introspects only opaque tokens, so a second
+//     resource `api://analytics-opaque` issues opaque access tokens (the introspection
+//     scenario introspects one of those: a lookup in the in-memory store);
+//   - a public client `web` (PKCE, authorization_code + refresh_token, rotation on every
+//     refresh) for the refresh scenario. oidc-provider leaves sign-in to the
+//     application: the interaction page `GET /interaction/:uid` here signs the
+//     `login_hint` account in at once (no password, no form) and grants the requested
+//     scopes, like an admin-consented app;
 //   - the default in-memory adapter (an LRU of about 1,000 entries).
 // Routes are renamed so the token and JWKS paths equal Portvakt's:
 //   POST /bench/oauth2/token, GET /bench/oauth2/keys, GET /.well-known/openid-configuration.
@@ -40,6 +46,7 @@ if (workers > 1 && cluster.isPrimary) {
 async function serve() {
 const issuer = `http://127.0.0.1:${port}`;
 const RESOURCE = 'api://analytics';
+const OPAQUE_RESOURCE = 'api://analytics-opaque';
 const SCOPE = 'api://analytics/.default';
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -58,9 +65,19 @@ const provider = new Provider(issuer, {
       id_token_signed_response_alg: 'ES256',
       scope: SCOPE,
     },
+    {
+      client_id: 'web',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'ES256',
+      scope: `openid offline_access ${SCOPE}`,
+    },
   ],
-  scopes: [SCOPE],
+  scopes: ['openid', 'offline_access', SCOPE],
   ttl: { ClientCredentials: 3600 },
+  rotateRefreshToken: () => true,
   routes: {
     token: '/bench/oauth2/token',
     jwks: '/bench/oauth2/keys',
@@ -73,7 +90,11 @@ const provider = new Provider(issuer, {
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => RESOURCE,
+      useGrantedResource: async () => true,
       getResourceServerInfo: async (_ctx, resourceIndicator) => {
+        if (resourceIndicator === OPAQUE_RESOURCE) {
+          return { scope: SCOPE, audience: OPAQUE_RESOURCE, accessTokenTTL: 3600, accessTokenFormat: 'opaque' };
+        }
         if (resourceIndicator !== RESOURCE) {
           throw new Provider.errors.InvalidTarget();
         }
@@ -90,11 +111,40 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
+// The interaction: sign the login_hint account in, then grant what was asked (two
+// rounds, as in oidc-provider's own example: login, then consent).
+async function signIn(req, res) {
+  const details = await provider.interactionDetails(req, res);
+  if (process.env.PEER_DEBUG) console.log(JSON.stringify({ prompt: details.prompt, params: details.params, grantId: details.grantId, session: details.session }));
+  if (details.prompt.name === 'login') {
+    const accountId = details.params.login_hint || 'u1@bench.example';
+    await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+  const missing = details.prompt.details;
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes || {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
 const callback = provider.callback();
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"status":"ok"}');
+    return;
+  }
+  if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
+    signIn(req, res).catch((e) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(e));
+    });
     return;
   }
   callback(req, res);

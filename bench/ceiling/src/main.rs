@@ -10,6 +10,9 @@
 //! No tenants, no store, no correlation ids, no sign-in events, no error catalogue.
 //! Usage: `portvakt-bench-ceiling 127.0.0.1:PORT` (prints `listening on ...`).
 //! Routes: `GET /health`, `POST /{tenant}/oauth2/token`.
+//!
+//! Also `--sign-only SECONDS` (ES256 signing alone) and `--argon2 SECONDS THREADS`
+//! (Argon2id password verification alone, Portvakt's parameters), without HTTP.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -188,8 +191,75 @@ fn sign_only(seconds: f64) -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
+/// `--argon2 SECONDS THREADS`: Argon2id verifications per second (m = 19 MiB, t = 2,
+/// p = 1, the `argon2` crate, as in Portvakt's `password::verify`) on THREADS threads
+/// each verifying in a loop: the raw rate a password sign-in cannot beat.
+fn argon2_rate(seconds: f64, threads: usize) -> std::process::ExitCode {
+    use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    use argon2::{Algorithm as A2, Argon2, Params, Version};
+    fn argon() -> Option<Argon2<'static>> {
+        let params = Params::new(19 * 1024, 2, 1, None).ok()?;
+        Some(Argon2::new(A2::Argon2id, Version::V0x13, params))
+    }
+    let Some(a) = argon() else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let mut salt = [0u8; 16];
+    portvakt_jose::random_bytes(&mut salt);
+    let Ok(salt) = SaltString::encode_b64(&salt) else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let Ok(phc) = a
+        .hash_password(b"bench-password-1", &salt)
+        .map(|h| h.to_string())
+    else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let start = std::time::Instant::now();
+    let counts: Vec<Option<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let phc = phc.as_str();
+                s.spawn(move || {
+                    let a = argon()?;
+                    let mut n = 0u64;
+                    while start.elapsed().as_secs_f64() < seconds {
+                        // Parsed each time, as the server does.
+                        let h = PasswordHash::new(phc).ok()?;
+                        a.verify_password(b"bench-password-1", &h).ok()?;
+                        n += 1;
+                    }
+                    Some(n)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut total = 0u64;
+    for c in counts {
+        match c {
+            Some(n) => total += n,
+            None => return std::process::ExitCode::FAILURE,
+        }
+    }
+    println!(
+        "ARGON2 {{\"threads\":{threads},\"verifications_per_s\":{:.2}}}",
+        total as f64 / elapsed
+    );
+    std::process::ExitCode::SUCCESS
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--argon2") {
+        let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+        let threads = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
+        return argon2_rate(secs, threads);
+    }
     if args.get(1).map(String::as_str) == Some("--sign-only") {
         let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3.0);
         return sign_only(secs);
