@@ -62,8 +62,14 @@ impl User {
     /// Were the sign-ins at `auth_time` revoked (by `revoke-sessions`)? A revocation
     /// at second T covers every sign-in at or before T.
     pub fn revoked(&self, auth_time: i64) -> bool {
-        self.tokens_valid_from > 0 && auth_time <= self.tokens_valid_from
+        sign_in_revoked(self.tokens_valid_from, auth_time)
     }
+}
+
+/// Is a sign-in at `auth_time` revoked by a `revoke-sessions` at `tokens_valid_from`
+/// (0 = never)? A revocation at second T covers every sign-in at or before T.
+pub fn sign_in_revoked(tokens_valid_from: i64, auth_time: i64) -> bool {
+    tokens_valid_from > 0 && auth_time <= tokens_valid_from
 }
 
 /// A protected resource (an API): the audience of access tokens.

@@ -11,8 +11,10 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use portvakt_core::model::sign_in_revoked;
 use portvakt_core::token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use portvakt_core::ErrorCode;
+use portvakt_store::TokenUser;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ pub async fn verify_access_token(
     view: &TenantView,
     token: &str,
     now: i64,
-) -> Result<AccessTokenClaims, String> {
+) -> Result<Checked, String> {
     let jws = portvakt_jose::verify_compact(token, &view.verifiers).map_err(|e| e.to_string())?;
     if jws.header().typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(format!(
@@ -47,45 +49,53 @@ pub async fn verify_access_token(
             c.nbf - now
         ));
     }
-    if st
+    // One read for the denylist, the user and the grant.
+    let user = c.sid.as_deref().map(|sid| TokenUser {
+        tenant_id: &view.tenant.id,
+        user_id: &c.sub,
+        sid,
+        client_id: &c.client_id,
+        iat: c.iat,
+    });
+    let status = st
         .store
-        .jti_revoked(&c.jti)
+        .access_token_status(&c.jti, user)
         .await
-        .map_err(|e| e.to_string())?
-    {
+        .map_err(|e| e.to_string())?;
+    if status.jti_revoked {
         return Err("the token was revoked".into());
     }
     if c.sid.is_some() {
-        match st
-            .store
-            .user_by_id(&view.tenant.id, &c.sub)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            Some(u) if u.account_enabled && !u.revoked(c.auth_time.unwrap_or(c.iat)) => {}
-            Some(u) if !u.account_enabled => return Err("the account is disabled".into()),
+        match &status.user {
+            Some((true, valid_from, _))
+                if !sign_in_revoked(*valid_from, c.auth_time.unwrap_or(c.iat)) => {}
+            Some((false, _, _)) => return Err("the account is disabled".into()),
             Some(_) => {
                 return Err("the user's sessions were revoked after this token was issued".into())
             }
             None => return Err("the user no longer exists".into()),
         }
-    }
-    // RFC 7009 §2.1: revoking a refresh token should also invalidate the access
-    // tokens of the same grant; signing out ends them too.
-    if let Some(sid) = &c.sid {
-        if st
-            .store
-            .grant_revoked(sid, &c.client_id, c.iat)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        // RFC 7009 §2.1: revoking a refresh token should also invalidate the access
+        // tokens of the same grant; signing out ends them too.
+        if status.grant_revoked {
             return Err(
                 "the grant behind this token was revoked (sign-out or refresh-token revocation)"
                     .into(),
             );
         }
     }
-    Ok(c)
+    Ok(Checked {
+        username: status.user.map(|(_, _, upn)| upn),
+        claims: c,
+    })
+}
+
+/// A verified access token and, for a user token, the user's sign-in name.
+pub struct Checked {
+    /// The claims.
+    pub claims: AccessTokenClaims,
+    /// The user principal name, for user tokens.
+    pub username: Option<String>,
 }
 
 async fn view(st: &AppState, tenant: &str, now: i64) -> Result<Arc<TenantView>, ApiError> {
@@ -133,7 +143,8 @@ pub async fn userinfo(
     };
     let c = verify_access_token(&st, &view, &token, now)
         .await
-        .map_err(fail)?;
+        .map_err(fail)?
+        .claims;
     let scopes: Vec<&str> = c.scope.split(' ').collect();
     if !scopes.contains(&"openid") || c.sid.is_none() {
         return Err(fail(
@@ -195,15 +206,16 @@ pub async fn introspect(
     // An access token is a JWT (two dots); anything else may be a refresh token.
     if token.bytes().filter(|b| *b == b'.').count() == 2 {
         return match verify_access_token(&st, &view, token, now).await {
-            Ok(c) => {
+            Ok(Checked {
+                claims: c,
+                username,
+            }) => {
                 let mut v = json!({
                     "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id,
                     "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "nbf": c.nbf, "jti": c.jti,
                 });
-                if c.sid.is_some() {
-                    if let Some(u) = st.store.user_by_id(&view.tenant.id, &c.sub).await? {
-                        v["username"] = json!(u.user_principal_name);
-                    }
+                if let Some(u) = username {
+                    v["username"] = json!(u);
                 }
                 Ok(no_store(Json(v).into_response()))
             }

@@ -68,6 +68,34 @@ pub struct RefreshRecord {
     pub family_revoked: Option<(i64, String)>,
 }
 
+/// Everything that can withdraw an access token before it expires, read at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessTokenStatus {
+    /// Its `jti` is on the denylist.
+    pub jti_revoked: bool,
+    /// For a user token: the user's (enabled, tokens_valid_from, user principal name),
+    /// or `None` if the user no longer exists.
+    pub user: Option<(bool, i64, String)>,
+    /// For a user token: its session ended, or a refresh-token family of that session
+    /// and client was revoked at or after the token was issued.
+    pub grant_revoked: bool,
+}
+
+/// The user behind a user access token, as [`Flows::access_token_status`] needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenUser<'a> {
+    /// Tenant id.
+    pub tenant_id: &'a str,
+    /// User id (`sub`).
+    pub user_id: &'a str,
+    /// Session id (`sid`).
+    pub sid: &'a str,
+    /// Client id.
+    pub client_id: &'a str,
+    /// Issued at.
+    pub iat: i64,
+}
+
 /// Storage for the user flows. Part of [`crate::Store`].
 #[async_trait]
 pub trait Flows: Send + Sync {
@@ -160,12 +188,14 @@ pub trait Flows: Send + Sync {
         g: &DeviceGrant,
     ) -> Result<bool>;
 
-    /// Was the grant behind an access token withdrawn after `issued_at`: its session
-    /// ended, or a refresh-token family of that session and client was revoked?
-    async fn grant_revoked(&self, sid: &str, client_id: &str, issued_at: i64) -> Result<bool>;
+    /// The denylist, the user and the grant of an access token, in one read (the
+    /// introspection and userinfo path).
+    async fn access_token_status(
+        &self,
+        jti: &str,
+        user: Option<TokenUser<'_>>,
+    ) -> Result<AccessTokenStatus>;
 
     /// Put an access token's `jti` on the denylist until it expires.
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()>;
-    /// Is the `jti` on the denylist?
-    async fn jti_revoked(&self, jti: &str) -> Result<bool>;
 }

@@ -13,7 +13,9 @@ mod sqlite;
 mod sqlite_flows;
 
 pub use error::StoreError;
-pub use flows::{CodeTake, Flows, Interaction, RefreshRecord, SessionRecord};
+pub use flows::{
+    AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

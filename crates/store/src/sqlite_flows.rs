@@ -1,6 +1,8 @@
 //! [`Flows`] on SQLite.
 
-use crate::flows::{CodeTake, Flows, Interaction, RefreshRecord, SessionRecord};
+use crate::flows::{
+    AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
+};
 use crate::{Result, SqliteStore, StoreError};
 use async_trait::async_trait;
 use portvakt_core::flow::{CodeGrant, DeviceGrant, RefreshGrant, Session};
@@ -385,31 +387,57 @@ impl Flows for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn grant_revoked(&self, sid: &str, client_id: &str, issued_at: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM sessions WHERE sid = ? AND revoked_at IS NOT NULL)
-                  + (SELECT COUNT(*) FROM token_families WHERE sid = ? AND client_id = ? AND revoked_at IS NOT NULL AND revoked_at >= ?)",
+    async fn access_token_status(
+        &self,
+        jti: &str,
+        user: Option<TokenUser<'_>>,
+    ) -> Result<AccessTokenStatus> {
+        let Some(u) = user else {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?")
+                .bind(jti)
+                .fetch_one(self.pool())
+                .await?;
+            return Ok(AccessTokenStatus {
+                jti_revoked: n > 0,
+                user: None,
+                grant_revoked: false,
+            });
+        };
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?) AS jti_revoked,
+                    u.account_enabled, u.tokens_valid_from, u.user_principal_name,
+                    (SELECT COUNT(*) FROM sessions WHERE sid = ? AND revoked_at IS NOT NULL)
+                  + (SELECT COUNT(*) FROM token_families WHERE sid = ? AND client_id = ? AND revoked_at IS NOT NULL AND revoked_at >= ?) AS grant_revoked
+             FROM (SELECT 1) LEFT JOIN users u ON u.tenant_id = ? AND u.id = ?",
         )
-        .bind(sid)
-        .bind(sid)
-        .bind(client_id)
-        .bind(issued_at)
+        .bind(jti)
+        .bind(u.sid)
+        .bind(u.sid)
+        .bind(u.client_id)
+        .bind(u.iat)
+        .bind(u.tenant_id)
+        .bind(u.user_id)
         .fetch_one(self.pool())
         .await?;
-        Ok(n > 0)
+        let enabled: Option<bool> = r.try_get("account_enabled")?;
+        let user = match enabled {
+            Some(e) => Some((
+                e,
+                r.try_get::<i64, _>("tokens_valid_from")?,
+                r.try_get::<String, _>("user_principal_name")?,
+            )),
+            None => None,
+        };
+        Ok(AccessTokenStatus {
+            jti_revoked: r.try_get::<i64, _>("jti_revoked")? > 0,
+            user,
+            grant_revoked: r.try_get::<i64, _>("grant_revoked")? > 0,
+        })
     }
 
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()> {
         sqlx::query("INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES (?,?,?) ON CONFLICT (jti) DO NOTHING").bind(jti).bind(tenant_id).bind(expires_at).execute(self.pool()).await?;
         Ok(())
-    }
-
-    async fn jti_revoked(&self, jti: &str) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?")
-            .bind(jti)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(n > 0)
     }
 }
 
