@@ -222,23 +222,40 @@ async fn read_form(
     Ok((headers, ip, cid, form::parse(&body)?))
 }
 
+/// The common start of every form post: read the form, load the tenant, and check
+/// the interaction's browser binding and CSRF token. Failures are error pages.
+async fn posted(
+    st: AppState,
+    tenant: &str,
+    req: Request,
+) -> Result<(Ctx, Interaction, Form, Option<SocketAddr>), Response> {
+    let (headers, ip, cid, form) = match read_form(req).await {
+        Ok(x) => x,
+        Err(e) => {
+            return Err(error_page(
+                &st,
+                pages::strings(None, &HeaderMap::new()),
+                "",
+                &e,
+            ))
+        }
+    };
+    let c = ctx(st, tenant, headers, cid).await?;
+    match interaction(&c, form.get("interaction"), Some(form.get("csrf"))).await {
+        Ok(i) => Ok((c, i, form, ip)),
+        Err(e) => Err(c.page_error(e)),
+    }
+}
+
 /// POST `{issuer}/login`: check the password, start the session, continue.
 pub async fn login_post(
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     req: Request,
 ) -> Response {
-    let (headers, ip, cid, form) = match read_form(req).await {
+    let (c, i, form, ip) = match posted(st, &tenant, req).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, pages::strings(None, &HeaderMap::new()), "", &e),
-    };
-    let c = match ctx(st, &tenant, headers, cid).await {
-        Ok(c) => c,
         Err(r) => return r,
-    };
-    let i = match interaction(&c, form.get("interaction"), Some(form.get("csrf"))).await {
-        Ok(i) => i,
-        Err(e) => return c.page_error(e),
     };
     let t = c.t(Some(&i));
     let username = form.get("username").unwrap_or("").trim().to_string();
@@ -365,17 +382,9 @@ pub async fn consent_post(
     Path(tenant): Path<String>,
     req: Request,
 ) -> Response {
-    let (headers, _, cid, form) = match read_form(req).await {
+    let (c, i, form, _) = match posted(st, &tenant, req).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, pages::strings(None, &HeaderMap::new()), "", &e),
-    };
-    let c = match ctx(st, &tenant, headers, cid).await {
-        Ok(c) => c,
         Err(r) => return r,
-    };
-    let i = match interaction(&c, form.get("interaction"), Some(form.get("csrf"))).await {
-        Ok(i) => i,
-        Err(e) => return c.page_error(e),
     };
     let result = async {
         let (Some(uid), Some(sid)) = (&i.user_id, &i.sid) else {
