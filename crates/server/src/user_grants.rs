@@ -262,13 +262,9 @@ pub async fn refresh_token(
             ),
         ));
     }
-    let user = st
-        .store
-        .user_by_id(&view.tenant.id, &g.user_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::RefreshTokenRevoked, "the user no longer exists")
-        })?;
+    let user = rec.user.as_ref().ok_or_else(|| {
+        ApiError::new(ErrorCode::RefreshTokenRevoked, "the user no longer exists")
+    })?;
     if !user.account_enabled {
         return Err(ApiError::new(
             ErrorCode::AccountDisabled,
@@ -320,7 +316,7 @@ pub async fn refresh_token(
     let scope = scopes.scope_string();
     ev.resource = g.resource.clone();
     let who = SignedIn {
-        user: &user,
+        user,
         sid: &g.sid,
         auth_time: g.auth_time,
         amr: &g.amr,

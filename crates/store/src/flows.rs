@@ -66,6 +66,8 @@ pub struct RefreshRecord {
     pub used_at: Option<i64>,
     /// When and why its family was revoked, if it was.
     pub family_revoked: Option<(i64, String)>,
+    /// The user it was issued to, as of the same read; `None` if the user is gone.
+    pub user: Option<User>,
 }
 
 /// Everything that can withdraw an access token before it expires, read at once.
@@ -99,6 +101,15 @@ pub struct TokenUser<'a> {
 /// Storage for the user flows. Part of [`crate::Store`].
 #[async_trait]
 pub trait Flows: Send + Sync {
+    /// A counter that moves after every committed write which can withdraw an access
+    /// token before it expires: a denylisted `jti`, a revoked family or session, a user
+    /// disabled or revoked, an import. A caller may keep an
+    /// [`access_token_status`](Self::access_token_status) read for as long as the epoch
+    /// it read *before* that read is still current. Every write goes through this
+    /// process (the CLI uses the admin API), so the counter is exact for one node; a
+    /// shared engine must move it on other nodes' writes too.
+    fn revocation_epoch(&self) -> u64;
+
     /// Save a pending sign-in.
     async fn put_interaction(&self, i: &Interaction) -> Result<()>;
     /// Load a pending sign-in.

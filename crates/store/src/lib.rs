@@ -7,6 +7,7 @@
 //! rows, and assumes nothing SQLite-specific (no rowids, no single-writer tricks):
 //! every multi-row change is one transaction, and uniqueness is enforced by the schema.
 
+mod conns;
 mod error;
 mod flows;
 mod sqlite;

@@ -1,145 +1,142 @@
-//! The embedded engine: one SQLite file in WAL mode.
+//! The embedded engine: one SQLite file in WAL mode, through [`crate::conns`].
 
+use crate::conns::{all, exec, one, Conns};
 use crate::{
     Directory, ImportSummary, NewUser, Result, Store, StoreError, StoredKey, TenantImport,
 };
 use async_trait::async_trait;
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use rusqlite::{params, Connection, Row};
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// SQLite behind the [`Store`] trait.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    conns: Arc<Conns>,
+    /// Bumped after every committed write that can withdraw an access token (see
+    /// [`crate::Flows::revocation_epoch`]).
+    revocations: Arc<AtomicU64>,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The columns [`user_from_row`] reads, from `users u` (which a query may LEFT JOIN):
+/// the user and its group names (ordered) as a JSON array.
+pub(crate) const USER_COLUMNS: &str = "u.id AS u_id, u.user_principal_name AS u_upn, u.display_name AS u_display_name,
+    u.account_enabled AS u_enabled, u.password_hash AS u_password_hash, u.tokens_valid_from AS u_valid_from,
+    (SELECT json_group_array(name) FROM (SELECT g.display_name AS name FROM group_members m JOIN groups g ON g.id = m.group_id
+                                         WHERE m.user_id = u.id ORDER BY g.name_key)) AS u_groups";
+
+/// The user selected with [`USER_COLUMNS`]; `None` when a LEFT JOIN found none.
+pub(crate) fn user_from_row(r: &Row<'_>) -> Result<Option<User>> {
+    let Some(id) = r.get::<_, Option<String>>("u_id")? else {
+        return Ok(None);
+    };
+    let groups: String = r.get("u_groups")?;
+    Ok(Some(User {
+        id,
+        user_principal_name: r.get("u_upn")?,
+        display_name: r.get("u_display_name")?,
+        account_enabled: r.get("u_enabled")?,
+        password_hash: r.get("u_password_hash")?,
+        tokens_valid_from: r.get("u_valid_from")?,
+        groups: serde_json::from_str(&groups)?,
+    }))
+}
 
 impl SqliteStore {
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Record that a write which can withdraw access tokens has committed.
+    pub(crate) fn revoked(&self) {
+        self.revocations.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.revocations.load(Ordering::Acquire)
+    }
+
+    /// Run `f` on a reader connection.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.conns.read(f)
+    }
+
+    /// Run `f` on the writer (one statement, or several that need no transaction).
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.conns.write(f)
+    }
+
+    /// Run `f` in one transaction on the writer.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.conns.transaction(f)
     }
 
     /// One user, with its groups, in one statement; `column` is `id` or `upn_key`.
-    pub(crate) async fn user_where(
+    pub(crate) fn user_where(
         &self,
         column: &'static str,
         tenant_id: &str,
         value: &str,
     ) -> Result<Option<User>> {
-        let sql = format!(
-            "SELECT u.*, (SELECT json_group_array(name) FROM (SELECT g.display_name AS name FROM group_members m JOIN groups g ON g.id = m.group_id
-                                                              WHERE m.user_id = u.id ORDER BY g.name_key)) AS groups_json
-             FROM users u WHERE u.tenant_id = ? AND u.{column} = ?"
-        );
-        let Some(r) = sqlx::query(&sql)
-            .bind(tenant_id)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let groups: String = r.try_get("groups_json")?;
-        Ok(Some(User {
-            id: r.try_get("id")?,
-            user_principal_name: r.try_get("user_principal_name")?,
-            display_name: r.try_get("display_name")?,
-            account_enabled: r.try_get("account_enabled")?,
-            password_hash: r.try_get("password_hash")?,
-            tokens_valid_from: r.try_get("tokens_valid_from")?,
-            groups: serde_json::from_str(&groups)?,
-        }))
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = ? AND u.{column} = ?");
+        self.read(|c| Ok(one(c, &sql, params![tenant_id, value], user_from_row)?.flatten()))
     }
 
-    /// Open (creating if needed) the database file and bring its schema up to date.
-    ///
-    /// WAL journal, `synchronous=NORMAL` (a crashed process loses nothing committed; a
-    /// power cut may lose the last transactions but never corrupts), foreign keys on,
-    /// and a busy timeout so concurrent writers wait instead of failing.
+    /// Open (creating if needed) the database file and bring its schema up to date
+    /// (see [`Conns::open`]).
     pub async fn open(path: &Path) -> Result<Self> {
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect(opts).await
+        Ok(Self::with(Conns::open(path)?))
     }
 
-    /// An in-memory database (for tests).
+    /// An in-memory database (for tests): one connection for reads and writes.
     pub async fn in_memory() -> Result<Self> {
-        let opts = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self::with(Conns::in_memory()?))
     }
 
-    async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
-        // No liveness ping on every acquire: an embedded database does not drop
-        // connections, and each ping is another hand-off to sqlx's worker thread.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(opts)
-            .await?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+    fn with(conns: Conns) -> Self {
+        Self {
+            conns: Arc::new(conns),
+            revocations: Arc::default(),
+        }
     }
 }
 
-fn json_list(row: &SqliteRow, col: &str) -> Result<Vec<String>> {
-    let s: String = row.try_get(col)?;
+fn json_list(row: &Row<'_>, col: &str) -> Result<Vec<String>> {
+    let s: String = row.get(col)?;
     Ok(serde_json::from_str(&s)?)
 }
 
-fn lifetime(row: &SqliteRow, col: &str) -> Result<Option<u32>> {
-    let v: Option<i64> = row.try_get(col)?;
+fn lifetime(row: &Row<'_>, col: &str) -> Result<Option<u32>> {
+    let v: Option<i64> = row.get(col)?;
     Ok(v.map(|v| v.clamp(0, u32::MAX as i64) as u32))
 }
 
-fn tenant_from(row: &SqliteRow) -> Result<Tenant> {
-    let alg: String = row.try_get("signing_algorithm")?;
+fn tenant_from(row: &Row<'_>) -> Result<Tenant> {
+    let alg: String = row.get("signing_algorithm")?;
     Ok(Tenant {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        display_name: row.try_get("display_name")?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        display_name: row.get("display_name")?,
         signing_algorithm: alg.parse().map_err(StoreError::Corrupt)?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
     })
 }
 
-fn resource_from(row: &SqliteRow) -> Result<Resource> {
+fn resource_from(row: &Row<'_>) -> Result<Resource> {
     Ok(Resource {
-        identifier: row.try_get("identifier")?,
-        display_name: row.try_get("display_name")?,
+        identifier: row.get("identifier")?,
+        display_name: row.get("display_name")?,
         scopes: json_list(row, "scopes")?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
-        group_claims: row.try_get("group_claims")?,
+        group_claims: row.get("group_claims")?,
     })
 }
 
-fn application_from(row: &SqliteRow) -> Result<Application> {
-    let secret: Option<Vec<u8>> = row.try_get("secret_sha256")?;
+fn application_from(row: &Row<'_>) -> Result<Application> {
+    let secret: Option<Vec<u8>> = row.get("secret_sha256")?;
     let secret_sha256 = match secret {
         None => None,
         Some(v) => Some(
@@ -148,32 +145,32 @@ fn application_from(row: &SqliteRow) -> Result<Application> {
         ),
     };
     Ok(Application {
-        client_id: row.try_get("client_id")?,
-        display_name: row.try_get("display_name")?,
+        client_id: row.get("client_id")?,
+        display_name: row.get("display_name")?,
         confidential: secret_sha256.is_some(),
         secret_sha256,
         grant_types: json_list(row, "grant_types")?,
         redirect_uris: json_list(row, "redirect_uris")?,
         allowed_scopes: json_list(row, "allowed_scopes")?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
-        admin_consented: row.try_get("admin_consented")?,
+        admin_consented: row.get("admin_consented")?,
         refresh_token_lifetime_seconds: lifetime(row, "refresh_token_lifetime")?,
     })
 }
 
-fn key_from(row: &SqliteRow) -> Result<StoredKey> {
-    let alg: String = row.try_get("algorithm")?;
+fn key_from(row: &Row<'_>) -> Result<StoredKey> {
+    let alg: String = row.get("algorithm")?;
     Ok(StoredKey {
         info: SigningKeyInfo {
-            kid: row.try_get("kid")?,
+            kid: row.get("kid")?,
             algorithm: alg.parse().map_err(StoreError::Corrupt)?,
-            created_at: row.try_get("created_at")?,
-            active_from: row.try_get("active_from")?,
-            retired_at: row.try_get("retired_at")?,
-            published_until: row.try_get("published_until")?,
+            created_at: row.get("created_at")?,
+            active_from: row.get("active_from")?,
+            retired_at: row.get("retired_at")?,
+            published_until: row.get("published_until")?,
         },
-        public_jwk: row.try_get("public_jwk")?,
-        sealed_pkcs8: row.try_get("sealed_pkcs8")?,
+        public_jwk: row.get("public_jwk")?,
+        sealed_pkcs8: row.get("sealed_pkcs8")?,
     })
 }
 
@@ -181,30 +178,16 @@ fn to_json(v: &[String]) -> Result<String> {
     Ok(serde_json::to_string(v)?)
 }
 
-async fn insert_key(c: &mut SqliteConnection, tenant_id: &str, k: &StoredKey) -> Result<()> {
-    sqlx::query("INSERT INTO signing_keys (kid, tenant_id, algorithm, sealed_pkcs8, public_jwk, created_at, active_from, retired_at, published_until) VALUES (?,?,?,?,?,?,?,?,?)")
-        .bind(&k.info.kid)
-        .bind(tenant_id)
-        .bind(k.info.algorithm.as_str())
-        .bind(&k.sealed_pkcs8)
-        .bind(&k.public_jwk)
-        .bind(k.info.created_at)
-        .bind(k.info.active_from)
-        .bind(k.info.retired_at)
-        .bind(k.info.published_until)
-        .execute(&mut *c)
-        .await?;
+fn insert_key(c: &Connection, tenant_id: &str, k: &StoredKey) -> Result<()> {
+    exec(c, "INSERT INTO signing_keys (kid, tenant_id, algorithm, sealed_pkcs8, public_jwk, created_at, active_from, retired_at, published_until) VALUES (?,?,?,?,?,?,?,?,?)",
+        params![k.info.kid, tenant_id, k.info.algorithm.as_str(), k.sealed_pkcs8, k.public_jwk,
+                k.info.created_at, k.info.active_from, k.info.retired_at, k.info.published_until])?;
     Ok(())
 }
 
 /// Retire every key of the tenant *with the new key's algorithm* that would still
 /// sign at `at`, keep it published until `published_until`, then insert `new`.
-async fn rotate_in(
-    c: &mut SqliteConnection,
-    tenant_id: &str,
-    new: &StoredKey,
-    published_until: i64,
-) -> Result<()> {
+fn rotate_in(c: &Connection, tenant_id: &str, new: &StoredKey, published_until: i64) -> Result<()> {
     let at = new.info.active_from;
     retire_in(
         c,
@@ -212,36 +195,24 @@ async fn rotate_in(
         new.info.algorithm.as_str(),
         at,
         published_until,
-    )
-    .await?;
-    insert_key(c, tenant_id, new).await
+    )?;
+    insert_key(c, tenant_id, new)
 }
 
 /// Retire the tenant's keys of `algorithm` that would still sign at `at`.
-async fn retire_in(
-    c: &mut SqliteConnection,
+fn retire_in(
+    c: &Connection,
     tenant_id: &str,
     algorithm: &str,
     at: i64,
     published_until: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE tenant_id = ? AND algorithm = ? AND (retired_at IS NULL OR retired_at > ?)")
-        .bind(at)
-        .bind(published_until)
-        .bind(tenant_id)
-        .bind(algorithm)
-        .bind(at)
-        .execute(&mut *c)
-        .await?;
+    exec(c, "UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE tenant_id = ? AND algorithm = ? AND (retired_at IS NULL OR retired_at > ?)",
+        params![at, published_until, tenant_id, algorithm, at])?;
     Ok(())
 }
 
-async fn insert_resource(
-    c: &mut SqliteConnection,
-    tenant_id: &str,
-    r: &Resource,
-    upsert: bool,
-) -> Result<()> {
+fn insert_resource(c: &Connection, tenant_id: &str, r: &Resource, upsert: bool) -> Result<()> {
     let sql = if upsert {
         "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)
          ON CONFLICT (tenant_id, identifier) DO UPDATE SET display_name = excluded.display_name, scopes = excluded.scopes,
@@ -249,20 +220,23 @@ async fn insert_resource(
     } else {
         "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)"
     };
-    sqlx::query(sql)
-        .bind(tenant_id)
-        .bind(&r.identifier)
-        .bind(&r.display_name)
-        .bind(to_json(&r.scopes)?)
-        .bind(r.access_token_lifetime_seconds.map(i64::from))
-        .bind(r.group_claims)
-        .execute(&mut *c)
-        .await?;
+    exec(
+        c,
+        sql,
+        params![
+            tenant_id,
+            r.identifier,
+            r.display_name,
+            to_json(&r.scopes)?,
+            r.access_token_lifetime_seconds.map(i64::from),
+            r.group_claims
+        ],
+    )?;
     Ok(())
 }
 
-async fn insert_application(
-    c: &mut SqliteConnection,
+fn insert_application(
+    c: &Connection,
     tenant_id: &str,
     a: &Application,
     now: i64,
@@ -278,20 +252,23 @@ async fn insert_application(
     } else {
         "INSERT INTO applications (tenant_id, client_id, display_name, secret_sha256, grant_types, redirect_uris, allowed_scopes, access_token_lifetime, created_at, admin_consented, refresh_token_lifetime) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     };
-    sqlx::query(sql)
-        .bind(tenant_id)
-        .bind(&a.client_id)
-        .bind(&a.display_name)
-        .bind(a.secret_sha256.map(|h| h.to_vec()))
-        .bind(to_json(&a.grant_types)?)
-        .bind(to_json(&a.redirect_uris)?)
-        .bind(to_json(&a.allowed_scopes)?)
-        .bind(a.access_token_lifetime_seconds.map(i64::from))
-        .bind(now)
-        .bind(a.admin_consented)
-        .bind(a.refresh_token_lifetime_seconds.map(i64::from))
-        .execute(&mut *c)
-        .await?;
+    exec(
+        c,
+        sql,
+        params![
+            tenant_id,
+            a.client_id,
+            a.display_name,
+            a.secret_sha256.map(|h| h.to_vec()),
+            to_json(&a.grant_types)?,
+            to_json(&a.redirect_uris)?,
+            to_json(&a.allowed_scopes)?,
+            a.access_token_lifetime_seconds.map(i64::from),
+            now,
+            a.admin_consented,
+            a.refresh_token_lifetime_seconds.map(i64::from)
+        ],
+    )?;
     Ok(())
 }
 
@@ -302,195 +279,185 @@ fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError {
     }
 }
 
+const INSERT_TENANT: &str = "INSERT INTO tenants (id, name, display_name, signing_algorithm, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?)";
+const INSERT_USER: &str = "INSERT INTO users (id, tenant_id, user_principal_name, upn_key, display_name, password_hash, account_enabled, created_at) VALUES (?,?,?,?,?,?,?,?)";
+const GROUP_ID: &str = "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?";
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query("SELECT * FROM tenants ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(tenant_from).collect()
+        self.read(|c| all(c, "SELECT * FROM tenants ORDER BY name", [], tenant_from))
     }
 
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(tenant_from).transpose()
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM tenants WHERE name = ?",
+                [name],
+                tenant_from,
+            )
+        })
     }
 
     async fn create_tenant(&self, t: &Tenant, first_keys: &[StoredKey], now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO tenants (id, name, display_name, signing_algorithm, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?)")
-            .bind(&t.id)
-            .bind(&t.name)
-            .bind(&t.display_name)
-            .bind(t.signing_algorithm.as_str())
-            .bind(t.access_token_lifetime_seconds.map(i64::from))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)
+        self.transaction(|tx| {
+            exec(
+                tx,
+                INSERT_TENANT,
+                params![
+                    t.id,
+                    t.name,
+                    t.display_name,
+                    t.signing_algorithm.as_str(),
+                    t.access_token_lifetime_seconds.map(i64::from),
+                    now
+                ],
+            )
             .map_err(conflict_as(format!("tenant '{}'", t.name)))?;
-        for k in first_keys {
-            insert_key(&mut tx, &t.id, k).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            for k in first_keys {
+                insert_key(tx, &t.id, k)?;
+            }
+            Ok(())
+        })
     }
 
     async fn directory(&self, tenant_name: &str) -> Result<Option<Directory>> {
-        let mut c = self.pool.acquire().await?;
-        let Some(row) = sqlx::query("SELECT * FROM tenants WHERE name = ?")
-            .bind(tenant_name)
-            .fetch_optional(&mut *c)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let tenant = tenant_from(&row)?;
-        let resources =
-            sqlx::query("SELECT * FROM resources WHERE tenant_id = ? ORDER BY identifier")
-                .bind(&tenant.id)
-                .fetch_all(&mut *c)
-                .await?
-                .iter()
-                .map(resource_from)
-                .collect::<Result<_>>()?;
-        let applications =
-            sqlx::query("SELECT * FROM applications WHERE tenant_id = ? ORDER BY client_id")
-                .bind(&tenant.id)
-                .fetch_all(&mut *c)
-                .await?
-                .iter()
-                .map(application_from)
-                .collect::<Result<_>>()?;
-        let keys = sqlx::query(
-            "SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY active_from, created_at",
-        )
-        .bind(&tenant.id)
-        .fetch_all(&mut *c)
-        .await?
-        .iter()
-        .map(key_from)
-        .collect::<Result<_>>()?;
-        Ok(Some(Directory {
-            tenant,
-            resources,
-            applications,
-            keys,
-        }))
+        self.read(|c| {
+            let Some(tenant) = one(
+                c,
+                "SELECT * FROM tenants WHERE name = ?",
+                [tenant_name],
+                tenant_from,
+            )?
+            else {
+                return Ok(None);
+            };
+            let resources = all(
+                c,
+                "SELECT * FROM resources WHERE tenant_id = ? ORDER BY identifier",
+                [&tenant.id],
+                resource_from,
+            )?;
+            let applications = all(
+                c,
+                "SELECT * FROM applications WHERE tenant_id = ? ORDER BY client_id",
+                [&tenant.id],
+                application_from,
+            )?;
+            let keys = all(
+                c,
+                "SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY active_from, created_at",
+                [&tenant.id],
+                key_from,
+            )?;
+            Ok(Some(Directory {
+                tenant,
+                resources,
+                applications,
+                keys,
+            }))
+        })
     }
 
     async fn list_users(&self, tenant_id: &str) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = ? ORDER BY upn_key")
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
-        let members = sqlx::query("SELECT m.user_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.tenant_id = ? ORDER BY g.name_key")
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-        for m in &members {
-            by_user
-                .entry(m.try_get("user_id")?)
-                .or_default()
-                .push(m.try_get("display_name")?);
-        }
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
+        self.read(|c| {
+            let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+            for (user, group) in all(c, "SELECT m.user_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.tenant_id = ? ORDER BY g.name_key",
+                [tenant_id], |m| Ok((m.get::<_, String>("user_id")?, m.get::<_, String>("display_name")?)))?
+            {
+                by_user.entry(user).or_default().push(group);
+            }
+            all(c, "SELECT * FROM users WHERE tenant_id = ? ORDER BY upn_key", [tenant_id], |r| {
+                let id: String = r.get("id")?;
                 Ok(User {
                     groups: by_user.remove(&id).unwrap_or_default(),
                     id,
-                    user_principal_name: r.try_get("user_principal_name")?,
-                    display_name: r.try_get("display_name")?,
-                    account_enabled: r.try_get("account_enabled")?,
-                    password_hash: r.try_get("password_hash")?,
-                    tokens_valid_from: r.try_get("tokens_valid_from")?,
+                    user_principal_name: r.get("user_principal_name")?,
+                    display_name: r.get("display_name")?,
+                    account_enabled: r.get("account_enabled")?,
+                    password_hash: r.get("password_hash")?,
+                    tokens_valid_from: r.get("tokens_valid_from")?,
                 })
             })
-            .collect()
+        })
     }
 
     async fn user_by_upn(&self, tenant_id: &str, upn: &str) -> Result<Option<User>> {
         self.user_where("upn_key", tenant_id, &upn.to_lowercase())
-            .await
     }
 
     async fn create_user(&self, tenant_id: &str, u: &NewUser, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO users (id, tenant_id, user_principal_name, upn_key, display_name, password_hash, account_enabled, created_at) VALUES (?,?,?,?,?,?,?,?)")
-            .bind(&u.id)
-            .bind(tenant_id)
-            .bind(&u.user_principal_name)
-            .bind(u.user_principal_name.to_lowercase())
-            .bind(&u.display_name)
-            .bind(&u.password_hash)
-            .bind(u.account_enabled)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from)
-            .map_err(conflict_as(format!("user '{}'", u.user_principal_name)))?;
+        self.write(|c| {
+            exec(
+                c,
+                INSERT_USER,
+                params![
+                    u.id,
+                    tenant_id,
+                    u.user_principal_name,
+                    u.user_principal_name.to_lowercase(),
+                    u.display_name,
+                    u.password_hash,
+                    u.account_enabled,
+                    now
+                ],
+            )
+        })
+        .map_err(conflict_as(format!("user '{}'", u.user_principal_name)))?;
         Ok(())
     }
 
     async fn set_account_enabled(&self, tenant_id: &str, upn: &str, enabled: bool) -> Result<()> {
-        let r =
-            sqlx::query("UPDATE users SET account_enabled = ? WHERE tenant_id = ? AND upn_key = ?")
-                .bind(enabled)
-                .bind(tenant_id)
-                .bind(upn.to_lowercase())
-                .execute(&self.pool)
-                .await?;
-        if r.rows_affected() == 0 {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE users SET account_enabled = ? WHERE tenant_id = ? AND upn_key = ?",
+                params![enabled, tenant_id, upn.to_lowercase()],
+            )
+        })?;
+        if n == 0 {
             return Err(StoreError::NotFound(format!("user '{upn}'")));
         }
+        self.revoked();
         Ok(())
     }
 
     async fn list_groups(&self, tenant_id: &str) -> Result<Vec<Group>> {
-        let rows = sqlx::query(
-            "SELECT id, display_name FROM groups WHERE tenant_id = ? ORDER BY name_key",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Group {
-                    id: r.try_get("id")?,
-                    display_name: r.try_get("display_name")?,
-                })
-            })
-            .collect()
+        self.read(|c| {
+            all(
+                c,
+                "SELECT id, display_name FROM groups WHERE tenant_id = ? ORDER BY name_key",
+                [tenant_id],
+                |r| {
+                    Ok(Group {
+                        id: r.get("id")?,
+                        display_name: r.get("display_name")?,
+                    })
+                },
+            )
+        })
     }
 
     async fn create_group(&self, tenant_id: &str, id: &str, display_name: &str) -> Result<()> {
-        sqlx::query("INSERT INTO groups (id, tenant_id, display_name, name_key) VALUES (?,?,?,?)")
-            .bind(id)
-            .bind(tenant_id)
-            .bind(display_name)
-            .bind(display_name.to_lowercase())
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from)
-            .map_err(conflict_as(format!("group '{display_name}'")))?;
+        self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO groups (id, tenant_id, display_name, name_key) VALUES (?,?,?,?)",
+                params![id, tenant_id, display_name, display_name.to_lowercase()],
+            )
+        })
+        .map_err(conflict_as(format!("group '{display_name}'")))?;
         Ok(())
     }
 
     async fn create_application(&self, tenant_id: &str, app: &Application, now: i64) -> Result<()> {
-        let mut c = self.pool.acquire().await?;
-        insert_application(&mut c, tenant_id, app, now, false)
-            .await
+        self.write(|c| insert_application(c, tenant_id, app, now, false))
             .map_err(conflict_as(format!("application '{}'", app.client_id)))
     }
 
     async fn create_resource(&self, tenant_id: &str, r: &Resource) -> Result<()> {
-        let mut c = self.pool.acquire().await?;
-        insert_resource(&mut c, tenant_id, r, false)
-            .await
+        self.write(|c| insert_resource(c, tenant_id, r, false))
             .map_err(conflict_as(format!("resource '{}'", r.identifier)))
     }
 
@@ -500,176 +467,158 @@ impl Store for SqliteStore {
         new: &StoredKey,
         published_until: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        rotate_in(&mut tx, tenant_id, new, published_until).await?;
-        tx.commit().await?;
-        Ok(())
+        self.transaction(|tx| rotate_in(tx, tenant_id, new, published_until))
     }
 
     async fn import(&self, tenants: &[TenantImport], now: i64) -> Result<ImportSummary> {
-        let mut s = ImportSummary::default();
-        let mut tx = self.pool.begin().await?;
-        for ti in tenants {
-            let t = &ti.tenant;
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
-                    .bind(&t.name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let tenant_id = match existing {
+        let s = self.transaction(|tx| import_in(tx, tenants, now))?;
+        // An import can disable users or change what they may hold.
+        self.revoked();
+        Ok(s)
+    }
+}
+
+/// The import, inside its one transaction.
+fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<ImportSummary> {
+    let mut s = ImportSummary::default();
+    let id_of = |r: &Row<'_>| Ok(r.get::<_, String>(0)?);
+    for ti in tenants {
+        let t = &ti.tenant;
+        let existing = one(
+            tx,
+            "SELECT id FROM tenants WHERE name = ?",
+            [&t.name],
+            id_of,
+        )?;
+        let tenant_id = match existing {
+            Some(id) => {
+                exec(tx, "UPDATE tenants SET display_name = ?, signing_algorithm = ?, access_token_lifetime = ? WHERE id = ?",
+                    params![t.display_name, t.signing_algorithm.as_str(), t.access_token_lifetime_seconds.map(i64::from), id])?;
+                s.tenants_updated += 1;
+                id
+            }
+            None => {
+                exec(
+                    tx,
+                    INSERT_TENANT,
+                    params![
+                        t.id,
+                        t.name,
+                        t.display_name,
+                        t.signing_algorithm.as_str(),
+                        t.access_token_lifetime_seconds.map(i64::from),
+                        now
+                    ],
+                )?;
+                s.tenants_created += 1;
+                t.id.clone()
+            }
+        };
+        if let Some((alg, at, until)) = &ti.retire {
+            retire_in(tx, &tenant_id, alg.as_str(), *at, *until)?;
+        }
+        for (k, until) in &ti.new_keys {
+            rotate_in(tx, &tenant_id, k, *until)?;
+        }
+
+        let mut group_ids: HashMap<String, String> = HashMap::new();
+        for g in &ti.groups {
+            let key = g.to_lowercase();
+            let id = match one(tx, GROUP_ID, params![tenant_id, key], id_of)? {
                 Some(id) => {
-                    sqlx::query("UPDATE tenants SET display_name = ?, signing_algorithm = ?, access_token_lifetime = ? WHERE id = ?")
-                        .bind(&t.display_name)
-                        .bind(t.signing_algorithm.as_str())
-                        .bind(t.access_token_lifetime_seconds.map(i64::from))
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                    s.tenants_updated += 1;
+                    exec(
+                        tx,
+                        "UPDATE groups SET display_name = ? WHERE id = ?",
+                        params![g, id],
+                    )?;
                     id
                 }
                 None => {
-                    sqlx::query("INSERT INTO tenants (id, name, display_name, signing_algorithm, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?)")
-                        .bind(&t.id)
-                        .bind(&t.name)
-                        .bind(&t.display_name)
-                        .bind(t.signing_algorithm.as_str())
-                        .bind(t.access_token_lifetime_seconds.map(i64::from))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    s.tenants_created += 1;
-                    t.id.clone()
+                    let id = new_id();
+                    exec(
+                        tx,
+                        "INSERT INTO groups (id, tenant_id, display_name, name_key) VALUES (?,?,?,?)",
+                        params![id, tenant_id, g, key],
+                    )?;
+                    s.groups_created += 1;
+                    id
                 }
             };
-            if let Some((alg, at, until)) = &ti.retire {
-                retire_in(&mut tx, &tenant_id, alg.as_str(), *at, *until).await?;
-            }
-            for (k, until) in &ti.new_keys {
-                rotate_in(&mut tx, &tenant_id, k, *until).await?;
-            }
+            group_ids.insert(key, id);
+        }
 
-            let mut group_ids: HashMap<String, String> = HashMap::new();
-            for g in &ti.groups {
-                let key = g.to_lowercase();
-                let id: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?",
-                )
-                .bind(&tenant_id)
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let id = match id {
-                    Some(id) => {
-                        sqlx::query("UPDATE groups SET display_name = ? WHERE id = ?")
-                            .bind(g)
-                            .bind(&id)
-                            .execute(&mut *tx)
-                            .await?;
-                        id
-                    }
-                    None => {
-                        let id = new_id();
-                        sqlx::query("INSERT INTO groups (id, tenant_id, display_name, name_key) VALUES (?,?,?,?)")
-                            .bind(&id)
-                            .bind(&tenant_id)
-                            .bind(g)
-                            .bind(&key)
-                            .execute(&mut *tx)
-                            .await?;
-                        s.groups_created += 1;
-                        id
-                    }
-                };
-                group_ids.insert(key, id);
-            }
-
-            for (u, groups) in &ti.users {
-                let key = u.user_principal_name.to_lowercase();
-                let id: Option<String> =
-                    sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = ? AND upn_key = ?")
-                        .bind(&tenant_id)
-                        .bind(&key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let id = match id {
-                    Some(id) => {
-                        sqlx::query("UPDATE users SET user_principal_name = ?, display_name = ?, account_enabled = ?, password_hash = COALESCE(?, password_hash) WHERE id = ?")
-                            .bind(&u.user_principal_name)
-                            .bind(&u.display_name)
-                            .bind(u.account_enabled)
-                            .bind(&u.password_hash)
-                            .bind(&id)
-                            .execute(&mut *tx)
-                            .await?;
-                        s.users_updated += 1;
-                        id
-                    }
-                    None => {
-                        sqlx::query("INSERT INTO users (id, tenant_id, user_principal_name, upn_key, display_name, password_hash, account_enabled, created_at) VALUES (?,?,?,?,?,?,?,?)")
-                            .bind(&u.id)
-                            .bind(&tenant_id)
-                            .bind(&u.user_principal_name)
-                            .bind(&key)
-                            .bind(&u.display_name)
-                            .bind(&u.password_hash)
-                            .bind(u.account_enabled)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        s.users_created += 1;
-                        u.id.clone()
-                    }
-                };
-                sqlx::query("DELETE FROM group_members WHERE user_id = ?")
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                for g in groups {
-                    let gid = group_ids.get(&g.to_lowercase()).cloned();
-                    let gid = match gid {
-                        Some(g) => g,
-                        None => sqlx::query_scalar(
-                            "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?",
-                        )
-                        .bind(&tenant_id)
-                        .bind(g.to_lowercase())
-                        .fetch_optional(&mut *tx)
-                        .await?
+        for (u, groups) in &ti.users {
+            let key = u.user_principal_name.to_lowercase();
+            let existing = one(
+                tx,
+                "SELECT id FROM users WHERE tenant_id = ? AND upn_key = ?",
+                params![tenant_id, key],
+                id_of,
+            )?;
+            let id = match existing {
+                Some(id) => {
+                    exec(tx, "UPDATE users SET user_principal_name = ?, display_name = ?, account_enabled = ?, password_hash = COALESCE(?, password_hash) WHERE id = ?",
+                        params![u.user_principal_name, u.display_name, u.account_enabled, u.password_hash, id])?;
+                    s.users_updated += 1;
+                    id
+                }
+                None => {
+                    exec(
+                        tx,
+                        INSERT_USER,
+                        params![
+                            u.id,
+                            tenant_id,
+                            u.user_principal_name,
+                            key,
+                            u.display_name,
+                            u.password_hash,
+                            u.account_enabled,
+                            now
+                        ],
+                    )?;
+                    s.users_created += 1;
+                    u.id.clone()
+                }
+            };
+            exec(tx, "DELETE FROM group_members WHERE user_id = ?", [&id])?;
+            for g in groups {
+                let gid = match group_ids.get(&g.to_lowercase()).cloned() {
+                    Some(g) => g,
+                    None => one(tx, GROUP_ID, params![tenant_id, g.to_lowercase()], id_of)?
                         .ok_or_else(|| StoreError::NotFound(format!("group '{g}'")))?,
-                    };
-                    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?,?)")
-                        .bind(gid)
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-
-            for r in &ti.resources {
-                insert_resource(&mut tx, &tenant_id, r, true).await?;
-                s.resources_upserted += 1;
-            }
-            for a in &ti.applications {
-                let mut a = a.clone();
-                if a.confidential && a.secret_sha256.is_none() {
-                    // Keep the stored secret: read it back inside the transaction.
-                    let old: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT secret_sha256 FROM applications WHERE tenant_id = ? AND client_id = ?")
-                        .bind(&tenant_id)
-                        .bind(&a.client_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    a.secret_sha256 = old
-                        .flatten()
-                        .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
-                }
-                insert_application(&mut tx, &tenant_id, &a, now, true).await?;
-                s.applications_upserted += 1;
+                };
+                exec(
+                    tx,
+                    "INSERT INTO group_members (group_id, user_id) VALUES (?,?)",
+                    params![gid, id],
+                )?;
             }
         }
-        tx.commit().await?;
-        Ok(s)
+
+        for r in &ti.resources {
+            insert_resource(tx, &tenant_id, r, true)?;
+            s.resources_upserted += 1;
+        }
+        for a in &ti.applications {
+            let mut a = a.clone();
+            if a.confidential && a.secret_sha256.is_none() {
+                // Keep the stored secret: read it back inside the transaction.
+                let old = one(
+                    tx,
+                    "SELECT secret_sha256 FROM applications WHERE tenant_id = ? AND client_id = ?",
+                    params![tenant_id, a.client_id],
+                    |r| Ok(r.get::<_, Option<Vec<u8>>>(0)?),
+                )?;
+                a.secret_sha256 = old
+                    .flatten()
+                    .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
+            }
+            insert_application(tx, &tenant_id, &a, now, true)?;
+            s.applications_upserted += 1;
+        }
     }
+    Ok(s)
 }
 
 fn new_id() -> String {

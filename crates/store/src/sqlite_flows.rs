@@ -1,155 +1,141 @@
 //! [`Flows`] on SQLite.
 
+use crate::conns::{exec, one};
 use crate::flows::{
     AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
 };
+use crate::sqlite::{user_from_row, USER_COLUMNS};
 use crate::{Result, SqliteStore, StoreError};
 use async_trait::async_trait;
 use portvakt_core::flow::{CodeGrant, DeviceGrant, RefreshGrant, Session};
 use portvakt_core::model::User;
-use sqlx::Row;
+use rusqlite::{params, Connection, Row};
 
 fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
     <[u8; 32]>::try_from(v.as_slice())
         .map_err(|_| StoreError::Corrupt("hash is not 32 bytes".into()))
 }
 
+/// A `grant_json` column, decoded.
+fn grant<T: serde::de::DeserializeOwned>(r: &Row<'_>) -> Result<T> {
+    let json: String = r.get("grant_json")?;
+    Ok(serde_json::from_str(&json)?)
+}
+
 #[async_trait]
 impl Flows for SqliteStore {
     async fn put_interaction(&self, i: &Interaction) -> Result<()> {
-        sqlx::query("INSERT INTO interactions (id, tenant_id, browser_hash, csrf, request, user_id, sid, expires_at) VALUES (?,?,?,?,?,?,?,?)")
-            .bind(&i.id)
-            .bind(&i.tenant_id)
-            .bind(i.browser_hash.to_vec())
-            .bind(&i.csrf)
-            .bind(serde_json::to_string(&i.request)?)
-            .bind(&i.user_id)
-            .bind(&i.sid)
-            .bind(i.expires_at)
-            .execute(self.pool())
-            .await?;
+        let request = serde_json::to_string(&i.request)?;
+        self.write(|c| exec(c, "INSERT INTO interactions (id, tenant_id, browser_hash, csrf, request, user_id, sid, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+            params![i.id, i.tenant_id, i.browser_hash.to_vec(), i.csrf, request, i.user_id, i.sid, i.expires_at]))?;
         Ok(())
     }
 
     async fn interaction(&self, id: &str) -> Result<Option<Interaction>> {
-        let Some(r) = sqlx::query("SELECT * FROM interactions WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let request: String = r.try_get("request")?;
-        Ok(Some(Interaction {
-            id: r.try_get("id")?,
-            tenant_id: r.try_get("tenant_id")?,
-            browser_hash: hash32(r.try_get("browser_hash")?)?,
-            csrf: r.try_get("csrf")?,
-            request: serde_json::from_str(&request)?,
-            user_id: r.try_get("user_id")?,
-            sid: r.try_get("sid")?,
-            expires_at: r.try_get("expires_at")?,
-        }))
+        self.read(|c| {
+            one(c, "SELECT * FROM interactions WHERE id = ?", [id], |r| {
+                let request: String = r.get("request")?;
+                Ok(Interaction {
+                    id: r.get("id")?,
+                    tenant_id: r.get("tenant_id")?,
+                    browser_hash: hash32(r.get("browser_hash")?)?,
+                    csrf: r.get("csrf")?,
+                    request: serde_json::from_str(&request)?,
+                    user_id: r.get("user_id")?,
+                    sid: r.get("sid")?,
+                    expires_at: r.get("expires_at")?,
+                })
+            })
+        })
     }
 
     async fn set_interaction_user(&self, id: &str, user_id: &str, sid: &str) -> Result<()> {
-        sqlx::query("UPDATE interactions SET user_id = ?, sid = ? WHERE id = ?")
-            .bind(user_id)
-            .bind(sid)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        self.write(|c| {
+            exec(
+                c,
+                "UPDATE interactions SET user_id = ?, sid = ? WHERE id = ?",
+                params![user_id, sid, id],
+            )
+        })?;
         Ok(())
     }
 
     async fn delete_interaction(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM interactions WHERE id = ?")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        self.write(|c| exec(c, "DELETE FROM interactions WHERE id = ?", [id]))?;
         Ok(())
     }
 
     async fn put_session(&self, cookie_hash: &[u8; 32], s: &Session) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, user_id, auth_time, amr, expires_at) VALUES (?,?,?,?,?,?,?)")
-            .bind(cookie_hash.to_vec())
-            .bind(&s.sid)
-            .bind(&s.tenant_id)
-            .bind(&s.user_id)
-            .bind(s.auth_time)
-            .bind(serde_json::to_string(&s.amr)?)
-            .bind(s.expires_at)
-            .execute(self.pool())
-            .await?;
+        let amr = serde_json::to_string(&s.amr)?;
+        self.write(|c| exec(c, "INSERT INTO sessions (id_hash, sid, tenant_id, user_id, auth_time, amr, expires_at) VALUES (?,?,?,?,?,?,?)",
+            params![cookie_hash.to_vec(), s.sid, s.tenant_id, s.user_id, s.auth_time, amr, s.expires_at]))?;
         Ok(())
     }
 
     async fn session(&self, cookie_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
-        let Some(r) = sqlx::query("SELECT * FROM sessions WHERE id_hash = ?")
-            .bind(cookie_hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let amr: String = r.try_get("amr")?;
-        Ok(Some(SessionRecord {
-            session: Session {
-                sid: r.try_get("sid")?,
-                tenant_id: r.try_get("tenant_id")?,
-                user_id: r.try_get("user_id")?,
-                auth_time: r.try_get("auth_time")?,
-                amr: serde_json::from_str(&amr)?,
-                expires_at: r.try_get("expires_at")?,
-            },
-            revoked_at: r.try_get("revoked_at")?,
-        }))
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM sessions WHERE id_hash = ?",
+                [cookie_hash.to_vec()],
+                |r| {
+                    let amr: String = r.get("amr")?;
+                    Ok(SessionRecord {
+                        session: Session {
+                            sid: r.get("sid")?,
+                            tenant_id: r.get("tenant_id")?,
+                            user_id: r.get("user_id")?,
+                            auth_time: r.get("auth_time")?,
+                            amr: serde_json::from_str(&amr)?,
+                            expires_at: r.get("expires_at")?,
+                        },
+                        revoked_at: r.get("revoked_at")?,
+                    })
+                },
+            )
+        })
     }
 
     async fn end_session(&self, sid: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE token_families SET revoked_at = ?, revoked_reason = 'the user signed out' WHERE sid = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        self.transaction(|tx| {
+            exec(
+                tx,
+                "UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL",
+                params![now, sid],
+            )?;
+            exec(tx, "UPDATE token_families SET revoked_at = ?, revoked_reason = 'the user signed out' WHERE sid = ? AND revoked_at IS NULL",
+                params![now, sid])?;
+            Ok(())
+        })?;
+        self.revoked();
         Ok(())
     }
 
     async fn revoke_user(&self, tenant_id: &str, user_id: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let r =
-            sqlx::query("UPDATE users SET tokens_valid_from = ? WHERE tenant_id = ? AND id = ?")
-                .bind(now)
-                .bind(tenant_id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user '{user_id}'")));
-        }
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE token_families SET revoked_at = ?, revoked_reason = 'an administrator revoked all sessions of the user' WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        self.transaction(|tx| {
+            let n = exec(
+                tx,
+                "UPDATE users SET tokens_valid_from = ? WHERE tenant_id = ? AND id = ?",
+                params![now, tenant_id, user_id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("user '{user_id}'")));
+            }
+            exec(
+                tx,
+                "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                params![now, user_id],
+            )?;
+            exec(tx, "UPDATE token_families SET revoked_at = ?, revoked_reason = 'an administrator revoked all sessions of the user' WHERE user_id = ? AND revoked_at IS NULL",
+                params![now, user_id])?;
+            Ok(())
+        })?;
+        self.revoked();
         Ok(())
     }
 
     async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>> {
-        self.user_where("id", tenant_id, user_id).await
+        self.user_where("id", tenant_id, user_id)
     }
 
     async fn consent(
@@ -158,18 +144,7 @@ impl Flows for SqliteStore {
         user_id: &str,
         client_id: &str,
     ) -> Result<Vec<String>> {
-        let s: Option<String> = sqlx::query_scalar(
-            "SELECT scopes FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(client_id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(match s {
-            Some(s) => serde_json::from_str(&s)?,
-            None => vec![],
-        })
+        self.read(|c| consent_in(c, tenant_id, user_id, client_id))
     }
 
     async fn add_consent(
@@ -179,18 +154,16 @@ impl Flows for SqliteStore {
         client_id: &str,
         scopes: &[String],
     ) -> Result<()> {
-        let mut all = self.consent(tenant_id, user_id, client_id).await?;
-        all.extend(scopes.iter().cloned());
-        all.sort();
-        all.dedup();
-        sqlx::query("INSERT INTO consents (tenant_id, user_id, client_id, scopes) VALUES (?,?,?,?) ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET scopes = excluded.scopes")
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(client_id)
-            .bind(serde_json::to_string(&all)?)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        // Read and write in one transaction, so two consents at once both count.
+        self.transaction(|tx| {
+            let mut all = consent_in(tx, tenant_id, user_id, client_id)?;
+            all.extend(scopes.iter().cloned());
+            all.sort();
+            all.dedup();
+            exec(tx, "INSERT INTO consents (tenant_id, user_id, client_id, scopes) VALUES (?,?,?,?) ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET scopes = excluded.scopes",
+                params![tenant_id, user_id, client_id, serde_json::to_string(&all)?])?;
+            Ok(())
+        })
     }
 
     async fn set_admin_consent(
@@ -199,59 +172,55 @@ impl Flows for SqliteStore {
         client_id: &str,
         consented: bool,
     ) -> Result<()> {
-        let r = sqlx::query(
-            "UPDATE applications SET admin_consented = ? WHERE tenant_id = ? AND client_id = ?",
-        )
-        .bind(consented)
-        .bind(tenant_id)
-        .bind(client_id)
-        .execute(self.pool())
-        .await?;
-        if r.rows_affected() == 0 {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE applications SET admin_consented = ? WHERE tenant_id = ? AND client_id = ?",
+                params![consented, tenant_id, client_id],
+            )
+        })?;
+        if n == 0 {
             return Err(StoreError::NotFound(format!("application '{client_id}'")));
         }
         Ok(())
     }
 
     async fn put_code(&self, code_hash: &[u8; 32], grant: &CodeGrant) -> Result<()> {
-        sqlx::query("INSERT INTO auth_codes (code_hash, grant_json, expires_at) VALUES (?,?,?)")
-            .bind(code_hash.to_vec())
-            .bind(serde_json::to_string(grant)?)
-            .bind(grant.expires_at)
-            .execute(self.pool())
-            .await?;
+        let json = serde_json::to_string(grant)?;
+        self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO auth_codes (code_hash, grant_json, expires_at) VALUES (?,?,?)",
+                params![code_hash.to_vec(), json, grant.expires_at],
+            )
+        })?;
         Ok(())
     }
 
     async fn take_code(&self, code_hash: &[u8; 32], now: i64) -> Result<CodeTake> {
-        let mut tx = self.pool().begin().await?;
-        // The conditional update is the single-use guarantee: only one caller can
-        // move used_at from NULL.
-        let won = sqlx::query(
-            "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(code_hash.to_vec())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let row = sqlx::query("SELECT grant_json, family_id, access_jti, access_exp FROM auth_codes WHERE code_hash = ?").bind(code_hash.to_vec()).fetch_optional(&mut *tx).await?;
-        tx.commit().await?;
-        let Some(r) = row else {
-            return Ok(CodeTake::Missing);
-        };
-        let json: String = r.try_get("grant_json")?;
-        let grant: CodeGrant = serde_json::from_str(&json)?;
-        if won {
-            return Ok(CodeTake::Fresh(grant));
-        }
-        let jti: Option<String> = r.try_get("access_jti")?;
-        let exp: Option<i64> = r.try_get("access_exp")?;
-        Ok(CodeTake::Reused {
-            grant,
-            family_id: r.try_get("family_id")?,
-            access: jti.zip(exp),
+        self.transaction(|tx| {
+            // The conditional update is the single-use guarantee: only one caller can
+            // move used_at from NULL.
+            let won = exec(
+                tx,
+                "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+                params![now, code_hash.to_vec()],
+            )? == 1;
+            let take = one(tx, "SELECT grant_json, family_id, access_jti, access_exp FROM auth_codes WHERE code_hash = ?",
+                [code_hash.to_vec()], |r| {
+                    let grant: CodeGrant = grant(r)?;
+                    if won {
+                        return Ok(CodeTake::Fresh(grant));
+                    }
+                    let jti: Option<String> = r.get("access_jti")?;
+                    let exp: Option<i64> = r.get("access_exp")?;
+                    Ok(CodeTake::Reused {
+                        grant,
+                        family_id: r.get("family_id")?,
+                        access: jti.zip(exp),
+                    })
+                })?;
+            Ok(take.unwrap_or(CodeTake::Missing))
         })
     }
 
@@ -262,49 +231,42 @@ impl Flows for SqliteStore {
         access_jti: &str,
         access_exp: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE auth_codes SET family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ?")
-            .bind(family_id)
-            .bind(access_jti)
-            .bind(access_exp)
-            .bind(code_hash.to_vec())
-            .execute(self.pool())
-            .await?;
+        self.write(|c| exec(c, "UPDATE auth_codes SET family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ?",
+            params![family_id, access_jti, access_exp, code_hash.to_vec()]))?;
         Ok(())
     }
 
     async fn put_refresh(&self, token_hash: &[u8; 32], g: &RefreshGrant, now: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO token_families (id, tenant_id, user_id, client_id, sid, created_at, expires_at) VALUES (?,?,?,?,?,?,?)")
-            .bind(&g.family_id)
-            .bind(&g.tenant_id)
-            .bind(&g.user_id)
-            .bind(&g.client_id)
-            .bind(&g.sid)
-            .bind(now)
-            .bind(g.family_expires_at)
-            .execute(&mut *tx)
-            .await?;
-        insert_refresh(&mut tx, token_hash, g).await?;
-        tx.commit().await?;
-        Ok(())
+        let json = serde_json::to_string(g)?;
+        self.transaction(|tx| {
+            exec(tx, "INSERT INTO token_families (id, tenant_id, user_id, client_id, sid, created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
+                params![g.family_id, g.tenant_id, g.user_id, g.client_id, g.sid, now, g.family_expires_at])?;
+            exec(tx, "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at) VALUES (?,?,?,?,?)",
+                params![token_hash.to_vec(), g.family_id, json, g.issued_at, g.expires_at])?;
+            Ok(())
+        })
     }
 
     async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>> {
-        let Some(r) = sqlx::query("SELECT t.grant_json, t.used_at, f.revoked_at, f.revoked_reason FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?")
-            .bind(token_hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let json: String = r.try_get("grant_json")?;
-        let revoked_at: Option<i64> = r.try_get("revoked_at")?;
-        let reason: Option<String> = r.try_get("revoked_reason")?;
-        Ok(Some(RefreshRecord {
-            grant: serde_json::from_str(&json)?,
-            used_at: r.try_get("used_at")?,
-            family_revoked: revoked_at.map(|t| (t, reason.unwrap_or_default())),
-        }))
+        // The token, its family and its user in one statement.
+        let sql = format!(
+            "SELECT t.grant_json, t.used_at, f.revoked_at, f.revoked_reason, {USER_COLUMNS}
+             FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
+             LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
+             WHERE t.token_hash = ?"
+        );
+        self.read(|c| {
+            one(c, &sql, [token_hash.to_vec()], |r| {
+                let revoked_at: Option<i64> = r.get("revoked_at")?;
+                let reason: Option<String> = r.get("revoked_reason")?;
+                Ok(RefreshRecord {
+                    grant: grant(r)?,
+                    used_at: r.get("used_at")?,
+                    family_revoked: revoked_at.map(|t| (t, reason.unwrap_or_default())),
+                    user: user_from_row(r)?,
+                })
+            })
+        })
     }
 
     async fn rotate_refresh(
@@ -314,59 +276,57 @@ impl Flows for SqliteStore {
         new: &RefreshGrant,
         now: i64,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let won = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(old_hash.to_vec())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !won {
-            return Ok(false);
-        }
-        insert_refresh(&mut tx, new_hash, new).await?;
-        tx.commit().await?;
-        Ok(true)
+        // One statement (migration 0004): the new token is inserted only while the old
+        // one is unused, and its trigger marks the old one used at `now` (the new
+        // token's issued_at). The row count is the INSERT's own (SQLite does not count
+        // trigger rows), so 1 means this request won.
+        let json = serde_json::to_string(new)?;
+        let n = self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)",
+                params![new_hash.to_vec(), new.family_id, json, now, new.expires_at, old_hash.to_vec()],
+            )
+        })?;
+        Ok(n == 1)
     }
 
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE token_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(reason).bind(family_id).execute(self.pool()).await?;
+        self.write(|c| exec(c, "UPDATE token_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
+            params![now, reason, family_id]))?;
+        self.revoked();
         Ok(())
     }
 
     async fn put_device(&self, device_hash: &[u8; 32], g: &DeviceGrant) -> Result<()> {
-        sqlx::query("INSERT INTO device_codes (device_hash, user_code, status, grant_json, expires_at) VALUES (?,?,?,?,?)")
-            .bind(device_hash.to_vec())
-            .bind(&g.user_code)
-            .bind(&g.status)
-            .bind(serde_json::to_string(g)?)
-            .bind(g.expires_at)
-            .execute(self.pool())
-            .await?;
+        let json = serde_json::to_string(g)?;
+        self.write(|c| exec(c, "INSERT INTO device_codes (device_hash, user_code, status, grant_json, expires_at) VALUES (?,?,?,?,?)",
+            params![device_hash.to_vec(), g.user_code, g.status, json, g.expires_at]))?;
         Ok(())
     }
 
     async fn device(&self, device_hash: &[u8; 32]) -> Result<Option<DeviceGrant>> {
-        let json: Option<String> =
-            sqlx::query_scalar("SELECT grant_json FROM device_codes WHERE device_hash = ?")
-                .bind(device_hash.to_vec())
-                .fetch_optional(self.pool())
-                .await?;
-        json.map(|j| serde_json::from_str(&j).map_err(StoreError::from))
-            .transpose()
+        self.read(|c| {
+            one(
+                c,
+                "SELECT grant_json FROM device_codes WHERE device_hash = ?",
+                [device_hash.to_vec()],
+                grant,
+            )
+        })
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> Result<Option<DeviceGrant>> {
-        let json: Option<String> =
-            sqlx::query_scalar("SELECT grant_json FROM device_codes WHERE user_code = ?")
-                .bind(user_code)
-                .fetch_optional(self.pool())
-                .await?;
-        json.map(|j| serde_json::from_str(&j).map_err(StoreError::from))
-            .transpose()
+        self.read(|c| {
+            one(
+                c,
+                "SELECT grant_json FROM device_codes WHERE user_code = ?",
+                [user_code],
+                grant,
+            )
+        })
     }
 
     async fn update_device(
@@ -375,16 +335,19 @@ impl Flows for SqliteStore {
         expect_status: &str,
         g: &DeviceGrant,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE device_codes SET status = ?, grant_json = ? WHERE user_code = ? AND status = ?",
-        )
-        .bind(&g.status)
-        .bind(serde_json::to_string(g)?)
-        .bind(user_code)
-        .bind(expect_status)
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let json = serde_json::to_string(g)?;
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE device_codes SET status = ?, grant_json = ? WHERE user_code = ? AND status = ?",
+                params![g.status, json, user_code, expect_status],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn revocation_epoch(&self) -> u64 {
+        self.epoch()
     }
 
     async fn access_token_status(
@@ -393,66 +356,219 @@ impl Flows for SqliteStore {
         user: Option<TokenUser<'_>>,
     ) -> Result<AccessTokenStatus> {
         let Some(u) = user else {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?")
-                .bind(jti)
-                .fetch_one(self.pool())
-                .await?;
+            let revoked = self.read(|c| {
+                Ok(
+                    c.prepare_cached("SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?")?
+                        .query_row([jti], |r| r.get::<_, i64>(0))?,
+                )
+            })?;
             return Ok(AccessTokenStatus {
-                jti_revoked: n > 0,
+                jti_revoked: revoked > 0,
                 user: None,
                 grant_revoked: false,
             });
         };
-        let r = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?) AS jti_revoked,
+        let status = self.read(|c| {
+            one(
+                c,
+                "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?) AS jti_revoked,
                     u.account_enabled, u.tokens_valid_from, u.user_principal_name,
                     (SELECT COUNT(*) FROM sessions WHERE sid = ? AND revoked_at IS NOT NULL)
                   + (SELECT COUNT(*) FROM token_families WHERE sid = ? AND client_id = ? AND revoked_at IS NOT NULL AND revoked_at >= ?) AS grant_revoked
              FROM (SELECT 1) LEFT JOIN users u ON u.tenant_id = ? AND u.id = ?",
-        )
-        .bind(jti)
-        .bind(u.sid)
-        .bind(u.sid)
-        .bind(u.client_id)
-        .bind(u.iat)
-        .bind(u.tenant_id)
-        .bind(u.user_id)
-        .fetch_one(self.pool())
-        .await?;
-        let enabled: Option<bool> = r.try_get("account_enabled")?;
-        let user = match enabled {
-            Some(e) => Some((
-                e,
-                r.try_get::<i64, _>("tokens_valid_from")?,
-                r.try_get::<String, _>("user_principal_name")?,
-            )),
-            None => None,
-        };
-        Ok(AccessTokenStatus {
-            jti_revoked: r.try_get::<i64, _>("jti_revoked")? > 0,
-            user,
-            grant_revoked: r.try_get::<i64, _>("grant_revoked")? > 0,
-        })
+                params![jti, u.sid, u.sid, u.client_id, u.iat, u.tenant_id, u.user_id],
+                |r| {
+                    let enabled: Option<bool> = r.get("account_enabled")?;
+                    let user = match enabled {
+                        Some(e) => Some((
+                            e,
+                            r.get::<_, i64>("tokens_valid_from")?,
+                            r.get::<_, String>("user_principal_name")?,
+                        )),
+                        None => None,
+                    };
+                    Ok(AccessTokenStatus {
+                        jti_revoked: r.get::<_, i64>("jti_revoked")? > 0,
+                        user,
+                        grant_revoked: r.get::<_, i64>("grant_revoked")? > 0,
+                    })
+                },
+            )
+        })?;
+        Ok(status.unwrap_or_default())
     }
 
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES (?,?,?) ON CONFLICT (jti) DO NOTHING").bind(jti).bind(tenant_id).bind(expires_at).execute(self.pool()).await?;
+        self.write(|c| exec(c, "INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES (?,?,?) ON CONFLICT (jti) DO NOTHING",
+            params![jti, tenant_id, expires_at]))?;
+        self.revoked();
         Ok(())
     }
 }
 
-async fn insert_refresh(
-    c: &mut sqlx::SqliteConnection,
-    token_hash: &[u8; 32],
-    g: &RefreshGrant,
-) -> Result<()> {
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at) VALUES (?,?,?,?,?)")
-        .bind(token_hash.to_vec())
-        .bind(&g.family_id)
-        .bind(serde_json::to_string(g)?)
-        .bind(g.issued_at)
-        .bind(g.expires_at)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
+fn consent_in(
+    c: &Connection,
+    tenant_id: &str,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Vec<String>> {
+    let s = one(
+        c,
+        "SELECT scopes FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
+        params![tenant_id, user_id, client_id],
+        |r| Ok(r.get::<_, String>(0)?),
+    )?;
+    Ok(match s {
+        Some(s) => serde_json::from_str(&s)?,
+        None => vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NewUser, Store};
+    use portvakt_core::model::Tenant;
+    use portvakt_jose::Algorithm;
+
+    async fn family(st: &SqliteStore) -> (RefreshGrant, [u8; 32]) {
+        let t = Tenant {
+            id: "t1".into(),
+            name: "t1".into(),
+            display_name: "t1".into(),
+            signing_algorithm: Algorithm::ES256,
+            access_token_lifetime_seconds: None,
+        };
+        st.create_tenant(&t, &[], 0).await.expect("store");
+        let u = NewUser {
+            id: "u1".into(),
+            user_principal_name: "u1@x".into(),
+            display_name: "U".into(),
+            password_hash: None,
+            account_enabled: true,
+        };
+        st.create_user("t1", &u, 0).await.expect("store");
+        let g = RefreshGrant {
+            family_id: "f1".into(),
+            tenant_id: "t1".into(),
+            client_id: "web".into(),
+            user_id: "u1".into(),
+            sid: "s1".into(),
+            scope: "offline_access".into(),
+            resource: None,
+            auth_time: 0,
+            amr: vec!["pwd".into()],
+            issued_at: 0,
+            expires_at: 1000,
+            family_expires_at: 5000,
+        };
+        st.put_refresh(&[0; 32], &g, 0).await.expect("store");
+        (g, [0; 32])
+    }
+
+    fn next(g: &RefreshGrant, now: i64) -> RefreshGrant {
+        RefreshGrant {
+            issued_at: now,
+            expires_at: now + 1000,
+            ..g.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotation_marks_the_old_token_used_and_happens_once() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, old) = family(&st).await;
+        let rec = st.refresh(&old).await.expect("store").expect("store");
+        assert_eq!(rec.used_at, None);
+        assert_eq!(rec.user.as_ref().map(|u| u.id.as_str()), Some("u1"));
+
+        assert!(st
+            .rotate_refresh(&old, &[1; 32], &next(&g, 10), 10)
+            .await
+            .expect("store"));
+        // The same old token again: refused, and nothing is stored for the loser.
+        assert!(!st
+            .rotate_refresh(&old, &[2; 32], &next(&g, 11), 11)
+            .await
+            .expect("store"));
+        assert_eq!(
+            st.refresh(&old)
+                .await
+                .expect("store")
+                .expect("store")
+                .used_at,
+            Some(10)
+        );
+        let new = st.refresh(&[1; 32]).await.expect("store").expect("store");
+        assert_eq!((new.used_at, new.grant.issued_at), (None, 10));
+        assert!(st.refresh(&[2; 32]).await.expect("store").is_none());
+        // An unknown parent rotates nothing.
+        assert!(!st
+            .rotate_refresh(&[9; 32], &[3; 32], &next(&g, 12), 12)
+            .await
+            .expect("store"));
+        assert!(st.refresh(&[3; 32]).await.expect("store").is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_rotations_of_one_token_have_exactly_one_winner() {
+        let dir = std::env::temp_dir().join(format!("pv-rot-{}", portvakt_jose::random_id(8)));
+        std::fs::create_dir_all(&dir).expect("store");
+        let st = SqliteStore::open(&dir.join("db.sqlite"))
+            .await
+            .expect("store");
+        let (g, mut cur) = family(&st).await;
+        for round in 1..=20u8 {
+            let tries = (0..8u8).map(|i| {
+                let st = st.clone();
+                let g = next(&g, i64::from(round));
+                let mut h = [round; 32];
+                h[31] = i;
+                tokio::spawn(async move {
+                    let won = st
+                        .rotate_refresh(&cur, &h, &g, i64::from(round))
+                        .await
+                        .expect("store");
+                    won.then_some(h)
+                })
+            });
+            let mut winners = Vec::new();
+            for t in tries.collect::<Vec<_>>() {
+                if let Some(h) = t.await.expect("store") {
+                    winners.push(h);
+                }
+            }
+            assert_eq!(winners.len(), 1, "round {round}: {} winners", winners.len());
+            cur = winners[0];
+        }
+        std::fs::remove_dir_all(&dir).expect("store");
+    }
+
+    #[tokio::test]
+    async fn every_withdrawing_write_moves_the_revocation_epoch() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, old) = family(&st).await;
+        let mut e = st.revocation_epoch();
+        // Rotations withdraw nothing.
+        st.rotate_refresh(&old, &[1; 32], &next(&g, 1), 1)
+            .await
+            .expect("store");
+        assert_eq!(st.revocation_epoch(), e);
+        st.revoke_jti("t1", "j1", 100).await.expect("store");
+        assert!(st.revocation_epoch() > e);
+        e = st.revocation_epoch();
+        st.revoke_family("f1", "test", 2).await.expect("store");
+        assert!(st.revocation_epoch() > e);
+        e = st.revocation_epoch();
+        st.end_session("s1", 3).await.expect("store");
+        assert!(st.revocation_epoch() > e);
+        e = st.revocation_epoch();
+        st.revoke_user("t1", "u1", 4).await.expect("store");
+        assert!(st.revocation_epoch() > e);
+        e = st.revocation_epoch();
+        st.set_account_enabled("t1", "u1@x", false)
+            .await
+            .expect("store");
+        assert!(st.revocation_epoch() > e);
+    }
 }
