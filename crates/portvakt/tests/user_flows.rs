@@ -825,6 +825,10 @@ async fn revoke_sessions_disable_and_logout_stop_refresh() {
     )
     .await;
     let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    assert_eq!(
+        introspect(&srv, t["access_token"].as_str().expect("at")).await["active"],
+        true
+    );
     let (c, out, err) = srv.cli(&["user", "revoke-sessions", "--tenant", "contoso", USER]);
     assert_eq!(c, 0, "{err}");
     assert!(out.contains("Revoked"), "{out}");
@@ -861,10 +865,18 @@ async fn revoke_sessions_disable_and_logout_stop_refresh() {
     )
     .await;
     let (_, t) = exchange_spa(&srv, &code, &verifier).await;
+    let at = t["access_token"].as_str().expect("at");
+    // Introspected once (and so remembered as verified) before the account is disabled.
+    assert_eq!(introspect(&srv, at).await["active"], true);
     let (c, _, _) = srv.cli(&["user", "disable", "--tenant", "contoso", USER]);
     assert_eq!(c, 0);
     let (s, e) = refresh_spa(&srv, t["refresh_token"].as_str().expect("rt")).await;
     assert_eq!((s, e["error_code"].as_str()), (400, Some("PV3012")), "{e}");
+    assert_eq!(
+        introspect(&srv, at).await["active"],
+        false,
+        "a disabled account's access token is inactive at once"
+    );
     // ... and cannot sign in (after the right password, so nothing is enumerated).
     let mut b2 = Browser::new();
     let (_, ch) = pkce();

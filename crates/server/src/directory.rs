@@ -10,6 +10,7 @@ use crate::discovery;
 use crate::error::ApiError;
 use crate::keys::open_key;
 use crate::state::ServerConfig;
+use crate::verified_tokens::VerifiedTokens;
 use axum::body::Bytes;
 use portvakt_core::model::{Application, Resource, SigningKeyInfo, Tenant};
 use portvakt_jose::{Jwk, Jwks, MasterKey, SigningKey, VerifyingKey};
@@ -40,6 +41,8 @@ pub struct TenantView {
     pub refresh_at: i64,
     /// The algorithm of ID tokens.
     pub id_token_alg: portvakt_jose::Algorithm,
+    /// Access tokens already verified against this view's keys.
+    pub verified: VerifiedTokens,
 }
 
 impl TenantView {
@@ -155,6 +158,7 @@ impl TenantView {
             oauth_metadata,
             refresh_at,
             id_token_alg,
+            verified: VerifiedTokens::default(),
         })
     }
 }

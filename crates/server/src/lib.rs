@@ -33,6 +33,7 @@ pub mod token;
 pub mod token_endpoints;
 pub mod user_grants;
 pub mod user_tokens;
+pub mod verified_tokens;
 
 pub use error::ApiError;
 pub use state::{AppState, ServerConfig};

@@ -21,13 +21,22 @@ use std::sync::Arc;
 /// Verify an access token of this tenant: signature with a published key, `typ`,
 /// issuer, time, denylist, and — for user tokens — that the user's sessions were not
 /// revoked since and that the grant (session, refresh-token family) still stands.
-/// Returns the claims, or why not.
+/// Returns the claims, or why not. A token verified before, with no revocation of any
+/// kind since, is answered from the view's [`crate::verified_tokens`] cache; its times
+/// are checked on every call.
 pub async fn verify_access_token(
     st: &AppState,
     view: &TenantView,
     token: &str,
     now: i64,
-) -> Result<Checked, String> {
+) -> Result<Arc<Checked>, String> {
+    // Read before anything else: a revocation committed after this read makes the
+    // entry stored below stale at once.
+    let epoch = st.store.revocation_epoch();
+    if let Some(hit) = view.verified.get(token, epoch) {
+        in_time(&hit.claims, now)?;
+        return Ok(hit);
+    }
     let jws = portvakt_jose::verify_compact(token, &view.verifiers).map_err(|e| e.to_string())?;
     if jws.header().typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(format!(
@@ -40,15 +49,7 @@ pub async fn verify_access_token(
     if c.iss != view.issuer {
         return Err(format!("issuer is '{}', expected '{}'", c.iss, view.issuer));
     }
-    if c.exp <= now {
-        return Err(format!("the token expired {} s ago", now - c.exp));
-    }
-    if c.nbf > now {
-        return Err(format!(
-            "the token is not valid for another {} s",
-            c.nbf - now
-        ));
-    }
+    in_time(&c, now)?;
     // One read for the denylist, the user and the grant.
     let user = c.sid.as_deref().map(|sid| TokenUser {
         tenant_id: &view.tenant.id,
@@ -84,10 +85,26 @@ pub async fn verify_access_token(
             );
         }
     }
-    Ok(Checked {
+    let checked = Arc::new(Checked {
         username: status.user.map(|(_, _, upn)| upn),
         claims: c,
-    })
+    });
+    view.verified.put(token, Arc::clone(&checked), epoch, now);
+    Ok(checked)
+}
+
+/// `exp` and `nbf` against `now`.
+fn in_time(c: &AccessTokenClaims, now: i64) -> Result<(), String> {
+    if c.exp <= now {
+        return Err(format!("the token expired {} s ago", now - c.exp));
+    }
+    if c.nbf > now {
+        return Err(format!(
+            "the token is not valid for another {} s",
+            c.nbf - now
+        ));
+    }
+    Ok(())
 }
 
 /// A verified access token and, for a user token, the user's sign-in name.
@@ -141,10 +158,10 @@ pub async fn userinfo(
         let c = bearer_challenge(Some("invalid_token"), &why);
         ApiError::new(ErrorCode::UserTokenInvalid, why).with_challenge(c)
     };
-    let c = verify_access_token(&st, &view, &token, now)
+    let checked = verify_access_token(&st, &view, &token, now)
         .await
-        .map_err(fail)?
-        .claims;
+        .map_err(fail)?;
+    let c = &checked.claims;
     let scopes: Vec<&str> = c.scope.split(' ').collect();
     if !scopes.contains(&"openid") || c.sid.is_none() {
         return Err(fail(
@@ -206,15 +223,13 @@ pub async fn introspect(
     // An access token is a JWT (two dots); anything else may be a refresh token.
     if token.bytes().filter(|b| *b == b'.').count() == 2 {
         return match verify_access_token(&st, &view, token, now).await {
-            Ok(Checked {
-                claims: c,
-                username,
-            }) => {
+            Ok(checked) => {
+                let c = &checked.claims;
                 let mut v = json!({
                     "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id,
                     "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "nbf": c.nbf, "jti": c.jti,
                 });
-                if let Some(u) = username {
+                if let Some(u) = &checked.username {
                     v["username"] = json!(u);
                 }
                 Ok(no_store(Json(v).into_response()))
@@ -230,10 +245,9 @@ pub async fn introspect(
         return inactive();
     };
     let g = &rec.grant;
-    let user_ok = st
-        .store
-        .user_by_id(&view.tenant.id, &g.user_id)
-        .await?
+    let user_ok = rec
+        .user
+        .as_ref()
         .is_some_and(|u| u.account_enabled && !u.revoked(g.auth_time));
     let active = g.tenant_id == view.tenant.id
         && rec.used_at.is_none()
