@@ -1,5 +1,6 @@
 //! Password hashing: Argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), run
-//! on the blocking pool so a burst of hashing never stalls the async workers.
+//! on dedicated, lower-priority threads so a burst of hashing never stalls the async
+//! workers nor delays the token endpoint.
 //!
 //! At most one hash per CPU runs at a time, and each reuses one of a few 19 MiB work
 //! areas instead of allocating its own. Without this, a login storm started a blocking
@@ -13,7 +14,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use portvakt_core::ErrorCode;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 const M_COST: u32 = 19 * 1024;
 const T_COST: u32 = 2;
@@ -26,19 +27,62 @@ fn params() -> Params {
         .expect("constant Argon2 parameters are valid")
 }
 
-/// Permits for concurrent hashes: one per available CPU.
-fn permits() -> &'static tokio::sync::Semaphore {
-    static SEM: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    SEM.get_or_init(|| {
-        tokio::sync::Semaphore::new(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-        )
+/// How much lower than the request threads the hashing threads run (a nice value).
+/// Under a login storm every CPU is hashing; a token request arriving then preempts a
+/// hash at once instead of queueing behind it, and hashing still gets every cycle the
+/// requests leave idle.
+pub const HASHING_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads: one per available CPU, started on first use, at
+/// [`HASHING_NICE`]. Jobs wait in the channel, not in threads, so the number of hashes
+/// running (and of 19 MiB work areas) is bounded by the CPUs.
+fn hashers() -> &'static std::sync::mpsc::Sender<Job> {
+    static TX: OnceLock<std::sync::mpsc::Sender<Job>> = OnceLock::new();
+    TX.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("portvakt-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job drops its result sender (the caller gets
+                            // an error); the thread lives on for the next one.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
+        }
+        tx
     })
 }
 
-/// Work areas, reused; there are never more than permits.
+/// Raise this thread's nice value by [`HASHING_NICE`] (Linux: per thread). Lowering a
+/// priority needs no privilege; if it fails anyway, hashing runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, HASHING_NICE) {
+        tracing::warn!(error = %e, "cannot lower the priority of a password hashing thread");
+    }
+}
+
+/// Work areas, reused; there are never more than hashing threads.
 static AREAS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
 /// Run Argon2id with `params` into `out`, in a reused work area.
@@ -60,15 +104,16 @@ fn argon2_into(params: Params, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> Resul
     r.map_err(|e| e.to_string())
 }
 
-/// Run `f` on the blocking pool once a hashing permit is free.
+/// Run `f` on a hashing thread and wait for its result.
 async fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let _permit = permits()
-        .acquire()
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("hashing queue closed: {e}")))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("hashing task failed: {e}")))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hashers()
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "the password hashing threads stopped"))?;
+    rx.await
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "a password hashing job was lost"))
 }
 
 /// Hash a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
