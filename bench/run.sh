@@ -24,7 +24,9 @@
 #   BENCH_CONNECTIONS  wrk connections (default 32)
 #   BENCH_STARTUP_RUNS start-up measurements per server (default 5)
 #   BENCH_SCENARIOS    space-separated subset of: cc refresh introspection
-#                      introspection_cc login storm memory guard discovery jwks (default all)
+#                      introspection_cc introspection_cold login storm memory guard discovery
+#                      jwks (default all)
+#   BENCH_COLD_TOKENS  distinct tokens cycled by introspection_cold (default 10000)
 #   BENCH_CHAINS       refresh chains, one token family each (default 32)
 #   BENCH_LOGIN_CHAINS concurrent sign-ins of the login scenario and storm (default 8)
 #   BENCH_PROBE_RATE   token requests/s of the storm probe (default 200)
@@ -41,7 +43,8 @@ WARMUP=${BENCH_WARMUP:-3}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-5}
-SCENARIO_LIST=${BENCH_SCENARIOS:-"cc refresh introspection introspection_cc login storm memory guard discovery jwks"}
+SCENARIO_LIST=${BENCH_SCENARIOS:-"cc refresh introspection introspection_cc introspection_cold login storm memory guard discovery jwks"}
+COLD_TOKENS=${BENCH_COLD_TOKENS:-10000}
 CHAINS=${BENCH_CHAINS:-32}
 LOGIN_CHAINS=${BENCH_LOGIN_CHAINS:-8}
 PROBE_RATE=${BENCH_PROBE_RATE:-200}
@@ -218,10 +221,12 @@ declare -A PATH_OF=(
   [refresh:portvakt]="/bench/oauth2/token" [refresh:peer]="/bench/oauth2/token"
   [introspection:portvakt]="/bench/oauth2/introspect" [introspection:peer]="/bench/oauth2/introspect"
   [introspection_cc:portvakt]="/bench/oauth2/introspect"
+  [introspection_cold:portvakt]="/bench/oauth2/introspect"
   [login:portvakt]="/bench/login" [login:argon2]="-"
   [storm:portvakt]="/bench/oauth2/token"
 )
-declare -A SCRIPT_OF=([cc]=token.lua [discovery]=get.lua [jwks]=get.lua [introspection]=post.lua [introspection_cc]=post.lua)
+declare -A SCRIPT_OF=([cc]=token.lua [discovery]=get.lua [jwks]=get.lua [introspection]=post.lua [introspection_cc]=post.lua
+                     [introspection_cold]=post_many.lua)
 # The loadgen's endpoints per server (public client `web`, PKCE). oidc-provider drops
 # offline_access unless the request has prompt=consent.
 declare -A LOADGEN_OF=(
@@ -245,6 +250,30 @@ if has introspection || has introspection_cc; then
     "$PEER/bench/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   BODY_OF=([introspection:portvakt]="token=$PV_USER_AT" [introspection:peer]="token=$PEER_OPAQUE_AT"
            [introspection_cc:portvakt]="token=$PV_CC_AT")
+fi
+
+# Introspection without cache hits: distinct client-credentials tokens, cycled by
+# bench/wrk/post_many.lua so that none comes back before thousands of others (more
+# than the 4,096 a tenant's verified-token cache holds).
+COLD_FILE="$RUN/cold-tokens.txt"
+if has introspection_cold; then
+  say "issuing $COLD_TOKENS client-credentials tokens for introspection_cold"
+  python3 - "$PV" "$BENCH_BASIC" "$COLD_TOKENS" "$COLD_FILE" <<'PY'
+import http.client, json, sys, urllib.parse
+base, basic, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+u = urllib.parse.urlparse(base)
+c = http.client.HTTPConnection(u.hostname, u.port)
+body = "grant_type=client_credentials&scope=api%3A%2F%2Fanalytics%2F.default"
+hdrs = {"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"}
+with open(out, "w") as f:
+    for _ in range(n):
+        c.request("POST", "/bench/oauth2/token", body, hdrs)
+        r = c.getresponse()
+        d = r.read()
+        assert r.status == 200, d
+        f.write(json.loads(d)["access_token"] + "\n")
+PY
+  BODY_OF[introspection_cold:portvakt]="token=$(head -1 "$COLD_FILE")"
 fi
 
 # Sanity: every server answers the scenario with 200 (and the tokens are ES256 JWTs).
@@ -296,7 +325,7 @@ print(json.dumps({"requests": round(n), "duration_us": int(float(sys.argv[1]) * 
         --duration "$secs" --probe-rate "$PROBE_RATE" --probe-client "$CLIENT_ID:$CLIENT_SECRET" \
         | sed -n 's/^LOADJSON //p' ;;
     *)
-      WRK_BODY=${BODY_OF[$sc:$s]:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s \
+      WRK_BODY=${BODY_OF[$sc:$s]:-} WRK_TOKENS=$COLD_FILE wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s \
         -s "$BENCH/wrk/${SCRIPT_OF[$sc]}" "${BASE[$s]}${PATH_OF[$sc:$s]}" | sed -n 's/^WRKJSON //p' ;;
   esac
 }

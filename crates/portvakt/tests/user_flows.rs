@@ -170,7 +170,7 @@ async fn introspect(srv: &Server, t: &str) -> Value {
 async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
     // The most verbose logging, so that the check below that no secret is logged
     // means something.
-    let srv = Server::start_with_log("trace,sqlx=warn,hyper=info,h2=info");
+    let srv = Server::start_with_log("trace,hyper=info,h2=info");
     let mut b = Browser::new();
     let (code, verifier, nonce) = spa_sign_in(
         &srv,
