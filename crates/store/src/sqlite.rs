@@ -22,13 +22,28 @@ pub struct SqliteStore {
 }
 
 /// The columns [`user_from_row`] reads, from `users u` (which a query may LEFT JOIN):
-/// the user and its group names (ordered) as a JSON array.
-pub(crate) const USER_COLUMNS: &str = "u.id AS u_id, u.user_principal_name AS u_upn, u.display_name AS u_display_name,
+/// the user and its group names (ordered) as a JSON array. A macro, so queries are
+/// built with `concat!` at compile time rather than formatted on every request.
+macro_rules! user_columns {
+    () => {
+        "u.id AS u_id, u.user_principal_name AS u_upn, u.display_name AS u_display_name,
     u.account_enabled AS u_enabled, u.password_hash AS u_password_hash, u.tokens_valid_from AS u_valid_from,
     (SELECT json_group_array(name) FROM (SELECT g.display_name AS name FROM group_members m JOIN groups g ON g.id = m.group_id
-                                         WHERE m.user_id = u.id ORDER BY g.name_key)) AS u_groups";
+                                         WHERE m.user_id = u.id ORDER BY g.name_key)) AS u_groups"
+    };
+}
+pub(crate) use user_columns;
 
-/// The user selected with [`USER_COLUMNS`]; `None` when a LEFT JOIN found none.
+/// Which column [`SqliteStore::user_where`] looks a user up by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UserKey {
+    /// The user id.
+    Id,
+    /// The lower-cased user principal name.
+    Upn,
+}
+
+/// The user selected with [`user_columns!`]; `None` when a LEFT JOIN found none.
 pub(crate) fn user_from_row(r: &Row<'_>) -> Result<Option<User>> {
     let Some(id) = r.get::<_, Option<String>>("u_id")? else {
         return Ok(None);
@@ -73,16 +88,26 @@ impl SqliteStore {
         self.conns.transaction(f)
     }
 
-    /// One user, with its groups, in one statement; `column` is `id` or `upn_key`.
+    /// One user, with its groups, in one statement.
     pub(crate) fn user_where(
         &self,
-        column: &'static str,
+        key: UserKey,
         tenant_id: &str,
         value: &str,
     ) -> Result<Option<User>> {
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = ? AND u.{column} = ?");
-        self.read(|c| Ok(one(c, &sql, params![tenant_id, value], user_from_row)?.flatten()))
+        let sql = match key {
+            UserKey::Id => concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.tenant_id = ? AND u.id = ?"
+            ),
+            UserKey::Upn => concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.tenant_id = ? AND u.upn_key = ?"
+            ),
+        };
+        self.read(|c| Ok(one(c, sql, params![tenant_id, value], user_from_row)?.flatten()))
     }
 
     /// Open (creating if needed) the database file and bring its schema up to date
@@ -384,7 +409,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_upn(&self, tenant_id: &str, upn: &str) -> Result<Option<User>> {
-        self.user_where("upn_key", tenant_id, &upn.to_lowercase())
+        self.user_where(UserKey::Upn, tenant_id, &upn.to_lowercase())
     }
 
     async fn create_user(&self, tenant_id: &str, u: &NewUser, now: i64) -> Result<()> {

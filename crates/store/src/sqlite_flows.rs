@@ -4,7 +4,7 @@ use crate::conns::{exec, one};
 use crate::flows::{
     AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
 };
-use crate::sqlite::{user_from_row, USER_COLUMNS};
+use crate::sqlite::{user_columns, user_from_row, UserKey};
 use crate::{Result, SqliteStore, StoreError};
 use async_trait::async_trait;
 use portvakt_core::flow::{CodeGrant, DeviceGrant, RefreshGrant, Session};
@@ -135,7 +135,7 @@ impl Flows for SqliteStore {
     }
 
     async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>> {
-        self.user_where("id", tenant_id, user_id)
+        self.user_where(UserKey::Id, tenant_id, user_id)
     }
 
     async fn consent(
@@ -249,14 +249,15 @@ impl Flows for SqliteStore {
 
     async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>> {
         // The token, its family and its user in one statement.
-        let sql = format!(
-            "SELECT t.grant_json, t.used_at, f.revoked_at, f.revoked_reason, {USER_COLUMNS}
-             FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
-             LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
-             WHERE t.token_hash = ?"
+        const SQL: &str = concat!(
+            "SELECT t.grant_json, t.used_at, f.revoked_at, f.revoked_reason, ",
+            user_columns!(),
+            " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
+              LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
+              WHERE t.token_hash = ?"
         );
         self.read(|c| {
-            one(c, &sql, [token_hash.to_vec()], |r| {
+            one(c, SQL, [token_hash.to_vec()], |r| {
                 let revoked_at: Option<i64> = r.get("revoked_at")?;
                 let reason: Option<String> = r.get("revoked_reason")?;
                 Ok(RefreshRecord {
