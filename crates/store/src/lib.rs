@@ -10,6 +10,7 @@
 mod conns;
 mod error;
 mod flows;
+mod group_commit;
 mod sqlite;
 mod sqlite_flows;
 

@@ -1,6 +1,7 @@
 //! The embedded engine: one SQLite file in WAL mode, through [`crate::conns`].
 
 use crate::conns::{all, exec, one, Conns};
+use crate::group_commit::GroupCommit;
 use crate::{
     Directory, ImportSummary, NewUser, Result, Store, StoreError, StoredKey, TenantImport,
 };
@@ -19,6 +20,8 @@ pub struct SqliteStore {
     /// Bumped after every committed write that can withdraw an access token (see
     /// [`crate::Flows::revocation_epoch`]).
     revocations: Arc<AtomicU64>,
+    /// Writes that share a commit with their concurrent peers (rotations).
+    group: Arc<GroupCommit>,
 }
 
 /// The columns [`user_from_row`] reads, from `users u` (which a query may LEFT JOIN):
@@ -80,6 +83,21 @@ impl SqliteStore {
         self.conns.write(f)
     }
 
+    /// Run `f` on the writer in the next group commit (see [`crate::group_commit`]):
+    /// for small, frequent writes whose callers can wait a scheduler turn.
+    pub(crate) async fn write_grouped<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        GroupCommit::write(&self.conns, &self.group, f).await
+    }
+
+    /// Group transactions run so far.
+    #[cfg(test)]
+    pub(crate) fn group_commits(&self) -> u64 {
+        self.group.commits()
+    }
+
     /// Run `f` in one transaction on the writer.
     pub(crate) fn transaction<T>(
         &self,
@@ -124,6 +142,7 @@ impl SqliteStore {
     fn with(conns: Conns) -> Self {
         Self {
             conns: Arc::new(conns),
+            group: Arc::default(),
             revocations: Arc::default(),
         }
     }

@@ -282,15 +282,19 @@ impl Flows for SqliteStore {
         // token's issued_at). The row count is the INSERT's own (SQLite does not count
         // trigger rows), so 1 means this request won.
         let json = serde_json::to_string(new)?;
-        let n = self.write(|c| {
-            exec(
-                c,
-                "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                 WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)",
-                params![new_hash.to_vec(), new.family_id, json, now, new.expires_at, old_hash.to_vec()],
-            )
-        })?;
+        let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
+        let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
+        let n = self
+            .write_grouped(move |c| {
+                exec(
+                    c,
+                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                     WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)",
+                    params![new_hash, family_id, json, now, expires_at, old_hash],
+                )
+            })
+            .await?;
         Ok(n == 1)
     }
 
@@ -431,6 +435,7 @@ mod tests {
     use crate::{NewUser, Store};
     use portvakt_core::model::Tenant;
     use portvakt_jose::Algorithm;
+    use std::future::Future;
 
     async fn family(st: &SqliteStore) -> (RefreshGrant, [u8; 32]) {
         let t = Tenant {
@@ -543,6 +548,123 @@ mod tests {
             cur = winners[0];
         }
         std::fs::remove_dir_all(&dir).expect("store");
+    }
+
+    /// `n` more families of user u1 (beside `family`'s f1), each with one unused token
+    /// `[k; 32]`, k = 100 + i.
+    async fn families(st: &SqliteStore, g: &RefreshGrant, n: u8) -> Vec<(RefreshGrant, [u8; 32])> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let g = RefreshGrant {
+                family_id: format!("f{}", 100 + u32::from(i)),
+                ..g.clone()
+            };
+            let h = [100 + i; 32];
+            st.put_refresh(&h, &g, 0).await.expect("store");
+            out.push((g, h));
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn concurrent_rotations_share_one_commit_and_all_land() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, _) = family(&st).await;
+        let fams = families(&st, &g, 16).await;
+        let before = st.group_commits();
+        let tasks: Vec<_> = fams
+            .iter()
+            .map(|(g, h)| {
+                let (st, g, h) = (st.clone(), next(g, 5), *h);
+                tokio::spawn(async move {
+                    let mut new = h;
+                    new[0] = 1;
+                    st.rotate_refresh(&h, &new, &g, 5).await.expect("store")
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.expect("store"), "every rotation wins");
+        }
+        // All sixteen were queued before the first leader's turn came back.
+        assert_eq!(st.group_commits() - before, 1);
+        for (_, h) in &fams {
+            let mut new = *h;
+            new[0] = 1;
+            let rec = st.refresh(&new).await.expect("store").expect("stored");
+            assert_eq!(rec.used_at, None);
+            let old = st.refresh(h).await.expect("store").expect("stored");
+            assert_eq!(old.used_at, Some(5));
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failing_write_fails_alone_in_its_batch() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, _) = family(&st).await;
+        let fams = families(&st, &g, 3).await;
+        let before = st.group_commits();
+        let tasks: Vec<_> = fams
+            .iter()
+            .enumerate()
+            .map(|(i, (g, h))| {
+                let (st, mut g, h) = (st.clone(), next(g, 7), *h);
+                if i == 1 {
+                    // No such family: the foreign key refuses this INSERT alone.
+                    g.family_id = "missing".into();
+                }
+                tokio::spawn(async move {
+                    let mut new = h;
+                    new[0] = 2;
+                    st.rotate_refresh(&h, &new, &g, 7).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.expect("store"));
+        }
+        assert_eq!(st.group_commits() - before, 1, "one batch");
+        assert!(matches!(results[0], Ok(true)));
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert!(matches!(results[2], Ok(true)));
+        // The failed rotation left its parent unused (its trigger was rolled back too).
+        let parent = st
+            .refresh(&fams[1].1)
+            .await
+            .expect("store")
+            .expect("stored");
+        assert_eq!(parent.used_at, None);
+        let other = st
+            .refresh(&fams[2].1)
+            .await
+            .expect("store")
+            .expect("stored");
+        assert_eq!(other.used_at, Some(7));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_leader_dropped_while_it_waits_still_commits_its_batch() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, old) = family(&st).await;
+        // Polled once (it queues, leads and yields), then dropped, as a request's
+        // future is when its client goes away.
+        {
+            let g3 = next(&g, 3);
+            let mut fut = std::pin::pin!(st.rotate_refresh(&old, &[1; 32], &g3, 3));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(
+                fut.as_mut().poll(&mut cx).is_pending(),
+                "the rotation waits for its commit"
+            );
+        }
+        let rec = st.refresh(&[1; 32]).await.expect("store").expect("stored");
+        assert_eq!(rec.grant.issued_at, 3);
+        // The queue is free again: the next write leads its own batch.
+        assert!(st
+            .rotate_refresh(&[1; 32], &[2; 32], &next(&g, 4), 4)
+            .await
+            .expect("store"));
     }
 
     #[tokio::test]
