@@ -19,7 +19,7 @@
 
 use crate::conns::Conns;
 use crate::{Result, StoreError};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -130,19 +130,25 @@ impl Drop for Flush<'_> {
 }
 
 fn run_batch(c: &Connection, jobs: Vec<Job>) {
-    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-        let e = StoreError::from(e);
-        for job in jobs {
-            job(Err(&e))(Err(&e));
+    // A rusqlite transaction, so that a panic in a job rolls the batch back (its Drop)
+    // instead of leaving the writer inside an open transaction.
+    let tx = match Transaction::new_unchecked(c, TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StoreError::from(e);
+            tracing::error!(error = %e, writes = jobs.len(), "a group commit could not begin");
+            for job in jobs {
+                job(Err(&e))(Err(&e));
+            }
+            return;
         }
-        return;
-    }
+    };
     let mut delivers = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     let mut broken = None;
     for job in jobs.by_ref() {
-        delivers.push(job(Ok(c)));
-        if c.is_autocommit() {
+        delivers.push(job(Ok(&tx)));
+        if tx.is_autocommit() {
             // The statement's error ended the whole transaction (SQLITE_FULL, I/O):
             // what ran before it is rolled back.
             broken = Some(StoreError::Unavailable(
@@ -153,10 +159,8 @@ fn run_batch(c: &Connection, jobs: Vec<Job>) {
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => c.execute_batch("COMMIT").map_err(|e| {
-            let _ = c.execute_batch("ROLLBACK");
-            StoreError::from(e)
-        }),
+        // A failed COMMIT rolls back when the transaction is dropped.
+        None => tx.commit().map_err(StoreError::from),
     };
     if let Err(e) = &outcome {
         tracing::error!(error = %e, writes = delivers.len(), "a group commit failed; none of its writes was stored");
@@ -171,4 +175,62 @@ fn run_batch(c: &Connection, jobs: Vec<Job>) {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conns::{exec, one};
+
+    fn file_db() -> (std::path::PathBuf, Arc<Conns>) {
+        let dir = std::env::temp_dir().join(format!("pv-gc-{}", portvakt_jose::random_id(8)));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conns = Conns::open(&dir.join("db.sqlite")).expect("open");
+        conns
+            .write(|c| exec(c, "CREATE TABLE t (x INTEGER)", []))
+            .expect("table");
+        (dir, Arc::new(conns))
+    }
+
+    fn rows(conns: &Conns) -> i64 {
+        conns
+            .read(|c| one(c, "SELECT COUNT(*) FROM t", [], |r| Ok(r.get(0)?)))
+            .expect("read")
+            .expect("row")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_write_rolls_its_batch_back_and_the_next_batch_commits() {
+        let (dir, conns) = file_db();
+        let group = Arc::new(GroupCommit::default());
+        let insert = |c: &Connection| exec(c, "INSERT INTO t VALUES (1)", []);
+        // One batch: a write, then one that panics.
+        let a = {
+            let (conns, group) = (conns.clone(), group.clone());
+            tokio::spawn(async move { GroupCommit::write(&conns, &group, insert).await })
+        };
+        let b = {
+            let (conns, group) = (conns.clone(), group.clone());
+            tokio::spawn(async move {
+                GroupCommit::write(&conns, &group, |_: &Connection| -> Result<()> {
+                    panic!("a bug in a write")
+                })
+                .await
+            })
+        };
+        // The leader (a) ran the batch and the panic unwound through it.
+        assert!(a.await.is_err(), "the leader's task panicked");
+        assert!(
+            b.await.expect("b").is_err(),
+            "the write that panicked reports an error"
+        );
+        assert_eq!(rows(&conns), 0, "the batch was rolled back");
+        // The writer is not left inside that transaction: the next write commits and
+        // is visible to a reader connection.
+        GroupCommit::write(&conns, &group, insert)
+            .await
+            .expect("write");
+        assert_eq!(rows(&conns), 1);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }
