@@ -10,6 +10,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// The header name.
 pub static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -37,16 +39,34 @@ fn acceptable(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_string())
 }
 
-/// A fresh id: a UUIDv4 (RFC 9562 §5.4), its random bits from aws-lc's generator.
-/// (`Uuid::new_v4` asks the kernel with a `getrandom` system call for each id: 2 % of
-/// the token endpoint's CPU under load.)
+/// A fresh id, shaped as a UUIDv4 (RFC 9562 §5.4).
+///
+/// A correlation id must be unique, not secret (a caller may choose its own), so it is
+/// not drawn from a cryptographic generator per request: `Uuid::new_v4` costs a
+/// `getrandom` system call each time (2 % of the token endpoint's CPU under load), and
+/// aws-lc's generator takes ~60 ms to initialise on its first use, which the first
+/// response after start-up would wait for. Instead: 64 random bits chosen once per
+/// process, beside a per-process counter passed through SplitMix64's finalizer (a
+/// bijection, so distinct counters give distinct ids).
 pub fn new_correlation_id() -> String {
+    static PROCESS: OnceLock<(u64, u64)> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (prefix, key) = *PROCESS.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut bytes = [0u8; 16];
-    portvakt_jose::random_bytes(&mut bytes);
+    bytes[..8].copy_from_slice(&prefix.to_be_bytes());
+    bytes[8..].copy_from_slice(&splitmix64(n ^ key).to_be_bytes());
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .hyphenated()
         .to_string()
+}
+
+/// SplitMix64's output function: xor-shifts and odd multiplications, each invertible.
+fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Middleware: assign the id, and turn an [`ApiError`] left in the response extensions
@@ -86,10 +106,18 @@ mod tests {
 
     #[test]
     fn fresh_ids_are_distinct_version_4_uuids() {
-        let a = new_correlation_id();
-        let b = new_correlation_id();
-        assert_ne!(a, b);
-        for id in [&a, &b] {
+        let ids: Vec<String> = (0..20_000).map(|_| new_correlation_id()).collect();
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // Not a visible sequence: consecutive ids differ in most of their last 16 digits.
+        let (a, b) = (&ids[0], &ids[1]);
+        let differing = a[20..]
+            .chars()
+            .zip(b[20..].chars())
+            .filter(|(x, y)| x != y)
+            .count();
+        assert!(differing >= 8, "{a} / {b}");
+        for id in &ids[..100] {
             let u = uuid::Uuid::parse_str(id).expect("a UUID");
             assert_eq!(u.get_version_num(), 4, "{id}");
             assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{id}");
