@@ -63,6 +63,22 @@ pub(crate) fn user_from_row(r: &Row<'_>) -> Result<Option<User>> {
     }))
 }
 
+/// Insert the row of a new tenant, created at `now`.
+fn insert_tenant(c: &Connection, t: &Tenant, now: i64) -> Result<usize> {
+    exec(
+        c,
+        INSERT_TENANT,
+        params![
+            t.id,
+            t.name,
+            t.display_name,
+            t.signing_algorithm.as_str(),
+            t.access_token_lifetime_seconds.map(i64::from),
+            now
+        ],
+    )
+}
+
 impl SqliteStore {
     /// Record that a write which can withdraw access tokens has committed.
     pub(crate) fn revoked(&self) {
@@ -346,19 +362,7 @@ impl Store for SqliteStore {
 
     async fn create_tenant(&self, t: &Tenant, first_keys: &[StoredKey], now: i64) -> Result<()> {
         self.transaction(|tx| {
-            exec(
-                tx,
-                INSERT_TENANT,
-                params![
-                    t.id,
-                    t.name,
-                    t.display_name,
-                    t.signing_algorithm.as_str(),
-                    t.access_token_lifetime_seconds.map(i64::from),
-                    now
-                ],
-            )
-            .map_err(conflict_as(format!("tenant '{}'", t.name)))?;
+            insert_tenant(tx, t, now).map_err(conflict_as(format!("tenant '{}'", t.name)))?;
             for k in first_keys {
                 insert_key(tx, &t.id, k)?;
             }
@@ -542,18 +546,7 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
                 id
             }
             None => {
-                exec(
-                    tx,
-                    INSERT_TENANT,
-                    params![
-                        t.id,
-                        t.name,
-                        t.display_name,
-                        t.signing_algorithm.as_str(),
-                        t.access_token_lifetime_seconds.map(i64::from),
-                        now
-                    ],
-                )?;
+                insert_tenant(tx, t, now)?;
                 s.tenants_created += 1;
                 t.id.clone()
             }
