@@ -409,24 +409,15 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self, tenant_id: &str) -> Result<Vec<User>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.tenant_id = ? ORDER BY u.upn_key"
+        );
         self.read(|c| {
-            let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-            for (user, group) in all(c, "SELECT m.user_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.tenant_id = ? ORDER BY g.name_key",
-                [tenant_id], |m| Ok((m.get::<_, String>("user_id")?, m.get::<_, String>("display_name")?)))?
-            {
-                by_user.entry(user).or_default().push(group);
-            }
-            all(c, "SELECT * FROM users WHERE tenant_id = ? ORDER BY upn_key", [tenant_id], |r| {
-                let id: String = r.get("id")?;
-                Ok(User {
-                    groups: by_user.remove(&id).unwrap_or_default(),
-                    id,
-                    user_principal_name: r.get("user_principal_name")?,
-                    display_name: r.get("display_name")?,
-                    account_enabled: r.get("account_enabled")?,
-                    password_hash: r.get("password_hash")?,
-                    tokens_valid_from: r.get("tokens_valid_from")?,
-                })
+            all(c, SQL, [tenant_id], |r| {
+                user_from_row(r)?
+                    .ok_or_else(|| StoreError::Corrupt("a user row without an id".into()))
             })
         })
     }
