@@ -19,6 +19,9 @@ done
 echo "== cargo test (unit, black-box, property tests)"
 cargo test --workspace --all-targets
 
+echo "== the README's serve and first-token commands on a clean copy (ephemeral port)"
+tests/readme/run.sh --copy
+
 echo "== interop: npm openid-client v6 and PyPI authlib against the real binary"
 cargo build -p portvakt
 PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
