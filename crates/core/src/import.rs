@@ -326,8 +326,18 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                 }
             }
             for (si, s) in a.allowed_scopes.iter().enumerate() {
+                // The OpenID Connect scopes are always available to user sign-in, so
+                // listing them changes nothing; `offline_access` still needs the
+                // refresh_token grant (docs/import.md).
+                if crate::scope::OIDC_SCOPES.contains(&s.as_str()) {
+                    if s == "offline_access" && !a.grant_types.iter().any(|g| g == "refresh_token")
+                    {
+                        p.push(format!("{ap}.allowedScopes[{si}]: 'offline_access' (refresh tokens) needs the grant type 'refresh_token': add it to grantTypes, or drop 'offline_access'"));
+                    }
+                    continue;
+                }
                 let Some((res, name)) = s.rsplit_once('/') else {
-                    p.push(format!("{ap}.allowedScopes[{si}]: '{s}' must be '{{resource}}/{{scope}}' or '{{resource}}/.default'"));
+                    p.push(format!("{ap}.allowedScopes[{si}]: '{s}' must be '{{resource}}/{{scope}}' or '{{resource}}/.default' (openid, profile, email and offline_access need not be listed: they are always available to user sign-in)"));
                     continue;
                 };
                 match t.resources.iter().find(|r| r.identifier == res) {
@@ -445,6 +455,38 @@ mod tests {
             let e = err(&json);
             assert!(e.starts_with(path), "want {path}, got {e}");
         }
+    }
+
+    #[test]
+    fn oidc_scopes_in_allowed_scopes_are_accepted_and_offline_access_needs_refresh() {
+        // openid, profile and email change nothing: they are always available.
+        let ok = GOOD.replace(
+            "\"allowedScopes\": [\"api://analytics/.default\"]",
+            "\"allowedScopes\": [\"api://analytics/.default\", \"openid\", \"profile\", \"email\"]",
+        );
+        assert_ne!(ok, GOOD, "the test edits the file");
+        assert!(parse(ok.as_bytes()).is_ok());
+        // offline_access without the refresh_token grant: refused, saying exactly that.
+        let no_refresh = GOOD.replace(
+            "\"allowedScopes\": [\"api://analytics/.default\"]",
+            "\"allowedScopes\": [\"api://analytics/.default\", \"offline_access\"]",
+        );
+        let e = err(&no_refresh);
+        assert!(
+            e.starts_with("$.tenants[0].applications[0].allowedScopes[1]")
+                && e.contains("needs the grant type 'refresh_token'"),
+            "{e}"
+        );
+        // With the grant, it is accepted.
+        let with_refresh = no_refresh.replace(
+            "[\"client_credentials\"]",
+            "[\"client_credentials\", \"authorization_code\", \"refresh_token\"]",
+        );
+        assert!(parse(with_refresh.as_bytes()).is_ok(), "{with_refresh}");
+        // Another bare name still says what is expected, and that OIDC scopes need no listing.
+        let bare = GOOD.replace("api://analytics/.default", "Reports.Read");
+        let e = err(&bare);
+        assert!(e.contains("always available to user sign-in"), "{e}");
     }
 
     #[test]
