@@ -199,7 +199,7 @@ catalogue! {
     RefreshTokenRevoked = "PV3203", "invalid_grant", 400, "The refresh token was revoked",
         "Its sessions were revoked (by an administrator, at sign-out, or after reuse was detected). Sign in again.";
     RefreshTokenReused = "PV3204", "invalid_grant", 400, "A used refresh token was presented again; its whole family is revoked",
-        "Refresh tokens rotate: use the newest one, once. A reused token means it was copied or replayed; the user must sign in again.";
+        "Refresh tokens rotate: use the newest one, once. A client that lost a response may retry with the used token only within the retry window (default 10 s) and before the token issued for it is used (docs/refresh-tokens.md). Anything else means the token was copied or replayed; the user must sign in again.";
     RefreshConcurrent = "PV3205", "invalid_grant", 400, "The refresh token was just used by a concurrent request",
         "Two refreshes raced; use the tokens from the one that succeeded. Serialize refreshes in the client.";
     RefreshClientMismatch = "PV3206", "invalid_grant", 400, "The refresh token was issued to another client",

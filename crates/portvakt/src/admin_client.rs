@@ -36,7 +36,7 @@ fn credential(target: &Target) -> Result<Credential, CliError> {
             client_secret,
         });
     }
-    let path = target.data.join("admin.json");
+    let path = target.data_dir().join("admin.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         CliError::Config(format!(
             "cannot read the admin credential {}: {e}\nfix: run the command where 'portvakt serve' keeps its data (--data DIR), or set PORTVAKT_URL, PORTVAKT_CLIENT_ID and PORTVAKT_CLIENT_SECRET",

@@ -14,10 +14,7 @@ use std::path::Path;
 #[derive(Subcommand, Debug)]
 pub enum TenantCmd {
     /// List tenants.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
+    List,
     /// Create a tenant.
     Create {
         /// URL name (a-z, 0-9, '-').
@@ -31,8 +28,6 @@ pub enum TenantCmd {
         /// Access-token lifetime in seconds.
         #[arg(long)]
         lifetime: Option<u64>,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -44,8 +39,6 @@ pub enum UserCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Create a user.
     Create {
@@ -63,8 +56,6 @@ pub enum UserCmd {
         /// Create the account disabled.
         #[arg(long)]
         disabled: bool,
-        #[command(flatten)]
-        target: Target,
     },
     /// Disable an account: it can no longer sign in.
     Disable {
@@ -73,8 +64,6 @@ pub enum UserCmd {
         tenant: String,
         /// Sign-in name.
         upn: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Revoke every refresh token and browser session of a user at once.
     RevokeSessions {
@@ -83,8 +72,6 @@ pub enum UserCmd {
         tenant: String,
         /// Sign-in name.
         upn: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Enable an account again.
     Enable {
@@ -93,8 +80,6 @@ pub enum UserCmd {
         tenant: String,
         /// Sign-in name.
         upn: String,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -106,8 +91,6 @@ pub enum GroupCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Create a group.
     Create {
@@ -116,8 +99,6 @@ pub enum GroupCmd {
         tenant: String,
         /// Name.
         display_name: String,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -129,8 +110,6 @@ pub enum AppCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Grant tenant-wide (admin) consent: users are no longer asked.
     Consent {
@@ -142,8 +121,6 @@ pub enum AppCmd {
         /// Withdraw the consent instead.
         #[arg(long)]
         revoke: bool,
-        #[command(flatten)]
-        target: Target,
     },
     /// Register an application; prints its secret once.
     Create {
@@ -170,8 +147,6 @@ pub enum AppCmd {
         /// Access-token lifetime in seconds.
         #[arg(long)]
         lifetime: Option<u64>,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -183,8 +158,6 @@ pub enum ResourceCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Register a resource.
     Create {
@@ -199,8 +172,6 @@ pub enum ResourceCmd {
         /// Access-token lifetime in seconds.
         #[arg(long)]
         lifetime: Option<u64>,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -212,8 +183,6 @@ pub enum KeysCmd {
         /// Tenant.
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        target: Target,
     },
     /// Rotate: publish a new key now; it signs after --prepublish seconds.
     Rotate {
@@ -226,8 +195,6 @@ pub enum KeysCmd {
         /// Algorithm of the new key (default: the tenant's).
         #[arg(long)]
         algorithm: Option<String>,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -333,14 +300,14 @@ pub async fn import(target: &Target, file: &Path) -> Result<(), CliError> {
 }
 
 /// `portvakt tenant …`
-pub async fn tenant(cmd: TenantCmd) -> Result<(), CliError> {
+pub async fn tenant(cmd: TenantCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        TenantCmd::List { target } => {
-            let v = AdminClient::connect(&target)
+        TenantCmd::List => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(Method::GET, "/tenants", None)
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &["name", "display name", "algorithm", "issuer"],
                     items(v)
@@ -362,14 +329,13 @@ pub async fn tenant(cmd: TenantCmd) -> Result<(), CliError> {
             display_name,
             algorithm,
             lifetime,
-            target,
         } => {
             let body = json!({"name": name, "displayName": display_name, "signingAlgorithm": algorithm, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(Method::POST, "/tenants", Some(&body))
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!(
                     "Created tenant '{}' with issuer {}",
                     s(v, "name"),
@@ -382,10 +348,10 @@ pub async fn tenant(cmd: TenantCmd) -> Result<(), CliError> {
 }
 
 /// `portvakt user …`
-pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
+pub async fn user(cmd: UserCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        UserCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target)
+        UserCmd::List { tenant } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::GET,
@@ -393,7 +359,7 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &["user principal name", "display name", "enabled", "groups"],
                     items(v)
@@ -416,7 +382,6 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
             display_name,
             password_stdin,
             disabled,
-            target,
         } => {
             let password = if password_stdin {
                 let mut line = String::new();
@@ -428,7 +393,7 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
                 None
             };
             let body = json!({"userPrincipalName": upn, "displayName": display_name, "password": password, "accountEnabled": !disabled});
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -436,7 +401,7 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
                     Some(&body),
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!(
                     "Created user {} (id {})",
                     s(v, "userPrincipalName"),
@@ -444,22 +409,10 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
                 )
             });
         }
-        UserCmd::Disable {
-            tenant,
-            upn,
-            target,
-        } => set_enabled(tenant, upn, target, false).await?,
-        UserCmd::Enable {
-            tenant,
-            upn,
-            target,
-        } => set_enabled(tenant, upn, target, true).await?,
-        UserCmd::RevokeSessions {
-            tenant,
-            upn,
-            target,
-        } => {
-            let v = AdminClient::connect(&target)
+        UserCmd::Disable { tenant, upn } => set_enabled(tenant, upn, target, false).await?,
+        UserCmd::Enable { tenant, upn } => set_enabled(tenant, upn, target, true).await?,
+        UserCmd::RevokeSessions { tenant, upn } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -471,7 +424,7 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!("Revoked every session and refresh token of {}: they stop working now; the user must sign in again.", s(v, "userPrincipalName"))
             });
         }
@@ -482,11 +435,11 @@ pub async fn user(cmd: UserCmd) -> Result<(), CliError> {
 async fn set_enabled(
     tenant: String,
     upn: String,
-    target: Target,
+    target: &Target,
     enabled: bool,
 ) -> Result<(), CliError> {
     let body = json!({"accountEnabled": enabled});
-    let v = AdminClient::connect(&target)
+    let v = AdminClient::connect(target)
         .await?
         .call(
             Method::PATCH,
@@ -494,7 +447,7 @@ async fn set_enabled(
             Some(&body),
         )
         .await?;
-    out(&target, &v, |v| {
+    out(target, &v, |v| {
         println!(
             "User {} is now {}",
             s(v, "userPrincipalName"),
@@ -509,10 +462,10 @@ async fn set_enabled(
 }
 
 /// `portvakt group …`
-pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
+pub async fn group(cmd: GroupCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        GroupCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target)
+        GroupCmd::List { tenant } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::GET,
@@ -520,7 +473,7 @@ pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &["display name", "id"],
                     items(v)
@@ -533,9 +486,8 @@ pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
         GroupCmd::Create {
             tenant,
             display_name,
-            target,
         } => {
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -543,7 +495,7 @@ pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
                     Some(&json!({"displayName": display_name})),
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!(
                     "Created group '{}' (id {})",
                     s(v, "displayName"),
@@ -556,10 +508,10 @@ pub async fn group(cmd: GroupCmd) -> Result<(), CliError> {
 }
 
 /// `portvakt app …`
-pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
+pub async fn app(cmd: AppCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        AppCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target)
+        AppCmd::List { tenant } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::GET,
@@ -567,7 +519,7 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &[
                         "client id",
@@ -599,10 +551,9 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
             tenant,
             client_id,
             revoke,
-            target,
         } => {
             let method = if revoke { Method::DELETE } else { Method::POST };
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     method,
@@ -614,7 +565,7 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!(
                     "Tenant-wide consent for '{}' is now {}",
                     s(v, "clientId"),
@@ -635,10 +586,9 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
             scopes,
             redirect_uris,
             lifetime,
-            target,
         } => {
             let body = json!({"clientId": client_id, "displayName": display_name, "confidential": !public, "grantTypes": grant_types, "allowedScopes": scopes, "redirectUris": redirect_uris, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -646,7 +596,7 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
                     Some(&body),
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!("Created application '{}'", s(v, "displayName"));
                 println!("  client id:     {}", s(v, "clientId"));
                 if v.get("clientSecret").is_some() {
@@ -660,10 +610,10 @@ pub async fn app(cmd: AppCmd) -> Result<(), CliError> {
 }
 
 /// `portvakt resource …`
-pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
+pub async fn resource(cmd: ResourceCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        ResourceCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target)
+        ResourceCmd::List { tenant } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::GET,
@@ -671,7 +621,7 @@ pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &["identifier", "display name", "scopes", "lifetime"],
                     items(v)
@@ -693,10 +643,9 @@ pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
             identifier,
             scopes,
             lifetime,
-            target,
         } => {
             let body = json!({"identifier": identifier, "scopes": scopes, "accessTokenLifetimeSeconds": lifetime});
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -704,7 +653,7 @@ pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
                     Some(&body),
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 println!(
                     "Created resource {} with scopes: {}",
                     s(v, "identifier"),
@@ -717,10 +666,10 @@ pub async fn resource(cmd: ResourceCmd) -> Result<(), CliError> {
 }
 
 /// `portvakt keys …`
-pub async fn keys(cmd: KeysCmd) -> Result<(), CliError> {
+pub async fn keys(cmd: KeysCmd, target: &Target) -> Result<(), CliError> {
     match cmd {
-        KeysCmd::List { tenant, target } => {
-            let v = AdminClient::connect(&target)
+        KeysCmd::List { tenant } => {
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::GET,
@@ -728,7 +677,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<(), CliError> {
                     None,
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 table(
                     &[
                         "kid",
@@ -758,10 +707,9 @@ pub async fn keys(cmd: KeysCmd) -> Result<(), CliError> {
             tenant,
             prepublish,
             algorithm,
-            target,
         } => {
             let body = json!({"prepublishSeconds": prepublish, "algorithm": algorithm});
-            let v = AdminClient::connect(&target)
+            let v = AdminClient::connect(target)
                 .await?
                 .call(
                     Method::POST,
@@ -769,7 +717,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<(), CliError> {
                     Some(&body),
                 )
                 .await?;
-            out(&target, &v, |v| {
+            out(target, &v, |v| {
                 let k = &v["key"];
                 println!(
                     "New key {} ({}) is published now and signs from {}.",

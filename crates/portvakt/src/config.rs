@@ -9,9 +9,6 @@ use std::path::PathBuf;
 /// Flags of `portvakt serve`.
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// Data directory (SQLite database, master key, admin.json). Default ./portvakt-data
-    #[arg(long, env = "PORTVAKT_DATA")]
-    pub data: Option<PathBuf>,
     /// Address to listen on. Default 127.0.0.1:8400; port 0 picks a free port.
     #[arg(long, env = "PORTVAKT_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -22,9 +19,10 @@ pub struct ServeArgs {
     /// Import file(s) to apply at start-up (repeatable).
     #[arg(long = "import", env = "PORTVAKT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,
-    /// Seconds after a refresh-token rotation during which presenting the old token
-    /// again counts as a concurrent request rather than a replay (default 10; 0 is
-    /// strictest: any second use revokes the family).
+    /// The refresh-token retry window, seconds (default 10): a client that lost a
+    /// response may present the used token again within it and gets the one live
+    /// successor; 0 is strict reuse detection (any second use revokes the family).
+    /// See docs/refresh-tokens.md.
     #[arg(long, env = "PORTVAKT_REFRESH_REUSE_GRACE")]
     pub refresh_reuse_grace: Option<i64>,
     /// TOML config file with the same settings (data, listen, public_url, import).
@@ -61,7 +59,8 @@ pub struct Settings {
 
 impl ServeArgs {
     /// Merge flags/env over the file over defaults.
-    pub fn resolve(self) -> Result<Settings, CliError> {
+    /// `data` is the global `--data` flag (or `PORTVAKT_DATA`), if given.
+    pub fn resolve(self, data: Option<PathBuf>) -> Result<Settings, CliError> {
         let file = match &self.config {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
@@ -82,8 +81,7 @@ impl ServeArgs {
             }
         }
         Ok(Settings {
-            data: self
-                .data
+            data: data
                 .or(file.data)
                 .unwrap_or_else(|| PathBuf::from("./portvakt-data")),
             listen: self

@@ -20,23 +20,31 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    target: Target,
 }
 
-/// Where the admin commands find the server and the admin credential.
-#[derive(clap::Args, Debug, Clone)]
+/// The flags every command takes, anywhere on the command line (`portvakt --data D
+/// user list` and `portvakt user list --data D` alike, as git, kubectl and cargo do).
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct Target {
-    /// Data directory holding admin.json (ignored when PORTVAKT_URL, PORTVAKT_CLIENT_ID
-    /// and PORTVAKT_CLIENT_SECRET are all set).
-    #[arg(
-        long,
-        env = "PORTVAKT_DATA",
-        default_value = "./portvakt-data",
-        global = true
-    )]
-    data: PathBuf,
+    /// Data directory: the server's database and keys, and admin.json, where the admin
+    /// commands find the server and its credential (those ignore it when PORTVAKT_URL,
+    /// PORTVAKT_CLIENT_ID and PORTVAKT_CLIENT_SECRET are all set). Default ./portvakt-data
+    #[arg(long, env = "PORTVAKT_DATA", global = true)]
+    data: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+}
+
+impl Target {
+    /// The data directory, or the default `./portvakt-data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./portvakt-data"))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -47,8 +55,6 @@ enum Command {
     Import {
         /// The file.
         file: PathBuf,
-        #[command(flatten)]
-        target: Target,
     },
     /// Tenants.
     #[command(subcommand)]
@@ -85,16 +91,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let target = cli.target;
     let result: Result<(), CliError> = rt.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Import { file, target } => commands::import(&target, &file).await,
-            Command::Tenant(c) => commands::tenant(c).await,
-            Command::User(c) => commands::user(c).await,
-            Command::Group(c) => commands::group(c).await,
-            Command::App(c) => commands::app(c).await,
-            Command::Resource(c) => commands::resource(c).await,
-            Command::Keys(c) => commands::keys(c).await,
+            Command::Serve(args) => serve::run(args, target.data).await,
+            Command::Import { file } => commands::import(&target, &file).await,
+            Command::Tenant(c) => commands::tenant(c, &target).await,
+            Command::User(c) => commands::user(c, &target).await,
+            Command::Group(c) => commands::group(c, &target).await,
+            Command::App(c) => commands::app(c, &target).await,
+            Command::Resource(c) => commands::resource(c, &target).await,
+            Command::Keys(c) => commands::keys(c, &target).await,
             Command::Token(c) => token_cmd::run(c).await,
         }
     });

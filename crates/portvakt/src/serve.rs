@@ -16,10 +16,10 @@ fn startup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> CliErr
 }
 
 /// Run the server until SIGINT or SIGTERM.
-pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<(), CliError> {
     let started = Instant::now();
     init_tracing();
-    let s: Settings = args.resolve()?;
+    let s: Settings = args.resolve(data)?;
     std::fs::create_dir_all(&s.data).map_err(|e| {
         CliError::Io(format!(
             "cannot create data directory {}: {e}",
@@ -49,7 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .unwrap_or_else(|| format!("http://{bound}"));
 
     let mut config = ServerConfig::new(&public_url);
-    config.refresh_reuse_grace_secs = s.refresh_reuse_grace;
+    config.refresh_reuse_grace_ms = s.refresh_reuse_grace.saturating_mul(1000);
     let state = AppState::new(config, Arc::new(store), Arc::new(SystemClock), master);
     let admin_file = s.data.join("admin.json");
     let secret = match ensure_system_tenant(&state)

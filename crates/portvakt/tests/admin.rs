@@ -437,3 +437,60 @@ async fn admin_json_bodies_are_checked() {
         .expect("send");
     assert_eq!(res.status(), 413);
 }
+
+#[tokio::test]
+async fn global_flags_work_before_and_after_the_subcommand() {
+    let srv = Server::start();
+    let data = srv.data();
+    let data = data.to_str().expect("utf8");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .env_remove("PORTVAKT_URL")
+            .env_remove("PORTVAKT_DATA")
+            .output()
+            .expect("cli");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // Where git, kubectl and cargo users put them: before the subcommand.
+    for args in [
+        vec![
+            "--data", data, "--json", "user", "list", "--tenant", "contoso",
+        ],
+        vec![
+            "--data", data, "user", "--json", "list", "--tenant", "contoso",
+        ],
+        vec![
+            "user", "list", "--tenant", "contoso", "--data", data, "--json",
+        ],
+        vec![
+            "--json", "user", "list", "--data", data, "--tenant", "contoso",
+        ],
+    ] {
+        let (c, out, err) = run(&args);
+        assert_eq!(c, 0, "{args:?}: {err}");
+        let v: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"));
+        assert!(
+            v["value"].as_array().is_some_and(|a| a
+                .iter()
+                .any(|u| u["userPrincipalName"] == "admin@contoso.example")),
+            "{args:?}: {v}"
+        );
+    }
+    // Without --json: text.
+    let (c, out, err) = run(&["--data", data, "user", "list", "--tenant", "contoso"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(
+        out.starts_with("UPN") || out.contains("admin@contoso.example"),
+        "{out}"
+    );
+    assert!(
+        serde_json::from_str::<Value>(&out).is_err(),
+        "text, not JSON: {out}"
+    );
+}

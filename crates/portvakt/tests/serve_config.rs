@@ -68,3 +68,66 @@ async fn mistakes_in_the_config_stop_the_server_with_a_reason() {
     assert!(err.contains("must be an http(s) URL"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn serve_takes_data_before_the_subcommand_and_data_in_the_file() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("globaldata");
+    let cfg = dir.join("portvakt.toml");
+    std::fs::write(
+        &cfg,
+        format!("data = \"{}\"\n", dir.join("from-file").display()),
+    )
+    .expect("write");
+    for (args, want) in [
+        (
+            vec![
+                "--data".to_string(),
+                dir.join("from-flag").display().to_string(),
+                "serve".into(),
+            ],
+            dir.join("from-flag"),
+        ),
+        (
+            vec![
+                "serve".to_string(),
+                "--config".into(),
+                cfg.display().to_string(),
+            ],
+            dir.join("from-file"),
+        ),
+    ] {
+        let mut child = std::process::Command::new(BIN)
+            .args(&args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("PORTVAKT_DATA")
+            .env_remove("PORTVAKT_MASTER_KEY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let out = child.stdout.take().expect("stdout");
+        let mut lines = Vec::new();
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let done = l.contains("ready in");
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("data:             {}", want.display()))),
+            "{args:?}: {lines:?}"
+        );
+        assert!(
+            want.join("portvakt.db").exists(),
+            "{args:?}: the database is in {}",
+            want.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,10 +14,12 @@ pub struct ServerConfig {
     pub public_url: String,
     /// How long a retired key stays published beyond the longest token lifetime.
     pub key_retention_leeway_secs: i64,
-    /// A used refresh token presented again within this many seconds of its rotation
-    /// is refused as a concurrent request (its family is kept); after that it is a
-    /// replay and revokes the family.
-    pub refresh_reuse_grace_secs: i64,
+    /// The refresh-token retry window, in milliseconds: a used refresh token presented
+    /// again by the same client within this time of its first use gets a new successor
+    /// (the one whose response was lost is superseded) while that successor is unused;
+    /// otherwise, and always with 0, it is a replay and revokes the family
+    /// ([`portvakt_core::grant::decide_refresh`]).
+    pub refresh_reuse_grace_ms: i64,
 }
 
 impl ServerConfig {
@@ -26,7 +28,7 @@ impl ServerConfig {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
             key_retention_leeway_secs: 300,
-            refresh_reuse_grace_secs: 10,
+            refresh_reuse_grace_ms: 10_000,
         }
     }
 

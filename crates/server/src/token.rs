@@ -43,7 +43,8 @@ pub async fn token_handler(
     Path(tenant): Path<String>,
     req: Request,
 ) -> Response {
-    let now = st.clock.now();
+    let now_ms = st.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
     let (parts, body) = req.into_parts();
     let correlation_id = parts
         .extensions
@@ -91,8 +92,15 @@ pub async fn token_handler(
                 .await
             }
             "refresh_token" => {
-                crate::user_grants::refresh_token(&st, &view, &parts.headers, &form, now, &mut ev)
-                    .await
+                crate::user_grants::refresh_token(
+                    &st,
+                    &view,
+                    &parts.headers,
+                    &form,
+                    now_ms,
+                    &mut ev,
+                )
+                .await
             }
             portvakt_core::model::DEVICE_CODE_GRANT => {
                 crate::device::device_code_grant(&st, &view, &parts.headers, &form, now, &mut ev)

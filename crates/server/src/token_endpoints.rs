@@ -251,6 +251,7 @@ pub async fn introspect(
         .is_some_and(|u| u.account_enabled && !u.revoked(g.auth_time));
     let active = g.tenant_id == view.tenant.id
         && rec.used_at.is_none()
+        && rec.superseded_at.is_none()
         && rec.family_revoked.is_none()
         && now < g.expires_at
         && now < g.family_expires_at

@@ -11,6 +11,7 @@ use crate::token::TokenResponse;
 use crate::user_tokens::{mint, Refresh, SignedIn};
 use axum::http::HeaderMap;
 use portvakt_core::flow::{pkce_matches, valid_code_verifier};
+use portvakt_core::grant::{decide_refresh, RefreshDecision, RefreshState};
 use portvakt_core::model::Application;
 use portvakt_core::scope::resolve_user;
 use portvakt_core::signin::SignInEvent;
@@ -89,7 +90,16 @@ pub async fn authorization_code(
         CodeTake::Fresh(g) => g,
     };
     let r = &grant.request;
-    if grant.tenant_id != view.tenant.id || r.client_id != app.client_id {
+    if grant.tenant_id != view.tenant.id {
+        return Err(ApiError::new(
+            ErrorCode::CodeClientMismatch,
+            format!(
+                "the code was issued in another tenant, not in '{}'",
+                view.tenant.name
+            ),
+        ));
+    }
+    if r.client_id != app.client_id {
         return Err(ApiError::new(
             ErrorCode::CodeClientMismatch,
             format!(
@@ -191,15 +201,17 @@ pub async fn authorization_code(
     Ok(minted.response)
 }
 
-/// `grant_type=refresh_token`.
+/// `grant_type=refresh_token`: the facts are read here, the rules are
+/// [`decide_refresh`]'s.
 pub async fn refresh_token(
     st: &AppState,
     view: &TenantView,
     headers: &HeaderMap,
     form: &Form,
-    now: i64,
+    now_ms: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
+    let now = now_ms.div_euclid(1000);
     let app = client(view, headers, form, "refresh_token", ev)?;
     let token = form.require("refresh_token")?;
     let hash = portvakt_jose::sha256(token.as_bytes());
@@ -208,75 +220,36 @@ pub async fn refresh_token(
             ApiError::new(ErrorCode::RefreshTokenInvalid, "no such refresh token")
         })?;
     let g = &rec.grant;
-    if g.tenant_id != view.tenant.id || g.client_id != app.client_id {
-        return Err(ApiError::new(
-            ErrorCode::RefreshClientMismatch,
-            format!(
-                "the refresh token was issued to '{}', not to '{}'",
-                g.client_id, app.client_id
-            ),
-        ));
-    }
-    if let Some((at, reason)) = &rec.family_revoked {
-        return Err(ApiError::new(
-            ErrorCode::RefreshTokenRevoked,
-            format!("revoked {} s ago: {reason}", now - at),
-        ));
-    }
-    if let Some(used) = rec.used_at {
-        if now - used <= st.config.refresh_reuse_grace_secs {
-            return Err(ApiError::new(
-                ErrorCode::RefreshConcurrent,
-                format!(
-                    "this refresh token was rotated {} s ago by another request",
-                    now - used
-                ),
-            ));
+    let state = RefreshState {
+        grant: g,
+        used_at_ms: rec.used_at_ms,
+        superseded_at: rec.superseded_at,
+        family_revoked: rec
+            .family_revoked
+            .as_ref()
+            .map(|(at, why)| (*at, why.as_str())),
+        user: rec.user.as_ref(),
+    };
+    let window_ms = st.config.refresh_reuse_grace_ms;
+    let retry = match decide_refresh(&view.tenant.id, &app.client_id, &state, now_ms, window_ms) {
+        RefreshDecision::Rotate => false,
+        RefreshDecision::Retry => true,
+        RefreshDecision::Refuse(e) => return Err(e.into()),
+        RefreshDecision::RevokeFamily(e) => {
+            st.store
+                .revoke_family(
+                    &g.family_id,
+                    "a used refresh token was presented again (possible theft)",
+                    now,
+                )
+                .await?;
+            tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?g.user_id, "refresh token reuse detected; family revoked");
+            return Err(e.into());
         }
-        st.store
-            .revoke_family(
-                &g.family_id,
-                "a used refresh token was presented again (possible theft)",
-                now,
-            )
-            .await?;
-        tracing::warn!(tenant = %view.tenant.name, client_id = %app.client_id, user_id = %g.user_id, "refresh token reuse detected; family revoked");
-        return Err(ApiError::new(ErrorCode::RefreshTokenReused, format!("this refresh token was already used {} s ago; every token of its family is now revoked", now - used)));
-    }
-    if now >= g.family_expires_at {
-        return Err(ApiError::new(
-            ErrorCode::RefreshTokenExpired,
-            format!(
-                "the sign-in behind it reached its maximum lifetime {} s ago",
-                now - g.family_expires_at
-            ),
-        ));
-    }
-    if now >= g.expires_at {
-        return Err(ApiError::new(
-            ErrorCode::RefreshTokenExpired,
-            format!(
-                "it was not used for {} s and expired {} s ago",
-                g.expires_at - g.issued_at,
-                now - g.expires_at
-            ),
-        ));
-    }
+    };
     let user = rec.user.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::RefreshTokenRevoked, "the user no longer exists")
     })?;
-    if !user.account_enabled {
-        return Err(ApiError::new(
-            ErrorCode::AccountDisabled,
-            format!("account '{}' is disabled", user.user_principal_name),
-        ));
-    }
-    if user.revoked(g.auth_time) {
-        return Err(ApiError::new(
-            ErrorCode::RefreshTokenRevoked,
-            "an administrator revoked the user's sessions after this sign-in",
-        ));
-    }
     // RFC 6749 §6: the scope may be narrowed, never broadened. The request may name
     // scopes in any accepted form (`Reports.Read` or `api://analytics/Reports.Read`);
     // they are resolved against the grant's resource and compared by plain name.
@@ -333,6 +306,8 @@ pub async fn refresh_token(
         Refresh::Rotate {
             old_hash: hash,
             old: &old,
+            now_ms,
+            retry_window_ms: retry.then_some(window_ms),
         },
         now,
     )

@@ -46,8 +46,15 @@ pub enum Refresh<'a> {
     NewFamily,
     /// Rotate this (hash of the) token within its family.
     Rotate {
+        /// SHA-256 of the presented token.
         old_hash: [u8; 32],
+        /// What it stands for (with the scope of the new token).
         old: &'a RefreshGrant,
+        /// Now, in milliseconds.
+        now_ms: i64,
+        /// `Some(window)`: the token was already used and this is a retry
+        /// ([`portvakt_core::grant::RefreshDecision::Retry`]) allowed within the window.
+        retry_window_ms: Option<i64>,
     },
 }
 
@@ -163,7 +170,12 @@ pub async fn mint(
                 .await?;
             Some((token, grant.family_id))
         }
-        Refresh::Rotate { old_hash, old } => {
+        Refresh::Rotate {
+            old_hash,
+            old,
+            now_ms,
+            retry_window_ms,
+        } => {
             let token = portvakt_jose::random_id(32);
             let grant = RefreshGrant {
                 issued_at: now,
@@ -171,20 +183,44 @@ pub async fn mint(
                 scope: old.scope.clone(),
                 ..old.clone()
             };
-            if !st
-                .store
-                .rotate_refresh(
-                    &old_hash,
-                    &portvakt_jose::sha256(token.as_bytes()),
-                    &grant,
-                    now,
-                )
-                .await?
-            {
-                return Err(ApiError::new(
-                    ErrorCode::RefreshConcurrent,
-                    "another request rotated this refresh token a moment ago",
-                ));
+            let new_hash = portvakt_jose::sha256(token.as_bytes());
+            match retry_window_ms {
+                None => {
+                    if !st
+                        .store
+                        .rotate_refresh(&old_hash, &new_hash, &grant, now_ms)
+                        .await?
+                    {
+                        // It was unused when read and another request rotated it
+                        // since: a true race, not a lost response.
+                        return Err(ApiError::new(
+                            ErrorCode::RefreshConcurrent,
+                            "another request rotated this refresh token a moment ago",
+                        ));
+                    }
+                }
+                Some(window_ms) => {
+                    if !st
+                        .store
+                        .retry_refresh(&old_hash, &new_hash, &grant, now_ms, window_ms)
+                        .await?
+                    {
+                        // Its successor was used meanwhile (or the window closed):
+                        // someone holds the newer token, so this is a replay.
+                        st.store
+                            .revoke_family(
+                                &old.family_id,
+                                "a used refresh token was presented again after its successor was used (possible theft)",
+                                now,
+                            )
+                            .await?;
+                        tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?old.user_id, "refresh token reuse detected; family revoked");
+                        return Err(ApiError::new(
+                            ErrorCode::RefreshTokenReused,
+                            "this refresh token was already used and the token issued for it has been used too; every token of its family is now revoked",
+                        ));
+                    }
+                }
             }
             Some((token, grant.family_id))
         }

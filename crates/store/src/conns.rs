@@ -31,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_rotation_statement.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_refresh_retry.sql"),
+    ),
 ];
 
 /// Read-only connections beside the writer.

@@ -62,8 +62,12 @@ pub enum CodeTake {
 pub struct RefreshRecord {
     /// What it stands for.
     pub grant: RefreshGrant,
-    /// When it was used (rotated), if it was.
+    /// When it was first used (rotated), if it was: seconds.
     pub used_at: Option<i64>,
+    /// The same instant in milliseconds (the reuse window is compared in these).
+    pub used_at_ms: Option<i64>,
+    /// When a retry of its parent replaced it, if one did: presenting it is reuse.
+    pub superseded_at: Option<i64>,
     /// When and why its family was revoked, if it was.
     pub family_revoked: Option<(i64, String)>,
     /// The user it was issued to, as of the same read; `None` if the user is gone.
@@ -178,7 +182,21 @@ pub trait Flows: Send + Sync {
         old_hash: &[u8; 32],
         new_hash: &[u8; 32],
         new: &RefreshGrant,
-        now: i64,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Rotate a token that was already used, once more: the client retried because it
+    /// never received the response of the first rotation. Stores `new` as the one live
+    /// successor of `old` (every earlier successor becomes superseded), atomically, but
+    /// only while `old` was first used less than `window_ms` before `now_ms`, is not
+    /// itself superseded, and none of its successors has been used. Returns false,
+    /// changing nothing, otherwise (then the presentation is a reuse).
+    async fn retry_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        new: &RefreshGrant,
+        now_ms: i64,
+        window_ms: i64,
     ) -> Result<bool>;
     /// Revoke a family.
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()>;

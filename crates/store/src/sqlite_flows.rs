@@ -250,7 +250,7 @@ impl Flows for SqliteStore {
     async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>> {
         // The token, its family and its user in one statement.
         const SQL: &str = concat!(
-            "SELECT t.grant_json, t.used_at, f.revoked_at, f.revoked_reason, ",
+            "SELECT t.grant_json, t.used_at, t.used_at_ms, t.superseded_at, f.revoked_at, f.revoked_reason, ",
             user_columns!(),
             " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
               LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
@@ -263,6 +263,10 @@ impl Flows for SqliteStore {
                 Ok(RefreshRecord {
                     grant: grant(r)?,
                     used_at: r.get("used_at")?,
+                    used_at_ms: r
+                        .get::<_, Option<i64>>("used_at_ms")?
+                        .or(r.get::<_, Option<i64>>("used_at")?.map(|t| t * 1000)),
+                    superseded_at: r.get("superseded_at")?,
                     family_revoked: revoked_at.map(|t| (t, reason.unwrap_or_default())),
                     user: user_from_row(r)?,
                 })
@@ -275,23 +279,56 @@ impl Flows for SqliteStore {
         old_hash: &[u8; 32],
         new_hash: &[u8; 32],
         new: &RefreshGrant,
-        now: i64,
+        now_ms: i64,
     ) -> Result<bool> {
-        // One statement (migration 0004): the new token is inserted only while the old
-        // one is unused, and its trigger marks the old one used at `now` (the new
-        // token's issued_at). The row count is the INSERT's own (SQLite does not count
-        // trigger rows), so 1 means this request won.
+        // One statement (migrations 0004, 0005): the new token is inserted only while
+        // the old one is unused, and its trigger marks the old one used at `now` (the
+        // new token's issued_at). The row count is the INSERT's own (SQLite does not
+        // count trigger rows), so 1 means this request won.
         let json = serde_json::to_string(new)?;
         let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
         let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
+        let now = now_ms.div_euclid(1000);
         let n = self
             .write_grouped(move |c| {
                 exec(
                     c,
-                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
                      WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)",
-                    params![new_hash, family_id, json, now, expires_at, old_hash],
+                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms],
+                )
+            })
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn retry_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        new: &RefreshGrant,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<bool> {
+        // One statement, like a rotation: inserted only while `old` is within its
+        // window, not superseded, and has no used successor; the trigger (0005) keeps
+        // `old`'s first use and supersedes the successors issued before this one.
+        let json = serde_json::to_string(new)?;
+        let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
+        let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
+        let now = now_ms.div_euclid(1000);
+        let n = self
+            .write_grouped(move |c| {
+                exec(
+                    c,
+                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                     WHERE EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = ?6 AND p.superseded_at IS NULL
+                                     AND COALESCE(p.used_at_ms, p.used_at * 1000) IS NOT NULL
+                                     AND ?7 - COALESCE(p.used_at_ms, p.used_at * 1000) < ?8)
+                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = ?6 AND s.used_at IS NOT NULL)",
+                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms, window_ms],
                 )
             })
             .await?;
@@ -489,12 +526,12 @@ mod tests {
         assert_eq!(rec.user.as_ref().map(|u| u.id.as_str()), Some("u1"));
 
         assert!(st
-            .rotate_refresh(&old, &[1; 32], &next(&g, 10), 10)
+            .rotate_refresh(&old, &[1; 32], &next(&g, 10), 10_000)
             .await
             .expect("store"));
         // The same old token again: refused, and nothing is stored for the loser.
         assert!(!st
-            .rotate_refresh(&old, &[2; 32], &next(&g, 11), 11)
+            .rotate_refresh(&old, &[2; 32], &next(&g, 11), 11_000)
             .await
             .expect("store"));
         assert_eq!(
@@ -510,10 +547,70 @@ mod tests {
         assert!(st.refresh(&[2; 32]).await.expect("store").is_none());
         // An unknown parent rotates nothing.
         assert!(!st
-            .rotate_refresh(&[9; 32], &[3; 32], &next(&g, 12), 12)
+            .rotate_refresh(&[9; 32], &[3; 32], &next(&g, 12), 12_000)
             .await
             .expect("store"));
         assert!(st.refresh(&[3; 32]).await.expect("store").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_retry_replaces_the_unused_successor_within_the_window_only() {
+        let st = SqliteStore::in_memory().await.expect("store");
+        let (g, old) = family(&st).await;
+        let get = |h: [u8; 32]| {
+            let st = &st;
+            async move { st.refresh(&h).await.expect("store").expect("stored") }
+        };
+        // A retry of a token never used is no retry.
+        assert!(!st
+            .retry_refresh(&old, &[1; 32], &next(&g, 9), 9_500, 10_000)
+            .await
+            .expect("store"));
+        assert!(st
+            .rotate_refresh(&old, &[1; 32], &next(&g, 10), 10_250)
+            .await
+            .expect("store"));
+        // Within the window (measured in ms from the first use): a new live successor;
+        // the first one is superseded, the parent keeps its first use.
+        assert!(st
+            .retry_refresh(&old, &[2; 32], &next(&g, 12), 12_000, 10_000)
+            .await
+            .expect("store"));
+        assert!(get([1; 32]).await.superseded_at.is_some());
+        assert_eq!(get([2; 32]).await.superseded_at, None);
+        assert_eq!(get(old).await.used_at_ms, Some(10_250));
+        // A second retry supersedes the second successor too: one live successor.
+        assert!(st
+            .retry_refresh(&old, &[3; 32], &next(&g, 13), 13_000, 10_000)
+            .await
+            .expect("store"));
+        assert!(get([2; 32]).await.superseded_at.is_some());
+        assert_eq!(get([3; 32]).await.superseded_at, None);
+        // Past the window, counted from the first use (10.25 s + 10 s): refused.
+        assert!(!st
+            .retry_refresh(&old, &[4; 32], &next(&g, 20), 20_250, 10_000)
+            .await
+            .expect("store"));
+        // A window of 0 never retries.
+        assert!(!st
+            .retry_refresh(&old, &[4; 32], &next(&g, 14), 14_000, 0)
+            .await
+            .expect("store"));
+        // Once the live successor is used, no retry of its parent either.
+        assert!(st
+            .rotate_refresh(&[3; 32], &[5; 32], &next(&g, 15), 15_000)
+            .await
+            .expect("store"));
+        assert!(!st
+            .retry_refresh(&old, &[4; 32], &next(&g, 16), 16_000, 10_000)
+            .await
+            .expect("store"));
+        assert!(st.refresh(&[4; 32]).await.expect("store").is_none());
+        // A superseded token cannot be retried.
+        assert!(!st
+            .retry_refresh(&[1; 32], &[6; 32], &next(&g, 16), 16_000, 10_000)
+            .await
+            .expect("store"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,7 +629,7 @@ mod tests {
                 h[31] = i;
                 tokio::spawn(async move {
                     let won = st
-                        .rotate_refresh(&cur, &h, &g, i64::from(round))
+                        .rotate_refresh(&cur, &h, &g, i64::from(round) * 1000)
                         .await
                         .expect("store");
                     won.then_some(h)
@@ -579,7 +676,7 @@ mod tests {
                 tokio::spawn(async move {
                     let mut new = h;
                     new[0] = 1;
-                    st.rotate_refresh(&h, &new, &g, 5).await.expect("store")
+                    st.rotate_refresh(&h, &new, &g, 5_000).await.expect("store")
                 })
             })
             .collect();
@@ -616,7 +713,7 @@ mod tests {
                 tokio::spawn(async move {
                     let mut new = h;
                     new[0] = 2;
-                    st.rotate_refresh(&h, &new, &g, 7).await
+                    st.rotate_refresh(&h, &new, &g, 7_000).await
                 })
             })
             .collect();
@@ -651,7 +748,7 @@ mod tests {
         // future is when its client goes away.
         {
             let g3 = next(&g, 3);
-            let mut fut = std::pin::pin!(st.rotate_refresh(&old, &[1; 32], &g3, 3));
+            let mut fut = std::pin::pin!(st.rotate_refresh(&old, &[1; 32], &g3, 3_000));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             assert!(
                 fut.as_mut().poll(&mut cx).is_pending(),
@@ -662,7 +759,7 @@ mod tests {
         assert_eq!(rec.grant.issued_at, 3);
         // The queue is free again: the next write leads its own batch.
         assert!(st
-            .rotate_refresh(&[1; 32], &[2; 32], &next(&g, 4), 4)
+            .rotate_refresh(&[1; 32], &[2; 32], &next(&g, 4), 4_000)
             .await
             .expect("store"));
     }
@@ -673,7 +770,7 @@ mod tests {
         let (g, old) = family(&st).await;
         let mut e = st.revocation_epoch();
         // Rotations withdraw nothing.
-        st.rotate_refresh(&old, &[1; 32], &next(&g, 1), 1)
+        st.rotate_refresh(&old, &[1; 32], &next(&g, 1), 1_000)
             .await
             .expect("store");
         assert_eq!(st.revocation_epoch(), e);

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod signin;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -267,6 +268,14 @@ impl Server {
         assert_eq!(res.status(), 200);
         let v: Value = res.json().await.expect("json");
         v["access_token"].as_str().expect("token").to_string()
+    }
+
+    /// Kill the process with SIGKILL (a crash), keeping the data directory.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// Stop with SIGTERM and return the exit status.
