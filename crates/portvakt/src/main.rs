@@ -5,6 +5,7 @@ mod admin_client;
 mod commands;
 mod config;
 mod error;
+mod logging;
 mod master_key;
 mod serve;
 mod token_cmd;

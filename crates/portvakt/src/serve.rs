@@ -150,12 +150,7 @@ fn refresh_admin_url(path: &std::path::Path, url: &str) -> Result<(), CliError> 
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTVAKT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logging::init();
 }
 
 /// Wait for SIGINT or SIGTERM. The handlers are installed when this is *called*
