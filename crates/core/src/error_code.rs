@@ -55,6 +55,8 @@ catalogue! {
         "Token endpoints take POST; discovery and JWKS take GET.";
     InvalidJson = "PV1010", "invalid_request", 400, "The JSON body is invalid",
         "Fix the JSON at the path given in the description.";
+    RateLimited = "PV1011", "temporarily_unavailable", 429, "Too many requests of this kind from this address",
+        "Wait for the time in the Retry-After header, then try again. Each address may start only so many sign-ins and device authorizations per minute (docs/limits.md); a client that needs more is starting a flow per request instead of reusing one.";
 
     ClientAuthMissing = "PV1101", "invalid_client", 401, "The client did not authenticate",
         "Send the client id and secret, either in an 'Authorization: Basic' header (client_secret_basic) or as client_id and client_secret form parameters (client_secret_post).";
@@ -220,6 +222,8 @@ catalogue! {
         "Check the code shown on the device, or start the device flow again.";
     DeviceCodeInvalid = "PV3406", "invalid_grant", 400, "The device code is unknown or was already used",
         "Start the device flow again; a device code gives tokens once.";
+    UserCodeThrottled = "PV3407", "invalid_request", 429, "Too many wrong device codes from this address; try again later",
+        "Wait for the time given, then type the code shown on the device carefully. Repeated wrong codes from one address are slowed down (RFC 8628 §5.1).";
 }
 
 impl ErrorCode {

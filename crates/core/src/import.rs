@@ -98,6 +98,9 @@ pub struct ResourceSpec {
     /// Put the user's groups into access tokens for this resource.
     #[serde(default)]
     pub group_claims: bool,
+    /// Client ids (of this tenant) that may introspect this resource's access tokens.
+    #[serde(default)]
+    pub introspection_clients: Vec<String>,
 }
 
 /// One application.
@@ -238,7 +241,7 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                 || upn.chars().any(|c| c.is_whitespace() || c.is_control())
             {
                 p.push(format!(
-                    "{up}.userPrincipalName: '{upn}' must be 1-254 characters without spaces"
+                    "{up}.userPrincipalName: '{}' must be 1-254 characters without spaces or control characters", upn.escape_default()
                 ));
             }
             if let Some(pw) = &u.password {
@@ -319,9 +322,10 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
                 }
             }
             for (ri, r) in a.redirect_uris.iter().enumerate() {
-                if !is_absolute_uri(r) {
+                if let Some(why) = crate::names::redirect_uri_problem(r) {
                     p.push(format!(
-                        "{ap}.redirectUris[{ri}]: '{r}' must be an absolute URI without a fragment"
+                        "{ap}.redirectUris[{ri}]: '{}' {why}",
+                        r.escape_default()
                     ));
                 }
             }

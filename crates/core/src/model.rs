@@ -87,6 +87,10 @@ pub struct Resource {
     /// Put the user's groups into its access tokens (`groups` claim).
     #[serde(default)]
     pub group_claims: bool,
+    /// Client ids of the resource servers that may introspect its access tokens
+    /// (RFC 7662 §4). The client a token was issued to may always introspect it.
+    #[serde(default)]
+    pub introspection_clients: Vec<String>,
 }
 
 /// A client application.

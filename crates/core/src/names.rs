@@ -68,9 +68,126 @@ pub fn is_absolute_uri(s: &str) -> bool {
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
+/// Schemes a redirect URI may never use: they run script, read local files or
+/// address no application (RFC 9700 §4.1, RFC 8252 §7.1).
+const FORBIDDEN_REDIRECT_SCHEMES: &[&str] = &[
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "about",
+    "blob",
+    "filesystem",
+    "ws",
+    "wss",
+];
+
+/// Why `uri` cannot be a redirect URI, or `None` if it can. A redirect URI is
+/// absolute, has no fragment (RFC 6749 §3.1.2), no wildcard and no user info, and is
+/// - `https://host…`; or
+/// - `http://` to a loopback host only: `127.0.0.1` (any `127.x.y.z`), `[::1]` or
+///   `localhost` (RFC 9700 §2.1; RFC 8252 §7.3 for native apps, any port); or
+/// - a private-use scheme of a native app, named after a domain it owns in reverse
+///   order, so with a period (`com.example.app:/callback`, RFC 8252 §7.1).
+pub fn redirect_uri_problem(uri: &str) -> Option<String> {
+    if uri.len() > 2048 {
+        return Some(format!(
+            "is {} characters; at most 2048 are accepted",
+            uri.len()
+        ));
+    }
+    if !is_absolute_uri(uri) {
+        return Some(
+            "must be an absolute URI without a fragment, spaces or control characters".into(),
+        );
+    }
+    if uri.contains('*') {
+        return Some("must not contain a wildcard: redirect URIs are matched exactly".into());
+    }
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    if FORBIDDEN_REDIRECT_SCHEMES.contains(&scheme.as_str()) {
+        return Some(format!("the scheme '{scheme}:' cannot be a redirect URI"));
+    }
+    match scheme.as_str() {
+        "https" | "http" => {
+            let Some(after) = rest.strip_prefix("//") else {
+                return Some(format!("must be {scheme}://host/…"));
+            };
+            let authority = after.split(['/', '?']).next().unwrap_or("");
+            if authority.contains('@') {
+                return Some("must not carry user information (user@host)".into());
+            }
+            let host = host_of(authority);
+            if host.is_empty() {
+                return Some("has no host".into());
+            }
+            if scheme == "http" && !is_loopback_host(&host) {
+                return Some(format!("uses http to '{host}': only https, or http to a loopback address (127.0.0.1, [::1], localhost), is accepted (RFC 9700 §2.1)"));
+            }
+            None
+        }
+        _ if !scheme.contains('.') => Some(format!(
+            "the private-use scheme '{scheme}:' must be a reverse domain name the app owns, e.g. 'com.example.app:/callback' (RFC 8252 §7.1); web apps use https"
+        )),
+        _ => None,
+    }
+}
+
+fn host_of(authority: &str) -> String {
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("").to_ascii_lowercase();
+    }
+    authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(authority)
+        .to_ascii_lowercase()
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        for ok in [
+            "https://web.example.com/cb",
+            "https://web.example.com:8443/cb?x=1",
+            "http://127.0.0.1:5173/cb",
+            "http://127.0.0.2/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost:3000/callback",
+            "com.example.app:/oauth2redirect",
+            "com.example.app://callback",
+        ] {
+            assert_eq!(redirect_uri_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)//",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>",
+            "file:///etc/passwd",
+            "http://evil.example.com/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "https://a@b.example.com/cb",
+            "https://*.example.com/cb",
+            "https://web.example.com/cb#frag",
+            "myapp:/cb",
+            "https:/no-slashes",
+            "https://",
+            "/relative",
+        ] {
+            assert!(redirect_uri_problem(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn tenant_names() {

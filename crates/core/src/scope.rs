@@ -336,6 +336,7 @@ mod tests {
                 scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()],
                 access_token_lifetime_seconds: None,
                 group_claims: false,
+                introspection_clients: vec![],
             },
             Resource {
                 identifier: "https://api.example.com/v1".into(),
@@ -343,6 +344,7 @@ mod tests {
                 scopes: vec!["read".into()],
                 access_token_lifetime_seconds: None,
                 group_claims: false,
+                introspection_clients: vec![],
             },
         ]
     }
@@ -513,6 +515,7 @@ mod tests {
             scopes: vec!["Read".into(), "X.Read".into()],
             access_token_lifetime_seconds: None,
             group_claims: false,
+            introspection_clients: vec![],
         }];
         let a = app(&["api://a/X.Read"]);
         let out = resolve(Some("api://a/Read"), &[], &a, |id| {

@@ -12,8 +12,6 @@ use common::*;
 use serde_json::Value;
 use std::time::Duration;
 
-const SCOPE: &str = "openid offline_access api://analytics/Reports.Read";
-
 fn start(extra: &[&str]) -> Server {
     let dir = temp_dir("refresh");
     let f = dir.join("import.json");
@@ -23,12 +21,10 @@ fn start(extra: &[&str]) -> Server {
     Server::start_in(&dir, &args).expect("start")
 }
 
-/// Sign in and return the first refresh token.
+/// Sign in (the confidential client `webapp`, which may introspect its own refresh
+/// tokens) and return the first refresh token.
 async fn first_refresh_token(srv: &Server, b: &mut Browser) -> String {
-    let (code, verifier, _) = spa_sign_in(srv, b, SCOPE).await;
-    let (s, t) = exchange_spa(srv, &code, &verifier).await;
-    assert_eq!(s, 200, "{t}");
-    t["refresh_token"].as_str().expect("rt").to_string()
+    rt(&web_tokens(srv, b).await)
 }
 
 fn rt(v: &Value) -> String {
@@ -48,13 +44,13 @@ async fn with_no_window_every_reuse_revokes_the_family_even_in_the_same_second()
     let mut b = Browser::new();
     for _ in 0..3 {
         let rt1 = first_refresh_token(&srv, &mut b).await;
-        let (s, t2) = refresh_spa(&srv, &rt1).await;
+        let (s, t2) = refresh_web(&srv, &rt1).await;
         assert_eq!(s, 200, "{t2}");
         let rt2 = rt(&t2);
         // At once, in the same second as the rotation: a replay, not a race.
-        let again = refresh_spa(&srv, &rt1).await;
+        let again = refresh_web(&srv, &rt1).await;
         assert_eq!(code(&again), (400, Some("PV3204")), "{}", again.1);
-        let newest = refresh_spa(&srv, &rt2).await;
+        let newest = refresh_web(&srv, &rt2).await;
         assert_eq!(
             code(&newest),
             (400, Some("PV3203")),
@@ -70,11 +66,11 @@ async fn a_lost_response_is_retried_once_and_the_lost_token_is_superseded() {
     let mut b = Browser::new();
     let rt1 = first_refresh_token(&srv, &mut b).await;
     // The rotation commits, but the client never sees its response.
-    let (s, lost) = refresh_spa(&srv, &rt1).await;
+    let (s, lost) = refresh_web(&srv, &rt1).await;
     assert_eq!(s, 200, "{lost}");
     let lost = rt(&lost);
     // The client retries with the token it still has: a new successor.
-    let (s, retried) = refresh_spa(&srv, &rt1).await;
+    let (s, retried) = refresh_web(&srv, &rt1).await;
     assert_eq!(s, 200, "a retry within the window succeeds: {retried}");
     let live = rt(&retried);
     assert_ne!(live, lost);
@@ -85,24 +81,24 @@ async fn a_lost_response_is_retried_once_and_the_lost_token_is_superseded() {
         "the one live successor"
     );
     // The live successor works; once it is used, the parent is no longer retryable.
-    let (s, next) = refresh_spa(&srv, &live).await;
+    let (s, next) = refresh_web(&srv, &live).await;
     assert_eq!(s, 200, "{next}");
     let next = rt(&next);
-    let replay = refresh_spa(&srv, &rt1).await;
+    let replay = refresh_web(&srv, &rt1).await;
     assert_eq!(
         code(&replay),
         (400, Some("PV3204")),
         "the successor was used, so this is a replay: {}",
         replay.1
     );
-    let after = refresh_spa(&srv, &next).await;
+    let after = refresh_web(&srv, &next).await;
     assert_eq!(code(&after), (400, Some("PV3203")), "{}", after.1);
 
     // A superseded token presented later is a replay too.
     let rt1 = first_refresh_token(&srv, &mut b).await;
-    let lost = rt(&refresh_spa(&srv, &rt1).await.1);
-    let live = rt(&refresh_spa(&srv, &rt1).await.1);
-    let replay = refresh_spa(&srv, &lost).await;
+    let lost = rt(&refresh_web(&srv, &rt1).await.1);
+    let live = rt(&refresh_web(&srv, &rt1).await.1);
+    let replay = refresh_web(&srv, &lost).await;
     assert_eq!(code(&replay), (400, Some("PV3204")), "{}", replay.1);
     assert!(
         replay.1["error_description"]
@@ -111,7 +107,7 @@ async fn a_lost_response_is_retried_once_and_the_lost_token_is_superseded() {
         "{}",
         replay.1
     );
-    let live_after = refresh_spa(&srv, &live).await;
+    let live_after = refresh_web(&srv, &live).await;
     assert_eq!(code(&live_after), (400, Some("PV3203")), "{}", live_after.1);
 }
 
@@ -120,12 +116,12 @@ async fn past_the_window_a_retry_is_a_replay() {
     let srv = start(&["--refresh-reuse-grace", "1"]);
     let mut b = Browser::new();
     let rt1 = first_refresh_token(&srv, &mut b).await;
-    let (s, t) = refresh_spa(&srv, &rt1).await;
+    let (s, t) = refresh_web(&srv, &rt1).await;
     assert_eq!(s, 200, "{t}");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let late = refresh_spa(&srv, &rt1).await;
+    let late = refresh_web(&srv, &rt1).await;
     assert_eq!(code(&late), (400, Some("PV3204")), "{}", late.1);
-    let lost = refresh_spa(&srv, &rt(&t)).await;
+    let lost = refresh_web(&srv, &rt(&t)).await;
     assert_eq!(code(&lost), (400, Some("PV3203")), "{}", lost.1);
 }
 
@@ -137,7 +133,9 @@ async fn a_connection_dropped_after_the_commit_loses_nothing() {
     let rt1 = first_refresh_token(&srv, &mut b).await;
     // Send the refresh request on a raw socket and hang up without reading.
     let addr = srv.url.trim_start_matches("http://").to_string();
-    let body = format!("grant_type=refresh_token&client_id=spa&refresh_token={rt1}");
+    let body = format!(
+        "grant_type=refresh_token&client_id=webapp&client_secret={WEB_SECRET}&refresh_token={rt1}"
+    );
     let mut sock = tokio::net::TcpStream::connect(&addr)
         .await
         .expect("connect");
@@ -150,8 +148,13 @@ async fn a_connection_dropped_after_the_commit_loses_nothing() {
     )
     .await
     .expect("write");
+    // The response is on its way (the rotation was committed before it was written);
+    // the client hangs up without reading it.
+    tokio::time::timeout(Duration::from_secs(10), sock.readable())
+        .await
+        .expect("the server answers")
+        .expect("readable");
     drop(sock);
-    // The rotation commits although nobody will read its response.
     let mut rotated = false;
     for _ in 0..50 {
         if introspect(&srv, &rt1).await["active"] == false {
@@ -162,9 +165,9 @@ async fn a_connection_dropped_after_the_commit_loses_nothing() {
     }
     assert!(rotated, "the dropped request's rotation was committed");
     // The client, which never saw a response, retries: it gets tokens, not PV3205.
-    let (s, t) = refresh_spa(&srv, &rt1).await;
+    let (s, t) = refresh_web(&srv, &rt1).await;
     assert_eq!(s, 200, "{t}");
-    let (s, t) = refresh_spa(&srv, &rt(&t)).await;
+    let (s, t) = refresh_web(&srv, &rt(&t)).await;
     assert_eq!(s, 200, "the new chain goes on: {t}");
 }
 
@@ -174,7 +177,7 @@ async fn two_simultaneous_refreshes_leave_one_live_token_and_no_revocation() {
     let mut b = Browser::new();
     for round in 0..5 {
         let rt0 = first_refresh_token(&srv, &mut b).await;
-        let (a, c) = tokio::join!(refresh_spa(&srv, &rt0), refresh_spa(&srv, &rt0));
+        let (a, c) = tokio::join!(refresh_web(&srv, &rt0), refresh_web(&srv, &rt0));
         // Either a true race (one rotates, the other read the token unused and lost:
         // PV3205) or the second came after the first committed (a retry: both 200).
         let mut issued = Vec::new();
@@ -193,7 +196,7 @@ async fn two_simultaneous_refreshes_leave_one_live_token_and_no_revocation() {
         }
         assert_eq!(live.len(), 1, "round {round}: exactly one live successor");
         // A race is not treated as theft: the live token goes on.
-        let (s, t) = refresh_spa(&srv, &live[0]).await;
+        let (s, t) = refresh_web(&srv, &live[0]).await;
         assert_eq!(s, 200, "round {round}: {t}");
     }
 }
@@ -227,9 +230,9 @@ async fn after_a_kill_9_under_refresh_load_every_chain_still_refreshes() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let res = http
                     .post(format!("{url}/oauth2/token"))
+                    .basic_auth("webapp", Some(WEB_SECRET))
                     .form(&[
                         ("grant_type", "refresh_token"),
-                        ("client_id", "spa"),
                         ("refresh_token", t.as_str()),
                     ])
                     .send()
@@ -267,9 +270,9 @@ async fn after_a_kill_9_under_refresh_load_every_chain_still_refreshes() {
     }
     eprintln!("{total} rotations; {lost} of {CHAINS} chains lost their last response in the crash");
     for (i, t) in held.iter().enumerate() {
-        let r = refresh_spa(&srv2, t).await;
+        let r = refresh_web(&srv2, t).await;
         assert_eq!(r.0, 200, "chain {i} after the crash: {}", r.1);
-        let again = refresh_spa(&srv2, &rt(&r.1)).await;
+        let again = refresh_web(&srv2, &rt(&r.1)).await;
         assert_eq!(again.0, 200, "chain {i} goes on: {}", again.1);
     }
     drop(srv2);

@@ -22,6 +22,7 @@ use portvakt_core::model::{Application, User};
 use portvakt_core::scope::{resolve_user, UserScopes};
 use portvakt_core::ErrorCode;
 use portvakt_store::Interaction;
+use std::net::IpAddr;
 
 /// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
 pub const CODE_LIFETIME: i64 = 60;
@@ -132,6 +133,7 @@ pub async fn authorize_handler(
 ) -> Response {
     let now = st.clock.now();
     let cid = CorrelationId::of(&req);
+    let ip = crate::client_addr::client_ip(req.extensions());
     let headers = req.headers().clone();
     let t0 = pages::strings(None, &headers);
     let form = match read_params(req).await {
@@ -180,15 +182,13 @@ pub async fn authorize_handler(
                 &cid,
                 &ApiError::new(
                     ErrorCode::RedirectUriMismatch,
+                    // Not the registered list: that is for the admin (the
+                    // application's settings, the sign-in log), not for anyone who
+                    // can open this URL.
                     format!(
-                        "'{}' is not a registered redirect URI of '{}' (registered: {})",
+                        "'{}' is not a registered redirect URI of application '{}'",
                         r.escape_default(),
                         app.client_id,
-                        if app.redirect_uris.is_empty() {
-                            "none".into()
-                        } else {
-                            app.redirect_uris.join(", ")
-                        }
                     ),
                 ),
             );
@@ -198,6 +198,10 @@ pub async fn authorize_handler(
             return error_page(&st, t, &cid, &ApiError::new(ErrorCode::RedirectUriMismatch, format!("redirect_uri is required: application '{}' has {} registered redirect URIs", app.client_id, app.redirect_uris.len())));
         }
     };
+    // What an unauthenticated request may make us store and echo is bounded.
+    if let Err(e) = check_sizes(&form) {
+        return error_page(&st, t, &cid, &e);
+    }
     let prompt: Vec<String> = form
         .get("prompt")
         .map(|p| {
@@ -224,9 +228,53 @@ pub async fn authorize_handler(
     };
     // 2. Everything else is reported to the client.
     match validate(&view, app, &form, auth_req.clone()) {
-        Ok(r) => continue_request(&st, &view, app, r, &headers, &cid, now).await,
+        Ok(r) => {
+            let from = Caller {
+                headers: &headers,
+                ip,
+                cid: &cid,
+            };
+            continue_request(&st, &view, app, r, &from, now).await
+        }
         Err(e) => redirect_error(&view, &auth_req, &e, &cid),
     }
+}
+
+/// The largest value accepted for each parameter an authorization request stores
+/// and echoes (bytes). `state` and `nonce` are opaque to Portvakt, so generous, but
+/// bounded: each pending sign-in is stored until it expires.
+pub const PARAM_LIMITS: &[(&str, usize)] = &[
+    ("state", 2048),
+    ("nonce", 512),
+    ("scope", 2048),
+    ("resource", 1024),
+    ("login_hint", 256),
+    ("ui_locales", 64),
+    ("prompt", 64),
+    ("max_age", 16),
+    ("response_type", 32),
+    ("response_mode", 32),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("redirect_uri", 2048),
+    ("client_id", 128),
+];
+
+fn check_sizes(form: &Form) -> Result<(), ApiError> {
+    for (name, max) in PARAM_LIMITS {
+        for v in form.all(name) {
+            if v.len() > *max {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "'{name}' is {} bytes long; at most {max} are accepted",
+                        v.len()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn read_params(req: Request) -> Result<Form, ApiError> {
@@ -354,15 +402,23 @@ pub async fn needs_consent(
 }
 
 /// After validation: sign in silently, ask for consent, or show the sign-in page.
+/// Where a request comes from: the browser's headers, its address, the correlation id.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    headers: &'a HeaderMap,
+    ip: Option<IpAddr>,
+    cid: &'a str,
+}
+
 async fn continue_request(
     st: &AppState,
     view: &TenantView,
     app: &Application,
     req: AuthRequest,
-    headers: &HeaderMap,
-    cid: &str,
+    from: &Caller<'_>,
     now: i64,
 ) -> Response {
+    let Caller { headers, ip, cid } = *from;
     let result: Result<Response, ApiError> = async {
         let session = current_session(st, view, headers, now).await?;
         let fresh_enough = |s: &Session| req.max_age.is_none_or(|m| now - s.auth_time <= m);
@@ -389,12 +445,12 @@ async fn continue_request(
                             ),
                         ));
                     }
-                    start_interaction(st, view, req.clone(), Some((&s, &user)), now).await
+                    start_interaction(st, view, req.clone(), Some((&s, &user)), ip, now).await
                 } else {
                     issue_code(st, view, &req, &s, now).await
                 }
             }
-            None => start_interaction(st, view, req.clone(), None, now).await,
+            None => start_interaction(st, view, req.clone(), None, ip, now).await,
         }
     }
     .await;
@@ -407,8 +463,25 @@ pub async fn start_interaction(
     view: &TenantView,
     request: AuthRequest,
     signed_in: Option<(&Session, &User)>,
+    ip: Option<IpAddr>,
     now: i64,
 ) -> Result<Response, ApiError> {
+    // Each pending sign-in is a stored row: an address may start only so many.
+    if let Some(ip) = ip {
+        st.limits
+            .interactions
+            .check(&crate::client_addr::rate_key(ip), now)
+            .map_err(|wait| {
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "this address started {} sign-ins within a minute; try again in {wait} s",
+                        st.limits.interactions_per_minute
+                    ),
+                )
+                .with_retry_after(wait)
+            })?;
+    }
     let binding = portvakt_jose::random_id(32);
     let i = Interaction {
         id: portvakt_jose::random_id(16),

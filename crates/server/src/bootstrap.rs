@@ -67,6 +67,7 @@ pub async fn ensure_system_tenant(st: &AppState) -> Result<Option<String>, ApiEr
             scopes: vec![ADMIN_SCOPE.into()],
             access_token_lifetime_seconds: None,
             group_claims: false,
+            introspection_clients: vec![],
         }],
         applications: vec![admin_app(&secret)],
     };

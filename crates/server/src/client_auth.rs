@@ -7,7 +7,7 @@
 use crate::directory::TenantView;
 use crate::error::ApiError;
 use crate::form::Form;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
@@ -35,14 +35,32 @@ fn form_decode(s: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// The request's one `Authorization` header, if it sent one. More than one is an
+/// error (`Err(count)`), never "the first wins": a second header smuggled past a proxy
+/// must not choose the credentials (RFC 9110 §5.3 allows no list form for it).
+pub fn one_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, usize> {
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let first = all.next();
+    match all.count() {
+        0 => Ok(first),
+        more => Err(more + 1),
+    }
+}
+
 /// Credentials from an `Authorization: Basic` header, if one was sent.
 fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
     let malformed = |why: &str| {
         ApiError::new(ErrorCode::ClientAuthMalformed, why.to_string())
             .with_challenge(BASIC_CHALLENGE.into())
+    };
+    let v = match one_authorization(headers) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(None),
+        Err(n) => {
+            return Err(malformed(&format!(
+                "the request has {n} Authorization headers; send exactly one"
+            )))
+        }
     };
     let v = v
         .to_str()

@@ -97,7 +97,34 @@ pub async fn correlate(State(state): State<AppState>, mut req: Request, next: Ne
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_CORRELATION_ID.clone(), v);
     }
+    security_headers(&mut res);
     res
+}
+
+/// Headers every response carries: `nosniff` everywhere; on an HTML response that set
+/// no policy of its own (e.g. `/errors/{code}`), a CSP that allows nothing active and
+/// no framing.
+fn security_headers(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
 }
 
 #[cfg(test)]

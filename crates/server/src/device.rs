@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::form::{self, Form, FORM_LIMIT};
 use crate::pages::{self, DevicePage, FormError};
 use crate::state::AppState;
+use crate::throttle::USER_CODE_THRESHOLD;
 use crate::token::TokenResponse;
 use crate::user_tokens::{mint, Refresh, SignedIn};
 use axum::extract::{Path, Request, State};
@@ -60,6 +61,7 @@ pub async fn device_authorization(
         .get(&tenant, now)
         .await?
         .ok_or_else(|| unknown_tenant(&tenant))?;
+    let ip = crate::client_addr::client_ip(req.extensions());
     let headers = req.headers().clone();
     form::check_content_type(&headers)?;
     let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
@@ -70,6 +72,31 @@ pub async fn device_authorization(
     }
     let resources = form.all("resource");
     resolve_user(form.get("scope"), &resources, app, |id| view.resource(id))?;
+    for (name, max) in [("scope", 2048), ("resource", 1024)] {
+        if form.all(name).iter().any(|v| v.len() > max) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("'{name}' is longer than {max} bytes"),
+            ));
+        }
+    }
+    // Anyone who knows a public client's id can ask: each device authorization is a
+    // stored row, so an address may start only so many.
+    if let Some(ip) = ip {
+        st.limits
+            .device_codes
+            .check(&crate::client_addr::rate_key(ip), now)
+            .map_err(|wait| {
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "this address started {} device authorizations within a minute; try again in {wait} s",
+                        st.limits.device_codes_per_minute
+                    ),
+                )
+                .with_retry_after(wait)
+            })?;
+    }
     let device_code = portvakt_jose::random_id(32);
     // A user code collision is astronomically rare; retry a few times anyway.
     let mut last_err = None;
@@ -164,6 +191,7 @@ pub async fn device_page(
 ) -> Response {
     let now = st.clock.now();
     let cid = CorrelationId::of(&req);
+    let ip = crate::client_addr::client_ip(req.extensions());
     let headers = req.headers().clone();
     let t = pages::strings(None, &headers);
     let view = match st.directory.get(&tenant, now).await {
@@ -209,6 +237,28 @@ pub async fn device_page(
         code: ErrorCode::UserCodeInvalid.code(),
         correlation_id: cid.clone(),
     };
+    // RFC 8628 §5.1: user codes are short, so guessing is slowed per address.
+    let guess_key = format!(
+        "usercode:{}",
+        ip.map(crate::client_addr::rate_key).unwrap_or_default()
+    );
+    if let Some(wait) = st.throttle.key_wait(&guess_key, USER_CODE_THRESHOLD, now) {
+        let mut res = entry_page(
+            &st,
+            &view,
+            t,
+            StatusCode::TOO_MANY_REQUESTS,
+            typed,
+            Some(FormError {
+                message: format!("Too many wrong codes from this address. Try again in {wait} s."),
+                code: ErrorCode::UserCodeThrottled.code(),
+                correlation_id: cid.clone(),
+            }),
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return res;
+    }
     let Some(code) = normalize_user_code(typed) else {
         return entry_page(
             &st,
@@ -229,6 +279,7 @@ pub async fn device_page(
         Err(e) => return error_page(&st, t, &cid, &e.into()),
     };
     let Some(grant) = grant else {
+        st.throttle.key_fail(&guess_key, now);
         return entry_page(
             &st,
             &view,
@@ -264,6 +315,7 @@ pub async fn device_page(
         &view,
         request,
         session.as_ref().map(|(s, u)| (s, u)),
+        ip,
         now,
     )
     .await

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub detail: String,
     /// A `WWW-Authenticate` challenge to send with a 401.
     pub challenge: Option<String>,
+    /// Seconds for a `Retry-After` header (RFC 9110 §10.2.3), with a 429 or 503.
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -25,7 +27,14 @@ impl ApiError {
             code,
             detail: detail.into(),
             challenge: None,
+            retry_after: None,
         }
+    }
+
+    /// Add a `Retry-After` header.
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     /// Add a `WWW-Authenticate` challenge.
@@ -100,6 +109,10 @@ impl IntoResponse for ApiError {
             .and_then(|c| HeaderValue::from_str(c).ok())
         {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status.is_server_error() {
             tracing::error!(code = self.code.code(), detail = %self.detail, "request failed");

@@ -122,6 +122,7 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                         .access_token_lifetime_seconds
                         .map(|v| v as u32),
                     group_claims: r.group_claims,
+                    introspection_clients: r.introspection_clients.clone(),
                 })
                 .collect(),
             applications: spec

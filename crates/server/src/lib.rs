@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod bootstrap;
+pub mod client_addr;
 pub mod client_auth;
 pub mod cookies;
 pub mod correlation;
@@ -23,8 +24,10 @@ pub mod form;
 pub mod import;
 pub mod keys;
 pub mod logout;
+pub mod maintenance;
 pub mod pages;
 pub mod password;
+pub mod rate_limit;
 pub mod signin;
 pub mod signin_pages;
 pub mod state;

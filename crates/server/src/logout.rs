@@ -99,16 +99,18 @@ pub async fn end_session(
             }));
     if let Some((s, _)) = &session {
         if !confirmed {
-            return pages::render(
+            let targets: Vec<&str> = redirect.as_deref().into_iter().collect();
+            return pages::render_with_form_targets(
                 StatusCode::OK,
                 &LogoutPage {
                     t,
                     action: format!("{}/oauth2/logout", view.issuer),
                     csrf: logout_csrf(&cookie),
-                    post_logout_redirect_uri: redirect,
+                    post_logout_redirect_uri: redirect.clone(),
                     client_id,
                     state: form.get("state").map(str::to_string),
                 },
+                &targets,
             );
         }
         if let Err(e) = st.store.end_session(&s.sid, now).await {

@@ -33,6 +33,8 @@ pub struct Strings {
     pub disabled: &'static str,
     pub error_title: &'static str,
     pub device_title: &'static str,
+    pub device_approving: &'static str,
+    pub device_warning: &'static str,
     pub device_prompt: &'static str,
     pub next: &'static str,
     pub device_done: &'static str,
@@ -63,6 +65,8 @@ pub const EN: Strings = Strings {
     disabled: "This account is disabled. Contact your administrator.",
     error_title: "Sign-in failed",
     device_title: "Sign in on a device",
+    device_approving: "You are signing in a device that shows the code",
+    device_warning: "Continue only if you started this sign-in yourself, on a device in front of you. If someone sent you this code, deny: they would get access to your account.",
     device_prompt: "Enter the code shown on your device",
     next: "Next",
     device_done: "Your device is signed in. You can close this window and return to it.",
@@ -93,6 +97,8 @@ pub const SV: Strings = Strings {
     disabled: "Kontot är inaktiverat. Kontakta din administratör.",
     error_title: "Inloggningen misslyckades",
     device_title: "Logga in på en enhet",
+    device_approving: "Du loggar in en enhet som visar koden",
+    device_warning: "Fortsätt bara om du själv startade inloggningen, på en enhet framför dig. Om någon skickade koden till dig: neka, annars får de tillgång till ditt konto.",
     device_prompt: "Ange koden som visas på enheten",
     next: "Nästa",
     device_done: "Enheten är inloggad. Du kan stänga fönstret och återgå till den.",
@@ -156,6 +162,8 @@ pub struct ConsentPage<'a> {
     pub csrf: String,
     pub user: String,
     pub scopes: Vec<String>,
+    /// Set when the consent approves a device (RFC 8628 §5.4): its user code.
+    pub device_user_code: Option<String>,
 }
 
 /// A message or error page.
@@ -194,23 +202,96 @@ pub struct LogoutPage<'a> {
     pub state: Option<String>,
 }
 
-/// Render a page with a status; pages are never cached and never framed.
+/// Render a page with a status; pages are never cached and never framed, and their
+/// forms may post only to this server.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    render_with_form_targets(status, page, &[])
+}
+
+/// The CSP `form-action` source of a URI a form's POST may redirect to: its origin for
+/// http(s), its scheme for a native app's private-use scheme (RFC 8252 §7.1).
+/// Browsers apply `form-action` to the redirects after a form post too, so the
+/// consent page must allow the redirect URI of its own request, and nothing more.
+fn form_action_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    if !scheme_ok {
+        return None;
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" | "https" => {
+            let authority = rest.strip_prefix("//")?.split(['/', '?', '#']).next()?;
+            let ok = !authority.is_empty()
+                && authority
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+            ok.then(|| format!("{scheme}://{authority}"))
+        }
+        _ => Some(format!("{scheme}:")),
+    }
+}
+
+/// [`render`], allowing the page's forms to end up at `targets` (the redirect URI of
+/// the request the page serves).
+pub fn render_with_form_targets(
+    status: StatusCode,
+    page: &impl Template,
+    targets: &[&str],
+) -> Response {
     match page.render() {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();
+            let mut form_action = String::from("'self'");
+            for t in targets.iter().filter_map(|t| form_action_source(t)) {
+                form_action.push(' ');
+                form_action.push_str(&t);
+            }
+            let csp = format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
             let h = res.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'"),
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
             );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
             res
         }
         Err(e) => {
             tracing::error!(error = %e, "template failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_action_source;
+
+    #[test]
+    fn form_action_sources_are_origins_or_schemes() {
+        assert_eq!(
+            form_action_source("https://web.example.com:8443/cb?x=1").as_deref(),
+            Some("https://web.example.com:8443")
+        );
+        assert_eq!(
+            form_action_source("http://127.0.0.1:5173/cb").as_deref(),
+            Some("http://127.0.0.1:5173")
+        );
+        assert_eq!(
+            form_action_source("com.example.app:/oauth2redirect").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(form_action_source("https://a b/").as_deref(), None);
+        assert_eq!(
+            form_action_source("https://x'; script-src *").as_deref(),
+            None
+        );
+        assert_eq!(form_action_source("no-colon"), None);
     }
 }

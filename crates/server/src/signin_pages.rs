@@ -141,7 +141,7 @@ fn login_page(
         .application(&i.request.client_id)
         .map(|a| a.display_name.clone())
         .unwrap_or_default();
-    pages::render(
+    pages::render_with_form_targets(
         status,
         &LoginPage {
             t: c.t(Some(i)),
@@ -152,6 +152,7 @@ fn login_page(
             username: username.to_string(),
             error,
         },
+        &[&i.request.redirect_uri],
     )
 }
 
@@ -163,7 +164,7 @@ fn consent_page(c: &Ctx, i: &Interaction, user: &User) -> Result<Response, ApiEr
     if scopes.is_empty() {
         scopes.push("openid".into());
     }
-    Ok(pages::render(
+    Ok(pages::render_with_form_targets(
         StatusCode::OK,
         &ConsentPage {
             t: c.t(Some(i)),
@@ -173,7 +174,9 @@ fn consent_page(c: &Ctx, i: &Interaction, user: &User) -> Result<Response, ApiEr
             csrf: i.csrf.clone(),
             user: user.user_principal_name.clone(),
             scopes,
+            device_user_code: i.request.device_user_code.clone(),
         },
+        &[&i.request.redirect_uri],
     ))
 }
 
@@ -305,7 +308,7 @@ pub async fn login_post(
             )),
         );
     };
-    c.st.throttle.succeed(&account);
+    c.st.throttle.succeed(&account, address.as_deref(), c.now);
     if !user.account_enabled {
         tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3012", correlation_id = %c.cid, "sign-in refused: account disabled");
         return login_page(

@@ -20,6 +20,13 @@ pub struct ServerConfig {
     /// otherwise, and always with 0, it is a replay and revokes the family
     /// ([`portvakt_core::grant::decide_refresh`]).
     pub refresh_reuse_grace_ms: i64,
+    /// How often expired rows are purged ([`crate::maintenance`]); `None`: never
+    /// (tests that purge by hand).
+    pub purge_every: Option<std::time::Duration>,
+    /// New pending sign-ins (`/authorize` needing a page) per client address and minute.
+    pub interactions_per_minute: u32,
+    /// New device authorizations per client address and minute.
+    pub device_codes_per_minute: u32,
 }
 
 impl ServerConfig {
@@ -29,6 +36,9 @@ impl ServerConfig {
             public_url: public_url.trim_end_matches('/').to_string(),
             key_retention_leeway_secs: 300,
             refresh_reuse_grace_ms: 10_000,
+            purge_every: Some(std::time::Duration::from_secs(60)),
+            interactions_per_minute: crate::rate_limit::INTERACTIONS_PER_MINUTE,
+            device_codes_per_minute: crate::rate_limit::DEVICE_CODES_PER_MINUTE,
         }
     }
 
@@ -60,17 +70,20 @@ pub struct AppState {
     pub signins: SignInSink,
     /// Failed-password counts.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// Per-address limits on what unauthenticated requests may store.
+    pub limits: Arc<crate::rate_limit::Limits>,
 }
 
 impl AppState {
     /// Assemble the state. Must be called inside a Tokio runtime (it starts the
-    /// sign-in writer task).
+    /// sign-in writer task and the purge of expired rows).
     pub fn new(
         config: ServerConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         master: MasterKey,
     ) -> Self {
+        let limits = Arc::new(crate::rate_limit::Limits::new(&config));
         let config = Arc::new(config);
         let master = Arc::new(master);
         let directory = Arc::new(DirectoryCache::new(
@@ -78,7 +91,7 @@ impl AppState {
             master.clone(),
             config.clone(),
         ));
-        Self {
+        let state = Self {
             config,
             store,
             directory,
@@ -86,6 +99,11 @@ impl AppState {
             master,
             signins: SignInSink::spawn(),
             throttle: Arc::default(),
+            limits,
+        };
+        if let Some(every) = state.config.purge_every {
+            crate::maintenance::spawn(state.clone(), every);
         }
+        state
     }
 }

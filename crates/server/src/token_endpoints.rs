@@ -140,8 +140,17 @@ pub async fn userinfo(
 ) -> Result<Response, ApiError> {
     let now = st.clock.now();
     let view = view(&st, &tenant, now).await?;
-    let token = match headers
-        .get(header::AUTHORIZATION)
+    let authorization = crate::client_auth::one_authorization(&headers).map_err(|n| {
+        ApiError::new(
+            ErrorCode::AuthorizationMalformed,
+            format!("the request has {n} Authorization headers; send exactly one"),
+        )
+        .with_challenge(bearer_challenge(
+            Some("invalid_request"),
+            "send exactly one Authorization header",
+        ))
+    })?;
+    let token = match authorization
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
     {
@@ -223,6 +232,9 @@ pub async fn introspect(
     // An access token is a JWT (two dots); anything else may be a refresh token.
     if token.bytes().filter(|b| *b == b'.').count() == 2 {
         return match verify_access_token(&st, &view, token, now).await {
+            // RFC 7662 §4: only the client the token was issued to and the resource
+            // servers of its audience learn anything; to everyone else it is inactive.
+            Ok(checked) if !may_introspect(&view, &app.client_id, &checked.claims) => inactive(),
             Ok(checked) => {
                 let c = &checked.claims;
                 let mut v = json!({
@@ -249,7 +261,9 @@ pub async fn introspect(
         .user
         .as_ref()
         .is_some_and(|u| u.account_enabled && !u.revoked(g.auth_time));
+    // A refresh token is for its client alone.
     let active = g.tenant_id == view.tenant.id
+        && g.client_id == app.client_id
         && rec.used_at.is_none()
         && rec.superseded_at.is_none()
         && rec.family_revoked.is_none()
@@ -260,6 +274,15 @@ pub async fn introspect(
         return inactive();
     }
     Ok(no_store(Json(json!({"active": true, "token_type": "refresh_token", "scope": g.scope, "client_id": g.client_id, "sub": g.user_id, "iss": view.issuer, "exp": g.expires_at, "iat": g.issued_at})).into_response()))
+}
+
+/// May `client_id` introspect the access token with `claims`? The client it was issued
+/// to, and the clients its audience lists in `introspectionClients`.
+fn may_introspect(view: &TenantView, client_id: &str, claims: &AccessTokenClaims) -> bool {
+    claims.client_id == client_id
+        || view
+            .resource(&claims.aud)
+            .is_some_and(|r| r.introspection_clients.iter().any(|c| c == client_id))
 }
 
 /// POST `{issuer}/oauth2/revoke` (RFC 7009). Answers 200 whether or not the token was

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 const T0: i64 = 1_800_000_000;
 
 struct Env {
+    st: AppState,
     app: axum::Router,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
@@ -25,8 +26,10 @@ struct Env {
 async fn setup() -> Env {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
     let clock = Arc::new(ManualClock::new(T0));
+    let mut config = ServerConfig::new("https://id.example.com");
+    config.purge_every = None;
     let st = AppState::new(
-        ServerConfig::new("https://id.example.com"),
+        config,
         store.clone(),
         clock.clone(),
         MasterKey::from_bytes(&[3u8; 32]).expect("key"),
@@ -55,6 +58,7 @@ async fn setup() -> Env {
         .expect("user")
         .id;
     Env {
+        st: st.clone(),
         app: app(st),
         clock,
         store,
@@ -288,4 +292,130 @@ async fn a_device_code_expires() {
         (v["error"].as_str(), v["error_code"].as_str()),
         (Some("expired_token"), Some("PV3403"))
     );
+}
+
+#[tokio::test]
+async fn expired_rows_are_purged_in_batches_and_live_ones_kept() {
+    let env = setup().await;
+    let interaction = |id: &str, expires_at: i64| portvakt_store::Interaction {
+        id: id.into(),
+        tenant_id: env.tenant_id.clone(),
+        browser_hash: [7; 32],
+        csrf: "c".into(),
+        request: AuthRequest {
+            client_id: "spa".into(),
+            redirect_uri: "https://spa.example.com/cb".into(),
+            redirect_uri_given: true,
+            scope: "openid".into(),
+            resource: None,
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: vec![],
+            max_age: None,
+            ui_locales: None,
+            login_hint: None,
+            device_user_code: None,
+        },
+        user_id: None,
+        sid: None,
+        expires_at,
+    };
+    // More expired sign-ins than one batch, and one that is still live.
+    let n = portvakt_server::maintenance::PURGE_BATCH as usize * 2 + 7;
+    for i in 0..n {
+        env.store
+            .put_interaction(&interaction(&format!("old-{i}"), T0 + 900))
+            .await
+            .expect("put");
+    }
+    env.store
+        .put_interaction(&interaction("live", T0 + 5000))
+        .await
+        .expect("put");
+    let device = |code: &str, expires_at: i64| DeviceGrant {
+        tenant_id: env.tenant_id.clone(),
+        client_id: "spa".into(),
+        scope: "openid".into(),
+        resource: None,
+        user_code: code.into(),
+        expires_at,
+        interval: 5,
+        last_poll: None,
+        status: "pending".into(),
+        user_id: None,
+        sid: None,
+        auth_time: None,
+        amr: vec![],
+    };
+    env.store
+        .put_device(
+            &portvakt_jose::sha256(b"dev-old"),
+            &device("BCDF-GHJK", T0 + 600),
+        )
+        .await
+        .expect("put");
+    env.store
+        .put_device(
+            &portvakt_jose::sha256(b"dev-live"),
+            &device("BCDF-GHJL", T0 + 5000),
+        )
+        .await
+        .expect("put");
+    let rt = portvakt_jose::sha256(b"rt-1");
+    env.store
+        .put_refresh(&rt, &refresh_grant(&env, T0 + 1000, T0 + 2000), T0)
+        .await
+        .expect("put");
+    env.store
+        .revoke_jti(&env.tenant_id, "jti-old", T0 + 60)
+        .await
+        .expect("put");
+
+    // Nothing has expired yet.
+    assert_eq!(
+        portvakt_server::maintenance::purge_once(&env.st)
+            .await
+            .expect("purge"),
+        0
+    );
+    env.clock.advance(1000);
+    let purged = portvakt_server::maintenance::purge_once(&env.st)
+        .await
+        .expect("purge");
+    assert_eq!(
+        purged,
+        n as u64 + 2,
+        "the sign-ins, one device code, one denylist entry"
+    );
+    for i in [0, n / 2, n - 1] {
+        assert!(env
+            .store
+            .interaction(&format!("old-{i}"))
+            .await
+            .expect("q")
+            .is_none());
+    }
+    assert!(env.store.interaction("live").await.expect("q").is_some());
+    assert!(env
+        .store
+        .device(&portvakt_jose::sha256(b"dev-old"))
+        .await
+        .expect("q")
+        .is_none());
+    assert!(env
+        .store
+        .device(&portvakt_jose::sha256(b"dev-live"))
+        .await
+        .expect("q")
+        .is_some());
+    // A refresh family is kept past its expiry as long as an access token issued from
+    // it could live (its revocation must outlive them), then it goes with its tokens.
+    assert!(env.store.refresh(&rt).await.expect("q").is_some());
+    env.clock
+        .advance(portvakt_core::import::MAX_LIFETIME as i64 + 2000);
+    portvakt_server::maintenance::purge_once(&env.st)
+        .await
+        .expect("purge");
+    assert!(env.store.refresh(&rt).await.expect("q").is_none());
 }

@@ -35,7 +35,36 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_refresh_retry.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_bounds.sql")),
 ];
+
+/// The database holds password hashes, sealed keys and session hashes: only its owner
+/// may read it. The file is created 0600 before SQLite opens it (an existing one is
+/// narrowed to 0600); SQLite gives the `-wal` and `-shm` files the database file's
+/// mode, and existing ones are narrowed too.
+fn private_files(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            if let Ok(m) = std::fs::metadata(&p) {
+                if m.permissions().mode() & 0o077 != 0 {
+                    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
 
 /// Read-only connections beside the writer.
 const READERS: usize = 4;
@@ -57,6 +86,7 @@ impl Conns {
     /// power cut may lose the last transactions but never corrupts), foreign keys on,
     /// and a busy timeout for another process holding the lock.
     pub(crate) fn open(path: &Path) -> Result<Self> {
+        private_files(path);
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;

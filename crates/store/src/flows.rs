@@ -225,6 +225,14 @@ pub trait Flows: Send + Sync {
         user: Option<TokenUser<'_>>,
     ) -> Result<AccessTokenStatus>;
 
+    /// Delete at most `batch` expired rows of each kind: pending sign-ins, device
+    /// authorizations and denylist entries past their expiry, authorization codes an
+    /// hour past theirs (a late replay is still recognised as one), and sessions and
+    /// refresh-token families `keep_grants_secs` past theirs (their revocation must
+    /// outlive every access token issued from them). Returns the rows deleted; call
+    /// again while it returns a full batch.
+    async fn purge_expired(&self, now: i64, keep_grants_secs: i64, batch: u32) -> Result<u64>;
+
     /// Put an access token's `jti` on the denylist until it expires.
     async fn revoke_jti(&self, tenant_id: &str, jti: &str, expires_at: i64) -> Result<()>;
 }

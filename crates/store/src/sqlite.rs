@@ -192,6 +192,7 @@ fn resource_from(row: &Row<'_>) -> Result<Resource> {
         scopes: json_list(row, "scopes")?,
         access_token_lifetime_seconds: lifetime(row, "access_token_lifetime")?,
         group_claims: row.get("group_claims")?,
+        introspection_clients: json_list(row, "introspection_clients")?,
     })
 }
 
@@ -274,11 +275,12 @@ fn retire_in(
 
 fn insert_resource(c: &Connection, tenant_id: &str, r: &Resource, upsert: bool) -> Result<()> {
     let sql = if upsert {
-        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)
+        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims, introspection_clients) VALUES (?,?,?,?,?,?,?)
          ON CONFLICT (tenant_id, identifier) DO UPDATE SET display_name = excluded.display_name, scopes = excluded.scopes,
-           access_token_lifetime = excluded.access_token_lifetime, group_claims = excluded.group_claims"
+           access_token_lifetime = excluded.access_token_lifetime, group_claims = excluded.group_claims,
+           introspection_clients = excluded.introspection_clients"
     } else {
-        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims) VALUES (?,?,?,?,?,?)"
+        "INSERT INTO resources (tenant_id, identifier, display_name, scopes, access_token_lifetime, group_claims, introspection_clients) VALUES (?,?,?,?,?,?,?)"
     };
     exec(
         c,
@@ -289,7 +291,8 @@ fn insert_resource(c: &Connection, tenant_id: &str, r: &Resource, upsert: bool) 
             r.display_name,
             to_json(&r.scopes)?,
             r.access_token_lifetime_seconds.map(i64::from),
-            r.group_claims
+            r.group_claims,
+            to_json(&r.introspection_clients)?
         ],
     )?;
     Ok(())

@@ -335,6 +335,28 @@ impl Flows for SqliteStore {
         Ok(n == 1)
     }
 
+    async fn purge_expired(&self, now: i64, keep_grants_secs: i64, batch: u32) -> Result<u64> {
+        let grants_before = now.saturating_sub(keep_grants_secs);
+        let plan: [(&str, i64); 6] = [
+            ("interactions", now),
+            ("device_codes", now),
+            ("revoked_tokens", now),
+            ("auth_codes", now - 3600),
+            ("sessions", grants_before),
+            // ON DELETE CASCADE takes the family's refresh tokens along.
+            ("token_families", grants_before),
+        ];
+        let mut total = 0u64;
+        for (table, before) in plan {
+            // One short statement per table, each on the writer only for its batch.
+            let sql = format!(
+                "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE expires_at < ? LIMIT ?)"
+            );
+            total += self.write(|c| exec(c, &sql, params![before, batch]))? as u64;
+        }
+        Ok(total)
+    }
+
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()> {
         self.write(|c| exec(c, "UPDATE token_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
             params![now, reason, family_id]))?;

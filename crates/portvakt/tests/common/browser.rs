@@ -68,9 +68,16 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
+        Self::from_address(None)
+    }
+
+    /// A browser whose connections come from `local` (e.g. 127.0.0.2: every 127/8
+    /// address is this host), to look like another network location.
+    pub fn from_address(local: Option<std::net::IpAddr>) -> Self {
         let http = portvakt_guard::http::builder()
             .expect("TLS")
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(local)
             .build()
             .expect("client");
         Self {

@@ -25,7 +25,8 @@ pub fn example_import() -> Value {
                    "password": "correct horse battery", "accountEnabled": true, "groups": ["Analytics Admins"]}],
         "resources": [
             {"identifier": "api://analytics", "displayName": "Analytics API",
-             "scopes": ["Onboarding.ReadWrite", "Reports.Read"], "accessTokenLifetimeSeconds": 3600, "groupClaims": true},
+             "scopes": ["Onboarding.ReadWrite", "Reports.Read"], "accessTokenLifetimeSeconds": 3600, "groupClaims": true,
+             "introspectionClients": ["webapp"]},
             {"identifier": "https://reports.example.com", "scopes": ["read"]}
         ],
         "applications": [

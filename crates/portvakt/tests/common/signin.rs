@@ -167,3 +167,55 @@ pub async fn introspect(srv: &Server, t: &str) -> Value {
     assert_eq!(res.status(), 200);
     res.json().await.expect("json")
 }
+
+/// The confidential client `webapp` (admin-consented) signs the user in; returns the
+/// token response of the code exchange. With a live session in `b`, no password.
+pub async fn web_tokens(srv: &Server, b: &mut Browser) -> Value {
+    let (verifier, challenge) = pkce();
+    let start = b
+        .get(&authorize_url(
+            srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("scope", "openid offline_access api://analytics/.default"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let page = if start
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with(WEB_CB))
+    {
+        start
+    } else {
+        post_login(b, &start, USER, PASSWORD).await
+    };
+    assert_eq!(page.status, 303, "{}", page.body);
+    let code = page.redirect_params()["code"].clone();
+    let (s, t) = token(
+        srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    t
+}
+
+/// Refresh as the confidential client `webapp`.
+pub async fn refresh_web(srv: &Server, rt: &str) -> (u16, Value) {
+    token(
+        srv,
+        Some(("webapp", WEB_SECRET)),
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}

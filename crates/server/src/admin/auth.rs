@@ -5,10 +5,8 @@ use crate::bootstrap::{ADMIN_RESOURCE, ADMIN_SCOPE};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
 use portvakt_core::names::SYSTEM_TENANT;
-use portvakt_core::token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use portvakt_core::ErrorCode;
 
 /// Proof that the request carries a valid admin token; handlers take it as an argument.
@@ -37,7 +35,12 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
-        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
+        let one = crate::client_auth::one_authorization(&parts.headers).map_err(|n| {
+            invalid(format!(
+                "the request has {n} Authorization headers; send exactly one"
+            ))
+        })?;
+        let Some(h) = one else {
             return Err(ApiError::new(
                 ErrorCode::AdminTokenMissing,
                 "no Authorization header was sent",
@@ -62,38 +65,17 @@ impl FromRequestParts<AppState> for Admin {
             st.directory.get(SYSTEM_TENANT, now).await?.ok_or_else(|| {
                 ApiError::new(ErrorCode::Internal, "the system tenant is missing")
             })?;
-        let jws = portvakt_jose::verify_compact(token, &view.verifiers)
-            .map_err(|e| invalid(e.to_string()))?;
-        if jws.header().typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
-            return Err(invalid(format!(
-                "typ is {:?}, expected \"{ACCESS_TOKEN_TYP}\"",
-                jws.header().typ
-            )));
-        }
-        let claims: AccessTokenClaims = serde_json::from_slice(jws.payload())
-            .map_err(|e| invalid(format!("claims are invalid: {e}")))?;
-        if claims.iss != view.issuer {
-            return Err(invalid(format!(
-                "issuer is '{}', expected '{}'",
-                claims.iss, view.issuer
-            )));
-        }
+        // The same verification as introspection: signature, typ, issuer, time, and
+        // the denylist, so a revoked admin token dies at once (and the cache of
+        // verified tokens answers only within the current revocation epoch).
+        let checked = crate::token_endpoints::verify_access_token(st, &view, token, now)
+            .await
+            .map_err(invalid)?;
+        let claims = &checked.claims;
         if claims.aud != ADMIN_RESOURCE {
             return Err(invalid(format!(
                 "audience is '{}', expected '{ADMIN_RESOURCE}'",
                 claims.aud
-            )));
-        }
-        if claims.exp <= now {
-            return Err(invalid(format!(
-                "the token expired {} s ago",
-                now - claims.exp
-            )));
-        }
-        if claims.nbf > now {
-            return Err(invalid(format!(
-                "the token is not valid for another {} s",
-                claims.nbf - now
             )));
         }
         if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
@@ -105,7 +87,7 @@ impl FromRequestParts<AppState> for Admin {
             .with_challenge(c));
         }
         Ok(Admin {
-            client_id: claims.client_id,
+            client_id: claims.client_id.clone(),
         })
     }
 }

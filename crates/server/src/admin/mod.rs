@@ -342,11 +342,16 @@ pub async fn create_user(
             "$.groups: group memberships are set by import for now",
         ));
     }
-    let mut spec = empty_spec(&d.tenant.name);
+    // The system tenant's name is reserved, so its users are checked under a stand-in
+    // name: the same rules as every other tenant's (user principal name, password).
+    let name = if d.tenant.name == portvakt_core::names::SYSTEM_TENANT {
+        "system-users"
+    } else {
+        d.tenant.name.as_str()
+    };
+    let mut spec = empty_spec(name);
     spec.users.push(body.clone());
-    if d.tenant.name != portvakt_core::names::SYSTEM_TENANT {
-        validate_spec(&spec, "$.tenants[0].users[0]")?;
-    }
+    validate_spec(&spec, "$.tenants[0].users[0]")?;
     let password_hash = match body.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
@@ -551,6 +556,7 @@ pub async fn create_app(
             scopes: r.scopes.clone(),
             access_token_lifetime_seconds: None,
             group_claims: r.group_claims,
+            introspection_clients: vec![],
         })
         .collect();
     spec.applications.push(ApplicationSpec {
@@ -620,6 +626,7 @@ pub async fn create_resource(
         scopes: body.scopes,
         access_token_lifetime_seconds: body.access_token_lifetime_seconds.map(|v| v as u32),
         group_claims: body.group_claims,
+        introspection_clients: body.introspection_clients,
     };
     st.store.create_resource(&d.tenant.id, &r).await?;
     st.directory.invalidate(&d.tenant.name);
