@@ -2,6 +2,7 @@
 //! optional TOML file, in that order of precedence, over built-in defaults.
 
 use crate::error::CliError;
+use crate::serve::listener::{self, Limits};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,7 +26,29 @@ pub struct ServeArgs {
     /// See docs/refresh-tokens.md.
     #[arg(long, env = "PORTVAKT_REFRESH_REUSE_GRACE")]
     pub refresh_reuse_grace: Option<i64>,
-    /// TOML config file with the same settings (data, listen, public_url, import).
+    /// Seconds a client has to send complete request headers, from connecting or
+    /// from the first byte after an idle keep-alive spell (default 10). See
+    /// docs/limits.md.
+    #[arg(long, env = "PORTVAKT_HEADER_TIMEOUT", value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a client has to send a request body after its headers, and to take a
+    /// response once it is ready (default 30).
+    #[arg(long, env = "PORTVAKT_BODY_TIMEOUT", value_name = "SECS")]
+    pub body_timeout: Option<u64>,
+    /// Seconds a keep-alive connection may stay open with no request (default 75).
+    #[arg(long, env = "PORTVAKT_IDLE_TIMEOUT", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Connections open at once (default 10000); further ones wait in the listen
+    /// backlog. Lowered to fit the open-file limit.
+    #[arg(long, env = "PORTVAKT_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one client address, IPv6 per /64 (default
+    /// 1000; 0 = no such cap, e.g. behind a proxy); over it a connection is closed.
+    #[arg(long, env = "PORTVAKT_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
+    /// TOML config file with the same settings (data, listen, public_url, import,
+    /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
+    /// max_connections, max_connections_per_address).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -40,6 +63,11 @@ struct FileConfig {
     #[serde(default)]
     import: Vec<PathBuf>,
     refresh_reuse_grace: Option<i64>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
 }
 
 /// Resolved settings.
@@ -55,6 +83,8 @@ pub struct Settings {
     pub import: Vec<PathBuf>,
     /// Refresh reuse grace, seconds.
     pub refresh_reuse_grace: i64,
+    /// Connection limits.
+    pub limits: Limits,
 }
 
 impl ServeArgs {
@@ -99,6 +129,63 @@ impl ServeArgs {
                 .or(file.refresh_reuse_grace)
                 .unwrap_or(10)
                 .max(0),
+            limits: Limits {
+                header_timeout: seconds(
+                    "header timeout",
+                    "--header-timeout",
+                    self.header_timeout.or(file.header_timeout),
+                    listener::DEFAULT_HEADER_TIMEOUT,
+                )?,
+                body_timeout: seconds(
+                    "body timeout",
+                    "--body-timeout",
+                    self.body_timeout.or(file.body_timeout),
+                    listener::DEFAULT_BODY_TIMEOUT,
+                )?,
+                idle_timeout: seconds(
+                    "idle timeout",
+                    "--idle-timeout",
+                    self.idle_timeout.or(file.idle_timeout),
+                    listener::DEFAULT_IDLE_TIMEOUT,
+                )?,
+                max_connections: match self.max_connections.or(file.max_connections) {
+                    Some(0) => {
+                        return Err(CliError::Config(
+                            "--max-connections (PORTVAKT_MAX_CONNECTIONS, max_connections in the \
+                             config file) is 0; it must be at least 1 (default 10000)"
+                                .into(),
+                        ))
+                    }
+                    n => n.unwrap_or(listener::DEFAULT_MAX_CONNECTIONS),
+                },
+                max_connections_per_address: self
+                    .max_connections_per_address
+                    .or(file.max_connections_per_address)
+                    .unwrap_or(listener::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+            },
         })
+    }
+}
+
+/// The longest timeout accepted: one day.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// A timeout setting in whole seconds, 1 s to a day.
+fn seconds(
+    what: &str,
+    flag: &str,
+    value: Option<u64>,
+    default: u64,
+) -> Result<std::time::Duration, CliError> {
+    match value.unwrap_or(default) {
+        s @ 1..=MAX_TIMEOUT_SECS => Ok(std::time::Duration::from_secs(s)),
+        s => {
+            let key = flag.trim_start_matches("--").replace('-', "_");
+            Err(CliError::Config(format!(
+                "the {what} ({flag}, PORTVAKT_{env}, or {key} in the config file) is {s} s; \
+                 it must be 1 to {MAX_TIMEOUT_SECS} seconds (default {default})",
+                env = key.to_ascii_uppercase(),
+            )))
+        }
     }
 }

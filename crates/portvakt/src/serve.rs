@@ -1,5 +1,7 @@
 //! `portvakt serve`: open the data directory, bootstrap, import, listen.
 
+pub mod listener;
+
 use crate::config::{ServeArgs, Settings};
 use crate::error::CliError;
 use crate::master_key::{self, write_private};
@@ -7,7 +9,6 @@ use portvakt_core::SystemClock;
 use portvakt_server::bootstrap::{ensure_system_tenant, reset_admin_secret, ADMIN_CLIENT_ID};
 use portvakt_server::{AppState, ServerConfig};
 use portvakt_store::SqliteStore;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -107,6 +108,7 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
 
     let app = portvakt_server::app(state);
     let shutdown = shutdown_signal();
+    let max_connections = listener::fit_to_fd_limit(s.limits.max_connections);
     println!("Portvakt listening on http://{bound}");
     println!("  issuers:          {public_url}/{{tenant}}");
     println!("  data:             {} (SQLite, WAL)", s.data.display());
@@ -115,14 +117,20 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
         "  admin credential: {} (used by the portvakt CLI)",
         admin_file.display()
     );
+    let l = &s.limits;
+    println!(
+        "  limits:           {max_connections} connections ({} per address), timeouts: \
+         header {} s, body {} s, idle {} s",
+        match l.max_connections_per_address {
+            0 => "no cap".to_string(),
+            n => n.to_string(),
+        },
+        l.header_timeout.as_secs(),
+        l.body_timeout.as_secs(),
+        l.idle_timeout.as_secs()
+    );
     println!("  ready in {} ms", started.elapsed().as_millis());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(startup("server error"))?;
+    listener::serve(listener, app, s.limits, max_connections, shutdown).await;
     println!("Portvakt stopped");
     Ok(())
 }
