@@ -46,9 +46,18 @@ pub struct ServeArgs {
     /// 1000; 0 = no such cap, e.g. behind a proxy); over it a connection is closed.
     #[arg(long, env = "PORTVAKT_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub max_connections_per_address: Option<usize>,
+    /// New pending sign-ins (an `/authorize` that needs the sign-in page) per client
+    /// address and minute (default 300); past it the client is told
+    /// temporarily_unavailable. Each is a stored row until it expires.
+    #[arg(long, env = "PORTVAKT_SIGNINS_PER_MINUTE", value_name = "N")]
+    pub signins_per_minute: Option<u32>,
+    /// New device authorizations per client address and minute (default 60).
+    #[arg(long, env = "PORTVAKT_DEVICE_CODES_PER_MINUTE", value_name = "N")]
+    pub device_codes_per_minute: Option<u32>,
     /// TOML config file with the same settings (data, listen, public_url, import,
     /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
-    /// max_connections, max_connections_per_address).
+    /// max_connections, max_connections_per_address, signins_per_minute,
+    /// device_codes_per_minute).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -68,6 +77,8 @@ struct FileConfig {
     idle_timeout: Option<u64>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
+    signins_per_minute: Option<u32>,
+    device_codes_per_minute: Option<u32>,
 }
 
 /// Resolved settings.
@@ -85,6 +96,10 @@ pub struct Settings {
     pub refresh_reuse_grace: i64,
     /// Connection limits.
     pub limits: Limits,
+    /// New pending sign-ins per address and minute.
+    pub signins_per_minute: u32,
+    /// New device authorizations per address and minute.
+    pub device_codes_per_minute: u32,
 }
 
 impl ServeArgs {
@@ -163,7 +178,27 @@ impl ServeArgs {
                     .or(file.max_connections_per_address)
                     .unwrap_or(listener::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             },
+            signins_per_minute: per_minute(
+                "--signins-per-minute",
+                self.signins_per_minute.or(file.signins_per_minute),
+                portvakt_server::rate_limit::INTERACTIONS_PER_MINUTE,
+            )?,
+            device_codes_per_minute: per_minute(
+                "--device-codes-per-minute",
+                self.device_codes_per_minute.or(file.device_codes_per_minute),
+                portvakt_server::rate_limit::DEVICE_CODES_PER_MINUTE,
+            )?,
         })
+    }
+}
+
+/// A per-minute limit: at least 1.
+fn per_minute(flag: &str, v: Option<u32>, default: u32) -> Result<u32, CliError> {
+    match v {
+        Some(0) => Err(CliError::Config(format!(
+            "{flag} is 0; it must be at least 1 (default {default}) — a limit of 0 would refuse every client"
+        ))),
+        v => Ok(v.unwrap_or(default)),
     }
 }
 

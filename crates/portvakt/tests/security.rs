@@ -734,3 +734,27 @@ async fn a_code_from_another_tenant_says_so_and_the_database_is_private() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_per_address_limits_are_settings() {
+    let dir = temp_dir("limits");
+    let f = dir.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
+    let err = Server::start_in(&dir, &["--import", f.to_str().expect("utf8"), "--signins-per-minute", "0"])
+        .err()
+        .expect("0 is refused at start");
+    assert!(err.contains("--signins-per-minute"), "{err}");
+    let srv = Server::start_in(&dir, &["--import", f.to_str().expect("utf8"), "--device-codes-per-minute", "2"]).expect("start");
+    let mut statuses = vec![];
+    for _ in 0..3 {
+        let res = srv
+            .http
+            .post(format!("{}/oauth2/devicecode", srv.issuer("contoso")))
+            .form(&[("client_id", "tv"), ("scope", "api://analytics/Reports.Read")])
+            .send()
+            .await
+            .expect("send");
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+}
