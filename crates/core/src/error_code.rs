@@ -224,6 +224,26 @@ catalogue! {
         "Start the device flow again; a device code gives tokens once.";
     UserCodeThrottled = "PV3407", "invalid_request", 429, "Too many wrong device codes from this address; try again later",
         "Wait for the time given, then type the code shown on the device carefully. Repeated wrong codes from one address are slowed down (RFC 8628 §5.1).";
+    ConditionalAccessBlocked = "PV4001", "access_denied", 400, "A Conditional Access policy blocks this sign-in",
+        "The description names the policy and its id. Nothing the user does will help: an administrator decides. Check the policy's conditions against the sign-in record (portal: Sign-in logs → Conditional Access; 'portvakt diagnose --correlation-id ID'), then exclude the account or a group of it, narrow the conditions, or set the policy to report-only ('portvakt policy set-state --tenant T ID enabledForReportingButNotEnforced').";
+    MfaRequired = "PV4002", "interaction_required", 400, "A Conditional Access policy requires multifactor authentication",
+        "Sign in again interactively and complete MFA: the application must start a new authorization request (MSAL: acquire_token_interactive; a web app: redirect to /authorize). A user without an authenticator registers one during that sign-in. A refresh token cannot satisfy MFA by itself.";
+    ReauthenticationRequired = "PV4003", "interaction_required", 400, "The sign-in frequency of a Conditional Access policy requires signing in again",
+        "The session is older than the policy's sign-in frequency: sign in again interactively (a new authorization request with the login page). Refreshing tokens does not reset the frequency; only an interactive sign-in does.";
+    PasswordChangeRequired = "PV4004", "interaction_required", 400, "A Conditional Access policy requires a password change",
+        "Sign in again interactively: after the password, the sign-in page asks for a new one. Refreshing tokens cannot satisfy it.";
+    ConditionalAccessUnsatisfiable = "PV4005", "access_denied", 400, "A Conditional Access policy requires a control Portvakt cannot satisfy",
+        "The policy requires a control Portvakt does not implement yet (a compliant or joined device, an approved app, terms of use, a strength other than multifactor authentication), so access is denied rather than granted without it. Change the policy's grant controls (e.g. to mfa), exclude the account, or set the policy to report-only.";
+    PolicyInvalid = "PV4006", "invalid_request", 400, "The Conditional Access policy or named location is invalid; nothing was changed",
+        "Fix the field at the JSON path given in the description. Portvakt refuses every Graph feature it does not implement instead of ignoring it, and every reference (user, group, role, application, named location) must exist in the tenant.";
+    PoliciesUnavailable = "PV4007", "server_error", 500, "The tenant's Conditional Access policies cannot be evaluated",
+        "A stored policy no longer resolves (e.g. it names something that was removed), so sign-ins fail closed rather than skip the policy. The server log names the policy and the path; fix or delete the policy ('portvakt policy list --tenant T').";
+    OtpWrong = "PV4008", "invalid_grant", 400, "The verification code is wrong or was already used",
+        "Type the current 6-digit code from the authenticator app (it changes every 30 seconds; each code works once). If codes are always refused, check that the phone's clock is set automatically; an administrator can reset the user's MFA ('portvakt user reset-mfa').";
+    OtpThrottled = "PV4009", "invalid_grant", 429, "Too many wrong verification codes; try again later",
+        "Wait for the time given, then type the current code from the authenticator app.";
+    PolicyNotFound = "PV4010", "not_found", 404, "No such Conditional Access policy or named location",
+        "Check the id ('portvakt policy list --tenant T' or GET …/identity/conditionalAccess/policies).";
 }
 
 impl ErrorCode {

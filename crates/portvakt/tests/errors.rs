@@ -286,3 +286,241 @@ async fn many_hostile_bodies_never_cause_a_500() {
         }
     }
 }
+
+/// GET a troubleshooting page as a browser would, with `Accept-Language` if given.
+async fn page(srv: &Server, path: &str, accept_language: Option<&str>) -> reqwest::Response {
+    let mut req = srv
+        .http
+        .get(format!("{}{path}", srv.url))
+        .header("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8");
+    if let Some(l) = accept_language {
+        req = req.header("accept-language", l);
+    }
+    req.send().await.expect("send")
+}
+
+#[tokio::test]
+async fn every_code_has_a_troubleshooting_page_in_english_and_swedish() {
+    let srv = Server::start();
+    for c in portvakt_core::ErrorCode::ALL {
+        for (lang, means, persists, check) in [
+            ("en", "What it means", "Why it can persist", "What to check"),
+            (
+                "sv",
+                "Vad det betyder",
+                "Varför det kan kvarstå",
+                "Vad du kan kontrollera",
+            ),
+        ] {
+            let res = page(&srv, &format!("/errors/{}?lang={lang}", c.code()), None).await;
+            let what = format!("{} in {lang}", c.code());
+            assert_eq!(res.status(), 200, "{what}");
+            let h = res.headers().clone();
+            let csp = h["content-security-policy"].to_str().expect("ascii");
+            assert!(
+                csp.contains("default-src 'none'") && !csp.contains("script-src"),
+                "{what}: {csp}"
+            );
+            assert!(h["cache-control"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("public"));
+            assert_eq!(h["vary"], "Accept, Accept-Language", "{what}");
+            assert_eq!(h["x-frame-options"], "DENY", "{what}");
+            let body = res.text().await.expect("text");
+            assert!(body.contains(&format!("<html lang=\"{lang}\">")), "{what}");
+            assert!(body.contains(&format!("<h1>{}: ", c.code())), "{what}");
+            for (id, heading) in [("means", means), ("persists", persists), ("check", check)] {
+                let section = body
+                    .split(&format!("<section id=\"{id}\">"))
+                    .nth(1)
+                    .and_then(|s| s.split("</section>").next())
+                    .unwrap_or_else(|| panic!("{what}: no {id} section"));
+                assert!(section.contains(heading), "{what}: {id} heading");
+                let text_len = section.len() - heading.len();
+                assert!(text_len > 60, "{what}: {id} is nearly empty: {section}");
+            }
+            let checks = body.matches("<li>").count();
+            assert!(checks >= 2, "{what}: {checks} checks");
+            assert!(
+                body.contains(&format!("<code>{}</code>", c.oauth_error())),
+                "{what}: OAuth error"
+            );
+            assert!(body.contains(&c.status().to_string()), "{what}: status");
+            assert!(!body.contains("<script"), "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_language_comes_from_the_query_then_accept_language() {
+    let srv = Server::start();
+    let text = |r: reqwest::Response| async move { r.text().await.expect("text") };
+    let sv = text(page(&srv, "/errors/PV2011?lang=sv", None).await).await;
+    assert!(sv.contains("<html lang=\"sv\">") && sv.contains("Åtkomsttoken har gått ut"));
+    assert!(
+        sv.contains("href=\"?lang=en\"") && sv.contains("In English"),
+        "switch"
+    );
+    let header = text(page(&srv, "/errors/PV2011", Some("sv-SE,sv;q=0.9")).await).await;
+    assert!(
+        header.contains("<html lang=\"sv\">"),
+        "Accept-Language sv-SE"
+    );
+    assert!(header.contains("Vad det betyder"));
+    let weighted = text(page(&srv, "/errors/PV2011", Some("en;q=0.2, sv;q=0.8")).await).await;
+    assert!(weighted.contains("<html lang=\"sv\">"), "q-values decide");
+    let query_wins = text(page(&srv, "/errors/PV2011?lang=en", Some("sv")).await).await;
+    assert!(query_wins.contains("<html lang=\"en\">"));
+    assert!(query_wins.contains("The access token has expired"));
+    assert!(query_wins.contains("href=\"?lang=sv\"") && query_wins.contains("På svenska"));
+    let unknown = text(page(&srv, "/errors/PV2011?lang=xx", Some("fr, de")).await).await;
+    assert!(unknown.contains("<html lang=\"en\">"), "default English");
+    let lower = page(&srv, "/errors/pv2011", None).await;
+    assert_eq!(lower.status(), 200, "codes are case-insensitive");
+}
+
+#[tokio::test]
+async fn a_correlation_id_links_to_the_sign_in_logs_and_bad_ones_are_ignored() {
+    let srv = Server::start();
+    let body = page(&srv, "/errors/PV3010?correlation_id=abc-123_X.9", None)
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(body.contains("<code>abc-123_X.9</code>"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "href=\"{}/portal/signins?correlationId=abc-123_X.9\"",
+            srv.url
+        )),
+        "{body}"
+    );
+    assert!(body.contains("Find this sign-in in the sign-in logs"));
+    assert!(
+        ["&amp;", "&#38;"]
+            .iter()
+            .any(|amp| body.contains(&format!("href=\"?lang=sv{amp}correlation_id=abc-123_X.9\""))),
+        "the language switch keeps the id (with & escaped): {body}"
+    );
+    for bad in [
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "a%22onmouseover%3D%22x",
+        "x%20y",
+        &"a".repeat(65),
+    ] {
+        let body = page(&srv, &format!("/errors/PV3010?correlation_id={bad}"), None)
+            .await
+            .text()
+            .await
+            .expect("text");
+        assert!(!body.contains("portal/signins"), "{bad}: ignored");
+        assert!(
+            !body.contains("<script") && !body.contains("onmouseover"),
+            "{bad}"
+        );
+    }
+    let sv = page(&srv, "/errors/PV3010?correlation_id=abc&lang=sv", None)
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        sv.contains("Hitta inloggningen i inloggningsloggarna"),
+        "{sv}"
+    );
+}
+
+#[tokio::test]
+async fn the_json_variant_has_the_troubleshooting_text() {
+    let srv = Server::start();
+    let (s, v) = srv.get_json("/errors/PV2011").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["code"], "PV2011");
+    assert_eq!(v["error"], "invalid_token");
+    assert_eq!(v["status"], 401);
+    assert_eq!(v["title"], "The access token has expired");
+    assert_eq!(v["lang"], "en");
+    assert!(v["fix"]
+        .as_str()
+        .is_some_and(|f| f.contains("refresh token")));
+    for f in ["means", "persists"] {
+        assert!(v[f].as_str().is_some_and(|t| t.len() > 40), "{f}: {v}");
+    }
+    let check = v["check"].as_array().expect("check is an array");
+    assert!(
+        check.len() >= 2
+            && check
+                .iter()
+                .all(|c| c.as_str().is_some_and(|s| !s.is_empty()))
+    );
+    let (_, sv) = srv.get_json("/errors/PV2011?lang=sv").await;
+    assert_eq!(sv["title"], "Åtkomsttoken har gått ut");
+    assert_eq!(sv["lang"], "sv");
+    assert_eq!(sv["check"].as_array().map(Vec::len), Some(check.len()));
+    let res = srv
+        .http
+        .get(format!("{}/errors/PV2011", srv.url))
+        .header("accept-language", "sv-SE,sv;q=0.9")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.headers()["vary"], "Accept, Accept-Language");
+    let by_header: Value = res.json().await.expect("json");
+    assert_eq!(by_header["lang"], "sv");
+}
+
+#[tokio::test]
+async fn the_index_lists_every_code() {
+    let srv = Server::start();
+    let body = page(&srv, "/errors/", None)
+        .await
+        .text()
+        .await
+        .expect("text");
+    let (_, sv) = srv.get_json("/errors/?lang=sv").await;
+    let codes = sv["codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), portvakt_core::ErrorCode::ALL.len());
+    for c in portvakt_core::ErrorCode::ALL {
+        assert!(
+            body.contains(&format!("<a href=\"{0}?lang=en\">{0}</a>", c.code())),
+            "{} is not on the index",
+            c.code()
+        );
+    }
+    assert!(codes
+        .iter()
+        .any(|c| c["title"] == "Klienthemligheten är fel"));
+}
+
+#[tokio::test]
+async fn a_sign_in_error_page_speaks_swedish_and_links_its_troubleshooting_page() {
+    let srv = Server::start();
+    let res = srv
+        .http
+        .get(format!(
+            "{}/oauth2/authorize?client_id=ghost&response_type=code",
+            srv.issuer("contoso")
+        ))
+        .header("accept-language", "sv-SE,sv;q=0.9")
+        .send()
+        .await
+        .expect("send");
+    let cid = res.headers()["x-correlation-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let body = res.text().await.expect("text");
+    assert!(body.contains("<html lang=\"sv\">"), "{body}");
+    assert!(
+        body.contains("Klient-id:t är inte registrerat i den här klientorganisationen"),
+        "the title in Swedish: {body}"
+    );
+    assert!(body.contains("Gör så här:"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "/errors/PV1102?lang=sv&amp;correlation_id={cid}\""
+        )),
+        "{body}"
+    );
+}

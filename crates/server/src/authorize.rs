@@ -38,9 +38,9 @@ pub fn error_page(st: &AppState, t: &Strings, cid: &str, e: &ApiError) -> Respon
         status,
         &MessagePage {
             t,
-            title: e.code.title().to_string(),
+            title: t.code_title(e.code),
             text: e.detail.clone(),
-            fix: Some(e.code.fix().to_string()),
+            fix: Some(t.code_fix(e.code)),
             code: Some(e.code.code()),
             correlation_id: cid.to_string(),
             error_uri: format!("{}/errors/{}", st.config.public_url, e.code.code()),

@@ -23,6 +23,7 @@ pub mod errors_page;
 pub mod form;
 pub mod import;
 pub mod keys;
+pub mod l10n;
 pub mod logout;
 pub mod maintenance;
 pub mod pages;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
             "/health",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
+        .route("/errors/", get(errors_page::index))
         .route("/errors/{code}", get(errors_page::error_page))
         .route(
             "/.well-known/oauth-authorization-server/{tenant}",

@@ -1,133 +1,158 @@
 //! Server-rendered pages (askama) in English and Swedish.
 //!
 //! The language comes from `ui_locales` (OIDC Core §3.1.2.1) when it names one we
-//! have, else from `Accept-Language`, else English.
+//! have, else from `Accept-Language`, else English (`l10n::pick`). The text lives in
+//! the Fluent files under `crates/server/locales`; [`Strings`] holds one language's
+//! page strings, filled once from its bundle, so templates read `{{ t.sign_in }}`.
 
+use crate::errors_page;
+use crate::l10n::{self, Lang};
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use fluent_bundle::FluentArgs;
+use portvakt_core::ErrorCode;
+use std::sync::OnceLock;
 
-/// The strings of one language.
-#[derive(Debug)]
-pub struct Strings {
-    /// BCP 47 tag.
-    pub lang: &'static str,
-    pub sign_in: &'static str,
-    pub sign_in_to: &'static str,
-    pub username: &'static str,
-    pub password: &'static str,
-    pub consent_title: &'static str,
-    pub consent_asks: &'static str,
-    pub signed_in_as: &'static str,
-    pub accept: &'static str,
-    pub deny: &'static str,
-    pub correlation_id: &'static str,
-    pub what_to_do: &'static str,
-    pub more: &'static str,
-    pub sign_out: &'static str,
-    pub sign_out_confirm: &'static str,
-    pub signed_out: &'static str,
-    pub signed_out_text: &'static str,
-    pub wrong_credentials: &'static str,
-    pub throttled: &'static str,
-    pub disabled: &'static str,
-    pub error_title: &'static str,
-    pub device_title: &'static str,
-    pub device_approving: &'static str,
-    pub device_warning: &'static str,
-    pub device_prompt: &'static str,
-    pub next: &'static str,
-    pub device_done: &'static str,
-    pub device_denied: &'static str,
+/// Declares [`Strings`]: each field is filled from the Fluent message named beside it.
+macro_rules! strings {
+    ($( $field:ident = $id:literal, )*) => {
+        /// The page strings of one language, each from its Fluent message.
+        #[derive(Debug)]
+        pub struct Strings {
+            /// The language.
+            pub language: Lang,
+            /// BCP 47 tag, for `<html lang>`.
+            pub lang: &'static str,
+            $(
+                #[doc = concat!("Fluent message `", $id, "`.")]
+                pub $field: &'static str,
+            )*
+        }
+
+        impl Strings {
+            /// The Fluent message ids behind the fields (each must exist in every
+            /// language: `l10n` tests check).
+            pub const MESSAGE_IDS: &'static [&'static str] = &[ $( $id, )* ];
+
+            fn load(language: Lang) -> Self {
+                Strings {
+                    language,
+                    lang: language.tag(),
+                    $( $field: l10n::leak(l10n::message(language, $id)), )*
+                }
+            }
+        }
+    };
 }
 
-/// English.
-pub const EN: Strings = Strings {
-    lang: "en",
-    sign_in: "Sign in",
-    sign_in_to: "to continue to",
-    username: "User name",
-    password: "Password",
-    consent_title: "Permissions requested",
-    consent_asks: "would like to:",
-    signed_in_as: "Signed in as",
-    accept: "Accept",
-    deny: "Cancel",
-    correlation_id: "correlation id",
-    what_to_do: "What to do:",
-    more: "more about this error",
-    sign_out: "Sign out",
-    sign_out_confirm: "Do you want to sign out?",
-    signed_out: "Signed out",
-    signed_out_text: "You have been signed out. You can close this window.",
-    wrong_credentials: "The user name or password is incorrect.",
-    throttled: "Too many failed attempts. Try again in",
-    disabled: "This account is disabled. Contact your administrator.",
-    error_title: "Sign-in failed",
-    device_title: "Sign in on a device",
-    device_approving: "You are signing in a device that shows the code",
-    device_warning: "Continue only if you started this sign-in yourself, on a device in front of you. If someone sent you this code, deny: they would get access to your account.",
-    device_prompt: "Enter the code shown on your device",
-    next: "Next",
-    device_done: "Your device is signed in. You can close this window and return to it.",
-    device_denied: "The device was not signed in.",
-};
+strings! {
+    sign_in = "sign-in",
+    sign_in_to = "sign-in-to",
+    username = "username",
+    password = "password",
+    consent_title = "consent-title",
+    consent_asks = "consent-asks",
+    signed_in_as = "signed-in-as",
+    accept = "accept",
+    deny = "deny",
+    correlation_id = "correlation-id",
+    what_to_do = "what-to-do",
+    more = "more-about-error",
+    sign_out = "sign-out",
+    sign_out_confirm = "sign-out-confirm",
+    signed_out = "signed-out",
+    signed_out_text = "signed-out-text",
+    wrong_credentials = "wrong-credentials",
+    disabled = "account-disabled",
+    error_title = "error-title",
+    device_title = "device-title",
+    device_approving = "device-approving",
+    device_warning = "device-warning",
+    device_prompt = "device-prompt",
+    next = "next",
+    device_done = "device-done",
+    device_denied = "device-denied",
+    errors_index_title = "errors-index-title",
+    errors_index_intro = "errors-index-intro",
+    errors_all_codes = "errors-all-codes",
+    errors_other_language = "errors-other-language",
+    errors_oauth_error = "errors-oauth-error",
+    errors_http_status = "errors-http-status",
+    errors_means = "errors-means",
+    errors_fix = "errors-fix",
+    errors_persists = "errors-persists",
+    errors_check = "errors-check",
+    errors_logs_note = "errors-logs-note",
+    errors_correlation_id = "errors-correlation-id",
+    errors_find_signin = "errors-find-signin",
+    errors_code = "errors-code",
+    errors_title = "errors-title",
+    mfa_title = "mfa-title",
+    mfa_prompt = "mfa-prompt",
+    mfa_code = "mfa-code",
+    mfa_verify = "mfa-verify",
+    mfa_enroll_title = "mfa-enroll-title",
+    mfa_enroll_intro = "mfa-enroll-intro",
+    mfa_qr_label = "mfa-qr-label",
+    mfa_enroll_link = "mfa-enroll-link",
+    mfa_enroll_manual = "mfa-enroll-manual",
+    mfa_wrong = "mfa-wrong",
+    mfa_reused = "mfa-reused",
+    password_change_title = "password-change-title",
+    password_change_intro = "password-change-intro",
+    new_password = "new-password",
+    confirm_password = "confirm-password",
+    password_change_submit = "password-change-submit",
+    password_too_short = "password-too-short",
+    password_mismatch = "password-mismatch",
+    password_same = "password-same",
+}
 
-/// Swedish.
-pub const SV: Strings = Strings {
-    lang: "sv",
-    sign_in: "Logga in",
-    sign_in_to: "för att fortsätta till",
-    username: "Användarnamn",
-    password: "Lösenord",
-    consent_title: "Begärda behörigheter",
-    consent_asks: "vill:",
-    signed_in_as: "Inloggad som",
-    accept: "Godkänn",
-    deny: "Avbryt",
-    correlation_id: "korrelations-id",
-    what_to_do: "Gör så här:",
-    more: "mer om felet",
-    sign_out: "Logga ut",
-    sign_out_confirm: "Vill du logga ut?",
-    signed_out: "Utloggad",
-    signed_out_text: "Du är utloggad. Du kan stänga fönstret.",
-    wrong_credentials: "Användarnamnet eller lösenordet är fel.",
-    throttled: "För många misslyckade försök. Försök igen om",
-    disabled: "Kontot är inaktiverat. Kontakta din administratör.",
-    error_title: "Inloggningen misslyckades",
-    device_title: "Logga in på en enhet",
-    device_approving: "Du loggar in en enhet som visar koden",
-    device_warning: "Fortsätt bara om du själv startade inloggningen, på en enhet framför dig. Om någon skickade koden till dig: neka, annars får de tillgång till ditt konto.",
-    device_prompt: "Ange koden som visas på enheten",
-    next: "Nästa",
-    device_done: "Enheten är inloggad. Du kan stänga fönstret och återgå till den.",
-    device_denied: "Enheten loggades inte in.",
-};
+/// Message id of the throttled sign-in text (it has a `$seconds` placeable).
+pub const THROTTLED_ID: &str = "signin-throttled";
+/// Message id of the throttled verification-code text (`$seconds`).
+pub const MFA_THROTTLED_ID: &str = "mfa-throttled";
+
+impl Strings {
+    /// The strings of `lang`, built on first use.
+    pub fn of(lang: Lang) -> &'static Strings {
+        static EN: OnceLock<Strings> = OnceLock::new();
+        static SV: OnceLock<Strings> = OnceLock::new();
+        match lang {
+            Lang::En => EN.get_or_init(|| Strings::load(Lang::En)),
+            Lang::Sv => SV.get_or_init(|| Strings::load(Lang::Sv)),
+        }
+    }
+
+    /// "Too many failed attempts. Try again in 30 seconds."
+    pub fn throttled(&self, seconds: i64) -> String {
+        let mut args = FluentArgs::new();
+        args.set("seconds", seconds);
+        l10n::message_with(self.language, THROTTLED_ID, &args)
+    }
+
+    /// "Too many wrong codes. Try again in 30 seconds."
+    pub fn mfa_throttled(&self, seconds: i64) -> String {
+        let mut args = FluentArgs::new();
+        args.set("seconds", seconds);
+        l10n::message_with(self.language, MFA_THROTTLED_ID, &args)
+    }
+
+    /// The title of an error code in this language.
+    pub fn code_title(&self, code: ErrorCode) -> String {
+        errors_page::paragraph(self.language, &errors_page::message_id(code), "title")
+    }
+
+    /// What to do about an error code, in this language.
+    pub fn code_fix(&self, code: ErrorCode) -> String {
+        errors_page::paragraph(self.language, &errors_page::message_id(code), "fix")
+    }
+}
 
 /// Pick the language: `ui_locales` first, then `Accept-Language`.
 pub fn strings(ui_locales: Option<&str>, headers: &HeaderMap) -> &'static Strings {
-    let pick = |tag: &str| {
-        let primary = tag
-            .trim()
-            .split(['-', '_', ';'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match primary.as_str() {
-            "sv" => Some(&SV),
-            "en" => Some(&EN),
-            _ => None,
-        }
-    };
-    if let Some(s) = ui_locales.and_then(|u| u.split(' ').find_map(pick)) {
-        return s;
-    }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|a| a.split(',').find_map(pick))
-        .unwrap_or(&EN)
+    Strings::of(l10n::pick(ui_locales, headers))
 }
 
 /// An error shown on a form.
@@ -241,17 +266,43 @@ pub fn render_with_form_targets(
     page: &impl Template,
     targets: &[&str],
 ) -> Response {
+    let mut form_action = String::from("'self'");
+    for t in targets.iter().filter_map(|t| form_action_source(t)) {
+        form_action.push(' ');
+        form_action.push_str(&t);
+    }
+    finish(status, page, "no-store", &form_action)
+}
+
+/// Render a page whose content is the same for everyone who asks in its language
+/// (the troubleshooting pages): publicly cacheable for an hour, varying by `Accept`
+/// and `Accept-Language`; still never framed, and without forms.
+pub fn render_static(status: StatusCode, page: &impl Template) -> Response {
+    let mut res = finish(status, page, "public, max-age=3600", "'none'");
+    if res.status() == status {
+        res.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Language"),
+        );
+    }
+    res
+}
+
+fn finish(
+    status: StatusCode,
+    page: &impl Template,
+    cache_control: &'static str,
+    form_action: &str,
+) -> Response {
     match page.render() {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();
-            let mut form_action = String::from("'self'");
-            for t in targets.iter().filter_map(|t| form_action_source(t)) {
-                form_action.push(' ');
-                form_action.push_str(&t);
-            }
             let csp = format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
             let h = res.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(cache_control),
+            );
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             h.insert(
                 header::REFERRER_POLICY,

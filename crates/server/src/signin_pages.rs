@@ -277,10 +277,7 @@ pub async fn login_post(
             &i,
             StatusCode::TOO_MANY_REQUESTS,
             &username,
-            Some(form_error(
-                ErrorCode::SignInThrottled,
-                format!("{} {wait} s.", t.throttled),
-            )),
+            Some(form_error(ErrorCode::SignInThrottled, t.throttled(wait))),
         );
     }
     let user = match c.st.store.user_by_upn(&c.view.tenant.id, &username).await {
