@@ -35,6 +35,11 @@ pub struct AuthRequest {
     /// Set when this sign-in approves a device (RFC 8628): its user code.
     #[serde(default)]
     pub device_user_code: Option<String>,
+    /// The Conditional Access client app type of this sign-in (`browser`, …), from
+    /// the client's kind and the User-Agent at `/authorize`; kept with the grant so
+    /// that refreshes are evaluated as the same kind of client.
+    #[serde(default)]
+    pub client_app_type: Option<String>,
 }
 
 /// A browser session (one sign-in).
@@ -100,6 +105,10 @@ pub struct RefreshGrant {
     pub expires_at: UnixTime,
     /// Absolute expiry of the family.
     pub family_expires_at: UnixTime,
+    /// The Conditional Access client app type of the sign-in (see
+    /// [`AuthRequest::client_app_type`]).
+    #[serde(default)]
+    pub client_app_type: Option<String>,
 }
 
 /// A device authorization (RFC 8628) as stored, keyed by the hash of its device code.

@@ -198,6 +198,7 @@ mod refresh_tests {
             issued_at: 100,
             expires_at: 10_000,
             family_expires_at: 20_000,
+            client_app_type: None,
         }
     }
 
@@ -208,6 +209,10 @@ mod refresh_tests {
             display_name: "A".into(),
             account_enabled: true,
             groups: vec![],
+            group_ids: vec![],
+            roles: vec![],
+            mfa_registered: false,
+            password_changed_at: None,
             password_hash: None,
             tokens_valid_from: 0,
         }

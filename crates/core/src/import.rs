@@ -46,12 +46,27 @@ pub struct TenantSpec {
     /// Applications (clients).
     #[serde(default)]
     pub applications: Vec<ApplicationSpec>,
+    /// Roles users may hold (`admin` always exists); a role may name the Entra role
+    /// template id it stands for, so that `includeRoles` of exported policies resolve.
+    #[serde(default)]
+    pub roles: Vec<crate::model::Role>,
+    /// Graph `ipNamedLocation` objects, as exported (validated by the server with the
+    /// policy engine; problems carry their JSON path).
+    #[serde(default)]
+    pub named_locations: Vec<serde_json::Value>,
+    /// Graph `conditionalAccessPolicy` objects, as exported.
+    #[serde(default)]
+    pub conditional_access_policies: Vec<serde_json::Value>,
 }
 
 /// One group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupSpec {
+    /// The group's own id (e.g. its Entra object id), kept as its id so that exported
+    /// policies resolve unchanged; default: matched by name, or a new UUID.
+    #[serde(default)]
+    pub id: Option<String>,
     /// Name, unique in the tenant.
     pub display_name: String,
 }
@@ -60,6 +75,9 @@ pub struct GroupSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserSpec {
+    /// The user's own id (e.g. its Entra object id) for a new user; default a UUID.
+    #[serde(default)]
+    pub id: Option<String>,
     /// Sign-in name.
     pub user_principal_name: String,
     /// Human name.
@@ -74,6 +92,14 @@ pub struct UserSpec {
     /// Group display names; the user's memberships become exactly these.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Role names (`admin`, or a role of the tenant's `roles`); when given, the user's
+    /// roles become exactly these.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// A TOTP secret (RFC 6238, base32) to register, for migrations and tests; it is
+    /// sealed at rest like signing keys.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 fn yes() -> bool {
@@ -168,6 +194,11 @@ pub fn parse(json: &[u8]) -> Result<ImportFile, Error> {
     }
 }
 
+/// An id or name kept as given: 1-128 printable characters, no spaces.
+fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 fn check_lifetime(p: &mut Vec<String>, path: &str, v: Option<u64>) {
     if let Some(v) = v {
         if v == 0 || v > MAX_LIFETIME {
@@ -220,6 +251,42 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             "group",
             t.groups.iter().map(|g| g.display_name.as_str()),
         );
+        dupes(
+            &mut p,
+            &format!("{tp}.roles"),
+            "role",
+            t.roles.iter().map(|r| r.name.as_str()),
+        );
+        for (ri, r) in t.roles.iter().enumerate() {
+            if !valid_id(&r.name) {
+                p.push(format!(
+                    "{tp}.roles[{ri}].name: '{}' must be 1-128 printable characters without spaces",
+                    r.name.escape_default()
+                ));
+            }
+            if let Some(tid) = &r.template_id {
+                if !valid_id(tid) {
+                    p.push(format!("{tp}.roles[{ri}].templateId: '{}' must be 1-128 printable characters without spaces", tid.escape_default()));
+                }
+            }
+        }
+        for (gi, g) in t.groups.iter().enumerate() {
+            if let Some(id) = &g.id {
+                if !valid_id(id) {
+                    p.push(format!("{tp}.groups[{gi}].id: '{}' must be 1-128 printable characters without spaces", id.escape_default()));
+                }
+            }
+        }
+        for (kind, list) in [
+            ("namedLocations", &t.named_locations),
+            ("conditionalAccessPolicies", &t.conditional_access_policies),
+        ] {
+            for (i, v) in list.iter().enumerate() {
+                if !v.is_object() {
+                    p.push(format!("{tp}.{kind}[{i}]: must be a Graph JSON object"));
+                }
+            }
+        }
         for (gi, g) in t.groups.iter().enumerate() {
             if g.display_name.trim().is_empty() {
                 p.push(format!("{tp}.groups[{gi}].displayName: must not be empty"));
@@ -247,6 +314,26 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             if let Some(pw) = &u.password {
                 if pw.chars().count() < 8 {
                     p.push(format!("{up}.password: must be at least 8 characters"));
+                }
+            }
+            if let Some(id) = &u.id {
+                if !valid_id(id) {
+                    p.push(format!(
+                        "{up}.id: '{}' must be 1-128 printable characters without spaces",
+                        id.escape_default()
+                    ));
+                }
+            }
+            for (ri, r) in u.roles.iter().flatten().enumerate() {
+                if r != crate::model::ADMIN_ROLE && !t.roles.iter().any(|x| &x.name == r) {
+                    p.push(format!("{up}.roles[{ri}]: '{}' is not a role of this tenant (define it in the tenant's roles, or use 'admin')", r.escape_default()));
+                }
+            }
+            if let Some(s) = &u.totp_secret {
+                match crate::names::base32_decode(s) {
+                    Some(b) if b.len() >= 16 => {}
+                    Some(b) => p.push(format!("{up}.totpSecret: {} bytes is too short; RFC 4226 asks for at least 128 bits (26 base32 characters)", b.len())),
+                    None => p.push(format!("{up}.totpSecret: not base32 (RFC 4648: A-Z and 2-7, '=' padding optional)")),
                 }
             }
             for (gi, g) in u.groups.iter().enumerate() {

@@ -48,6 +48,21 @@ pub struct User {
     pub account_enabled: bool,
     /// Names of the groups the user belongs to.
     pub groups: Vec<String>,
+    /// Ids of the same groups, sorted (what Conditional Access matches).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub group_ids: Vec<String>,
+    /// The user's roles in the tenant (role names, e.g. `admin`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Whether a TOTP authenticator is registered.
+    #[serde(default)]
+    pub mfa_registered: bool,
+    /// When the password was last changed (the `passwordChange` control). Never
+    /// serialized.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub password_changed_at: Option<i64>,
     /// Argon2id PHC string; never serialized.
     #[serde(skip)]
     #[schema(ignore)]
@@ -71,6 +86,29 @@ impl User {
 pub fn sign_in_revoked(tokens_valid_from: i64, auth_time: i64) -> bool {
     tokens_valid_from > 0 && auth_time <= tokens_valid_from
 }
+
+/// A role a tenant defines: users hold roles by name; Conditional Access's
+/// `includeRoles` / `excludeRoles` name them by `templateId` (an Entra role template
+/// id, e.g. Global Administrator `62e90394-69f5-4237-9190-012177145e10`) or name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    /// The name users hold it by (`admin`).
+    pub name: String,
+    /// The Entra role template id it stands for, if any.
+    #[serde(default)]
+    pub template_id: Option<String>,
+}
+
+impl Role {
+    /// The id Conditional Access knows the role by: its template id, else its name.
+    pub fn policy_id(&self) -> &str {
+        self.template_id.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The role every tenant has: its holders may use the admin portal.
+pub const ADMIN_ROLE: &str = "admin";
 
 /// A protected resource (an API): the audience of access tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

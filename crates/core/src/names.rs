@@ -68,6 +68,29 @@ pub fn is_absolute_uri(s: &str) -> bool {
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
+/// Decode RFC 4648 base32 (`A-Z2-7`, case-insensitive, spaces and `=` padding
+/// ignored), as authenticator apps show TOTP secrets. `None` if a character is not
+/// base32.
+pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let (mut buf, mut bits) = (0u64, 0u32);
+    for c in s.chars().filter(|c| !c.is_whitespace() && *c != '=') {
+        let v = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as u64 - 'A' as u64,
+            c @ '2'..='7' => c as u64 - '2' as u64 + 26,
+            _ => return None,
+        };
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// Schemes a redirect URI may never use: they run script, read local files or
 /// address no application (RFC 9700 §4.1, RFC 8252 §7.1).
 const FORBIDDEN_REDIRECT_SCHEMES: &[&str] = &[
@@ -155,6 +178,20 @@ fn is_loopback_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base32_as_rfc_4648_section_10() {
+        assert_eq!(
+            base32_decode("MZXW6YTBOI======").as_deref(),
+            Some(&b"foobar"[..])
+        );
+        assert_eq!(
+            base32_decode("mzxw 6ytb oi").as_deref(),
+            Some(&b"foobar"[..])
+        );
+        assert_eq!(base32_decode("MY").as_deref(), Some(&b"f"[..]));
+        assert_eq!(base32_decode("M1"), None);
+    }
 
     #[test]
     fn redirect_uris() {

@@ -31,6 +31,14 @@ pub struct SignInEvent {
     pub failure_reason: Option<String>,
     /// The `jti` of the token issued.
     pub token_id: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// What Conditional Access evaluated (stored with the record, so policies can be
+    /// replayed over past sign-ins).
+    pub facts: Option<portvakt_policy::SignInFacts>,
+    /// Its outcome: Graph's `conditionalAccessStatus` and
+    /// `appliedConditionalAccessPolicies`.
+    pub evaluation: Option<std::sync::Arc<portvakt_policy::Evaluation>>,
 }
 
 impl Serialize for ErrorCode {

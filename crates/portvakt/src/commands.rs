@@ -73,6 +73,25 @@ pub enum UserCmd {
         /// Sign-in name.
         upn: String,
     },
+    /// Remove the user's authenticator (they register a new one at the next MFA) and
+    /// end their sessions.
+    ResetMfa {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Sign-in name.
+        upn: String,
+    },
+    /// Set the user's roles (e.g. `admin`, which opens the admin portal).
+    SetRoles {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Sign-in name.
+        upn: String,
+        /// Role names (none: no roles).
+        roles: Vec<String>,
+    },
     /// Enable an account again.
     Enable {
         /// Tenant.
@@ -198,14 +217,14 @@ pub enum KeysCmd {
     },
 }
 
-fn items(v: &Value) -> &[Value] {
+pub(crate) fn items(v: &Value) -> &[Value] {
     v.get("value")
         .and_then(|x| x.as_array())
         .map(|a| a.as_slice())
         .unwrap_or(&[])
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(crate) fn s(v: &Value, k: &str) -> String {
     match v.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => "-".into(),
@@ -223,7 +242,7 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// Print rows as aligned columns.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut w: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -250,7 +269,7 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn out(target: &Target, v: &Value, human: impl FnOnce(&Value)) {
+pub(crate) fn out(target: &Target, v: &Value, human: impl FnOnce(&Value)) {
     if target.json {
         println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     } else {
@@ -411,6 +430,45 @@ pub async fn user(cmd: UserCmd, target: &Target) -> Result<(), CliError> {
         }
         UserCmd::Disable { tenant, upn } => set_enabled(tenant, upn, target, false).await?,
         UserCmd::Enable { tenant, upn } => set_enabled(tenant, upn, target, true).await?,
+        UserCmd::ResetMfa { tenant, upn } => {
+            let v = AdminClient::connect(target)
+                .await?
+                .call(
+                    Method::POST,
+                    &format!("/tenants/{}/users/{}/reset-mfa", seg(&tenant), seg(&upn)),
+                    None,
+                )
+                .await?;
+            out(target, &v, |v| {
+                println!("MFA of {} was reset: the authenticator is removed and the sessions ended; the next sign-in that needs MFA registers a new one.", s(v, "userPrincipalName"))
+            });
+        }
+        UserCmd::SetRoles { tenant, upn, roles } => {
+            let v = AdminClient::connect(target)
+                .await?
+                .call(
+                    Method::PATCH,
+                    &format!("/tenants/{}/users/{}", seg(&tenant), seg(&upn)),
+                    Some(&json!({ "roles": roles })),
+                )
+                .await?;
+            out(target, &v, |v| {
+                let roles = items(&json!({"value": v["roles"]}))
+                    .iter()
+                    .filter_map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                println!(
+                    "{} now has the roles: {}",
+                    s(v, "userPrincipalName"),
+                    if roles.is_empty() {
+                        "none".into()
+                    } else {
+                        roles
+                    }
+                )
+            });
+        }
         UserCmd::RevokeSessions { tenant, upn } => {
             let v = AdminClient::connect(target)
                 .await?

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod logging;
 mod master_key;
+mod policy_cmd;
 mod serve;
 mod token_cmd;
 
@@ -75,6 +76,9 @@ enum Command {
     /// Signing keys of a tenant.
     #[command(subcommand)]
     Keys(commands::KeysCmd),
+    /// Conditional Access policies: list, get, import, export, set-state, what-if.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCmd),
     /// Explain a token: decode it, or validate it the way a resource server does.
     #[command(subcommand)]
     Token(token_cmd::TokenCmd),
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
             Command::App(c) => commands::app(c, &target).await,
             Command::Resource(c) => commands::resource(c, &target).await,
             Command::Keys(c) => commands::keys(c, &target).await,
+            Command::Policy(c) => policy_cmd::run(c, &target).await,
             Command::Token(c) => token_cmd::run(c).await,
         }
     });

@@ -225,6 +225,16 @@ pub async fn authorize_handler(
         ui_locales: form.get("ui_locales").map(str::to_string),
         login_hint: form.get("login_hint").map(str::to_string),
         device_user_code: None,
+        client_app_type: Some(
+            crate::access::interactive_client_app_type(
+                app,
+                headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            )
+            .as_str()
+            .to_string(),
+        ),
     };
     // 2. Everything else is reported to the client.
     match validate(&view, app, &form, auth_req.clone()) {
@@ -434,6 +444,44 @@ async fn continue_request(
                 "prompt=none was requested and there is no usable session in this browser",
             )),
             Some((s, user)) => {
+                // Conditional Access for a silent sign-in: the session's own
+                // authentication, not interactive. What needs the user is asked for
+                // by a fresh sign-in (or, with prompt=none, reported).
+                let client_app = req
+                    .client_app_type
+                    .as_deref()
+                    .and_then(|t| serde_json::from_value(serde_json::Value::String(t.into())).ok());
+                let facts = crate::access::user_facts(
+                    &view.access,
+                    now,
+                    &user,
+                    &app.client_id,
+                    req.resource.as_deref(),
+                    crate::access::Origin {
+                        ip,
+                        user_agent: headers
+                            .get(header::USER_AGENT)
+                            .and_then(|v| v.to_str().ok()),
+                    },
+                    client_app,
+                    crate::access::Authenticated {
+                        amr: &s.amr,
+                        auth_time: s.auth_time,
+                        interactive: false,
+                    },
+                );
+                let evaluation = view.access.evaluate(&facts)?;
+                match &evaluation.decision {
+                    portvakt_policy::Decision::Allowed => {}
+                    portvakt_policy::Decision::InteractionRequired { .. } if !silent => {
+                        return start_interaction(st, view, req.clone(), None, ip, now).await;
+                    }
+                    _ => {
+                        return Err(crate::access::refusal(&evaluation).unwrap_or_else(|| {
+                            ApiError::new(ErrorCode::ConditionalAccessBlocked, "refused")
+                        }))
+                    }
+                }
                 if needs_consent(st, view, app, &user, &req).await? {
                     if silent {
                         return Err(ApiError::new(
@@ -492,6 +540,9 @@ pub async fn start_interaction(
         user_id: signed_in.map(|(_, u)| u.id.clone()),
         sid: signed_in.map(|(s, _)| s.sid.clone()),
         expires_at: now + INTERACTION_LIFETIME,
+        mfa_user_id: None,
+        enroll_sealed: None,
+        second_factor_at: None,
     };
     st.store.put_interaction(&i).await?;
     let mut res = StatusCode::SEE_OTHER.into_response();

@@ -305,6 +305,11 @@ pub async fn device_page(
         ui_locales: None,
         login_hint: None,
         device_user_code: Some(code),
+        client_app_type: Some(
+            portvakt_policy::graph::ClientAppType::MobileAppsAndDesktopClients
+                .as_str()
+                .to_string(),
+        ),
     };
     let session = current_session(&st, &view, &headers, now)
         .await
@@ -432,6 +437,7 @@ pub async fn device_code_grant(
                 auth_time,
                 amr: &g.amr,
                 nonce: None,
+                client_app_type: Some("mobileAppsAndDesktopClients"),
             };
             let minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
             ev.token_id = Some(minted.jti);

@@ -6,6 +6,7 @@
 //! key event (activation, removal from the JWKS) falls due. The client-credentials
 //! path therefore makes no database round trip.
 
+use crate::access::TenantAccess;
 use crate::discovery;
 use crate::error::ApiError;
 use crate::keys::open_key;
@@ -14,7 +15,7 @@ use crate::verified_tokens::VerifiedTokens;
 use axum::body::Bytes;
 use portvakt_core::model::{Application, Resource, SigningKeyInfo, Tenant};
 use portvakt_jose::{Jwk, Jwks, MasterKey, SigningKey, VerifyingKey};
-use portvakt_store::{Directory, Store};
+use portvakt_store::{Directory, DirectoryNames, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -43,6 +44,10 @@ pub struct TenantView {
     pub id_token_alg: portvakt_jose::Algorithm,
     /// Access tokens already verified against this view's keys.
     pub verified: VerifiedTokens,
+    /// Conditional Access: the tenant's compiled policies.
+    pub access: TenantAccess,
+    /// The tenant's roles.
+    pub roles: Vec<portvakt_core::model::Role>,
 }
 
 impl TenantView {
@@ -80,10 +85,22 @@ impl TenantView {
 
     fn build(
         dir: Directory,
+        names: Option<DirectoryNames>,
         config: &ServerConfig,
         master: &MasterKey,
         now: i64,
     ) -> Result<Self, ApiError> {
+        let access = TenantAccess::build(
+            &dir.roles,
+            &dir.policies,
+            &dir.named_locations,
+            names.as_ref(),
+            &dir.applications,
+            &dir.resources,
+        );
+        if let Err(e) = &access.set {
+            tracing::error!(tenant = %dir.tenant.name, error = %e, "the tenant's Conditional Access policies do not compile; its sign-ins fail closed (PV4007)");
+        }
         let issuer = config.issuer(&dir.tenant.name);
         let mut signers = Vec::new();
         let mut published: Vec<Jwk> = Vec::new();
@@ -159,6 +176,8 @@ impl TenantView {
             refresh_at,
             id_token_alg,
             verified: VerifiedTokens::default(),
+            access,
+            roles: dir.roles,
         })
     }
 }
@@ -192,7 +211,20 @@ impl DirectoryCache {
         let Some(dir) = self.store.directory(tenant).await? else {
             return Ok(None);
         };
-        let view = Arc::new(TenantView::build(dir, &self.config, &self.master, now)?);
+        // Policy references resolve against the tenant's users and groups: read them
+        // only when there are policies.
+        let names = if dir.policies.is_empty() {
+            None
+        } else {
+            Some(self.store.directory_names(&dir.tenant.id).await?)
+        };
+        let view = Arc::new(TenantView::build(
+            dir,
+            names,
+            &self.config,
+            &self.master,
+            now,
+        )?);
         if let Ok(mut m) = self.views.write() {
             m.insert(tenant.to_string(), view.clone());
         }

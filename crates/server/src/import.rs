@@ -8,13 +8,13 @@ use crate::state::AppState;
 use portvakt_core::import::ImportFile;
 use portvakt_core::model::{Application, Resource, Tenant};
 use portvakt_jose::Algorithm;
-use portvakt_store::{ImportSummary, NewUser, TenantImport};
+use portvakt_store::{GroupImport, ImportSummary, NewUser, TenantImport};
 
 /// Apply a parsed, validated import file.
 pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, ApiError> {
     let now = st.clock.now();
     let mut plan = Vec::with_capacity(file.tenants.len());
-    for spec in &file.tenants {
+    for (ti, spec) in file.tenants.iter().enumerate() {
         let existing = st.store.directory(&spec.name).await?;
         let alg: Algorithm = match &spec.signing_algorithm {
             Some(a) => a
@@ -67,6 +67,27 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
             }
             Some(_) => (vec![], None),
         };
+        let names = match &existing {
+            Some(d) => st.store.directory_names(&d.tenant.id).await?,
+            None => Default::default(),
+        };
+        // Groups keep an id given to them; a new one without gets its UUID here, so that
+        // the policies of the same file resolve to the id the store will keep.
+        let groups: Vec<GroupImport> = spec
+            .groups
+            .iter()
+            .map(|g| GroupImport {
+                id: Some(g.id.clone().unwrap_or_else(|| {
+                    names
+                        .groups
+                        .iter()
+                        .find(|(_, n)| n.eq_ignore_ascii_case(&g.display_name))
+                        .map(|(id, _)| id.clone())
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+                })),
+                display_name: g.display_name.clone(),
+            })
+            .collect();
         let mut users = Vec::with_capacity(spec.users.len());
         for u in &spec.users {
             let old = match &existing {
@@ -86,11 +107,20 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                 (Some(p), Some(h)) if password::verify(p.clone(), h.clone()).await => None,
                 (Some(p), _) => Some(password::hash(p.clone()).await?),
             };
+            let id = old
+                .map(|o| o.id)
+                .or_else(|| u.id.clone())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let totp_sealed = match &u.totp_secret {
+                Some(b32) => {
+                    let secret = portvakt_core::names::base32_decode(b32).unwrap_or_default();
+                    Some(crate::mfa::seal(&st.master, &id, &secret)?)
+                }
+                None => None,
+            };
             users.push((
                 NewUser {
-                    id: old
-                        .map(|o| o.id)
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    id,
                     user_principal_name: u.user_principal_name.clone(),
                     display_name: u
                         .display_name
@@ -98,59 +128,73 @@ pub async fn apply(st: &AppState, file: &ImportFile) -> Result<ImportSummary, Ap
                         .unwrap_or_else(|| u.user_principal_name.clone()),
                     password_hash,
                     account_enabled: u.account_enabled,
+                    roles: u.roles.clone(),
+                    totp_sealed,
                 },
                 u.groups.clone(),
             ));
         }
+        let resources: Vec<Resource> = spec
+            .resources
+            .iter()
+            .map(|r| Resource {
+                identifier: r.identifier.clone(),
+                display_name: r
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| r.identifier.clone()),
+                scopes: r.scopes.clone(),
+                access_token_lifetime_seconds: r.access_token_lifetime_seconds.map(|v| v as u32),
+                group_claims: r.group_claims,
+                introspection_clients: r.introspection_clients.clone(),
+            })
+            .collect();
+        let applications: Vec<Application> = spec
+            .applications
+            .iter()
+            .map(|a| Application {
+                client_id: a.client_id.clone(),
+                display_name: a
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| a.client_id.clone()),
+                secret_sha256: a
+                    .client_secret
+                    .as_ref()
+                    .map(|s| portvakt_jose::sha256(s.as_bytes())),
+                confidential: a.client_secret.is_some(),
+                grant_types: a.grant_types.clone(),
+                redirect_uris: a.redirect_uris.clone(),
+                allowed_scopes: a.allowed_scopes.clone(),
+                access_token_lifetime_seconds: a.access_token_lifetime_seconds.map(|v| v as u32),
+                admin_consented: a.admin_consented,
+                refresh_token_lifetime_seconds: a.refresh_token_lifetime_seconds.map(|v| v as u32),
+            })
+            .collect();
+        // Conditional Access: parsed and resolved against the tenant as it will be
+        // after this import, before anything is written.
+        let (policies, named_locations) = crate::access::prepare_import(
+            &format!("$.tenants[{ti}]"),
+            now,
+            spec,
+            existing.as_ref(),
+            &names,
+            &groups,
+            &users,
+            &resources,
+            &applications,
+        )?;
         plan.push(TenantImport {
             tenant,
             new_keys,
             retire,
-            groups: spec.groups.iter().map(|g| g.display_name.clone()).collect(),
+            groups,
+            roles: spec.roles.clone(),
+            named_locations,
+            policies,
             users,
-            resources: spec
-                .resources
-                .iter()
-                .map(|r| Resource {
-                    identifier: r.identifier.clone(),
-                    display_name: r
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| r.identifier.clone()),
-                    scopes: r.scopes.clone(),
-                    access_token_lifetime_seconds: r
-                        .access_token_lifetime_seconds
-                        .map(|v| v as u32),
-                    group_claims: r.group_claims,
-                    introspection_clients: r.introspection_clients.clone(),
-                })
-                .collect(),
-            applications: spec
-                .applications
-                .iter()
-                .map(|a| Application {
-                    client_id: a.client_id.clone(),
-                    display_name: a
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| a.client_id.clone()),
-                    secret_sha256: a
-                        .client_secret
-                        .as_ref()
-                        .map(|s| portvakt_jose::sha256(s.as_bytes())),
-                    confidential: a.client_secret.is_some(),
-                    grant_types: a.grant_types.clone(),
-                    redirect_uris: a.redirect_uris.clone(),
-                    allowed_scopes: a.allowed_scopes.clone(),
-                    access_token_lifetime_seconds: a
-                        .access_token_lifetime_seconds
-                        .map(|v| v as u32),
-                    admin_consented: a.admin_consented,
-                    refresh_token_lifetime_seconds: a
-                        .refresh_token_lifetime_seconds
-                        .map(|v| v as u32),
-                })
-                .collect(),
+            resources,
+            applications,
         });
     }
     let summary = st.store.import(&plan, now).await?;

@@ -8,6 +8,7 @@
 //! Domain rules live in `portvakt-core`; handlers stay thin: parse, call the domain
 //! with the time, render.
 
+pub mod access;
 pub mod admin;
 pub mod authorize;
 pub mod bootstrap;
@@ -26,11 +27,13 @@ pub mod keys;
 pub mod l10n;
 pub mod logout;
 pub mod maintenance;
+pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod rate_limit;
 pub mod signin;
 pub mod signin_pages;
+pub mod signin_steps;
 pub mod state;
 pub mod throttle;
 pub mod token;
@@ -72,6 +75,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/{tenant}/login",
             get(signin_pages::login_get).post(signin_pages::login_post),
+        )
+        .route("/{tenant}/login/mfa", post(signin_steps::mfa_post))
+        .route(
+            "/{tenant}/login/password",
+            post(signin_steps::password_post),
         )
         .route("/{tenant}/consent", post(signin_pages::consent_post))
         .route(

@@ -4,9 +4,7 @@
 //! that started it (the `pv_interaction` cookie), which defeats both cross-site
 //! request forgery and login CSRF.
 
-use crate::authorize::{
-    error_page, issue_code, needs_consent, redirect_error, scopes_of, SESSION_LIFETIME,
-};
+use crate::authorize::{error_page, issue_code, needs_consent, redirect_error, scopes_of};
 use crate::cookies;
 use crate::correlation::CorrelationId;
 use crate::directory::TenantView;
@@ -43,22 +41,22 @@ async fn dummy_hash() -> String {
         .clone()
 }
 
-struct Ctx {
-    st: AppState,
-    view: Arc<TenantView>,
-    headers: HeaderMap,
-    cid: String,
-    now: i64,
+pub(crate) struct Ctx {
+    pub(crate) st: AppState,
+    pub(crate) view: Arc<TenantView>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) cid: String,
+    pub(crate) now: i64,
 }
 
 impl Ctx {
-    fn t(&self, i: Option<&Interaction>) -> &'static Strings {
+    pub(crate) fn t(&self, i: Option<&Interaction>) -> &'static Strings {
         pages::strings(
             i.and_then(|i| i.request.ui_locales.as_deref()),
             &self.headers,
         )
     }
-    fn page_error(&self, e: ApiError) -> Response {
+    pub(crate) fn page_error(&self, e: ApiError) -> Response {
         error_page(&self.st, self.t(None), &self.cid, &e)
     }
 }
@@ -188,6 +186,7 @@ pub async fn login_get(
     req: Request,
 ) -> Response {
     let cid = CorrelationId::of(&req);
+    let ip = crate::client_addr::client_ip(req.extensions());
     let c = match ctx(st, &tenant, req.headers().clone(), cid).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -196,6 +195,20 @@ pub async fn login_get(
         Ok(i) => i,
         Err(e) => return c.page_error(e),
     };
+    if let (None, Some(uid)) = (&i.user_id, &i.mfa_user_id) {
+        // The password was accepted; the page was reloaded at the next step.
+        return match c.st.store.user_by_id(&c.view.tenant.id, uid).await {
+            Ok(Some(u)) => {
+                let f = crate::signin_steps::Factors::of(&i);
+                crate::signin_steps::after_first_factor(&c, &i, &u, ip, f).await
+            }
+            Ok(None) => c.page_error(ApiError::new(
+                ErrorCode::InteractionUnknown,
+                "the user of this sign-in no longer exists",
+            )),
+            Err(e) => c.page_error(e.into()),
+        };
+    }
     if let Some(uid) = &i.user_id {
         // Signed in already; only consent is missing.
         return match c.st.store.user_by_id(&c.view.tenant.id, uid).await {
@@ -227,7 +240,7 @@ async fn read_form(
 
 /// The common start of every form post: read the form, load the tenant, and check
 /// the interaction's browser binding and CSRF token. Failures are error pages.
-async fn posted(
+pub(crate) async fn posted(
     st: AppState,
     tenant: &str,
     req: Request,
@@ -319,48 +332,19 @@ pub async fn login_post(
             )),
         );
     }
-    // The session.
-    let cookie = portvakt_jose::random_id(32);
-    // A sign-in in the very second of a revocation must not count as revoked.
-    let auth_time = if user.revoked(c.now) {
-        user.tokens_valid_from + 1
-    } else {
-        c.now
-    };
-    let session = Session {
-        sid: portvakt_jose::random_id(16),
-        tenant_id: c.view.tenant.id.clone(),
-        user_id: user.id.clone(),
-        auth_time,
-        amr: vec!["pwd".into()],
-        expires_at: c.now + SESSION_LIFETIME,
-    };
-    let result = async {
-        c.st.store.put_session(&portvakt_jose::sha256(cookie.as_bytes()), &session).await?;
-        c.st.store.set_interaction_user(&i.id, &user.id, &session.sid).await?;
-        tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, sid = %session.sid, correlation_id = %c.cid, "signed in");
-        finish(&c, &i, &user, &session).await
-    }
-    .await;
-    let mut res = match result {
-        Ok(r) => r,
-        Err(e) => return c.page_error(e),
-    };
-    res.headers_mut().append(
-        axum::http::header::SET_COOKIE,
-        cookies::set(
-            cookies::SESSION,
-            &cookie,
-            &c.view.tenant.name,
-            c.st.config.secure_cookies(),
-            None,
-        ),
-    );
-    res
+    // Conditional Access after the first factor: it may ask for more.
+    crate::signin_steps::after_first_factor(
+        &c,
+        &i,
+        &user,
+        ip.map(|a| a.ip()),
+        crate::signin_steps::Factors::password(),
+    )
+    .await
 }
 
 /// After sign-in: ask for consent when needed, else issue the code.
-async fn finish(
+pub(crate) async fn finish(
     c: &Ctx,
     i: &Interaction,
     user: &User,

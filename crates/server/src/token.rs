@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): client credentials today, the user grants as
 //! they land. Every request, whatever its outcome, produces one sign-in event.
 
+use crate::access::EventOrigin;
 use crate::client_auth::{authenticate, claimed_client_id};
 use crate::correlation::CorrelationId;
 use crate::directory::TenantView;
@@ -66,6 +67,13 @@ pub async fn token_handler(
         error_code: None,
         failure_reason: None,
         token_id: None,
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        facts: None,
+        evaluation: None,
     };
     let result = async {
         let view = st
@@ -157,6 +165,9 @@ fn client_credentials(
             view.resource(id)
         })?;
     ev.resource = Some(resolved.resource.clone());
+    // Conditional Access for workload identities (Graph clientApplications).
+    let facts = crate::access::service_facts(now, &app.client_id, &resolved.resource, ev.origin());
+    crate::access::enforce(&view.access, facts, ev)?;
     let resource = view.resource(&resolved.resource);
     let lifetime = access_token_lifetime(
         view.tenant.access_token_lifetime_seconds,

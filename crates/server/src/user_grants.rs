@@ -2,6 +2,7 @@
 //! PKCE, RFC 7636 §4.6) and refresh token (RFC 6749 §6) with rotation and reuse
 //! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14).
 
+use crate::access::EventOrigin;
 use crate::client_auth::{authenticate, claimed_client_id, AuthMethod};
 use crate::directory::TenantView;
 use crate::error::ApiError;
@@ -192,6 +193,7 @@ pub async fn authorization_code(
         auth_time: grant.auth_time,
         amr: &grant.amr,
         nonce: r.nonce.as_deref(),
+        client_app_type: r.client_app_type.as_deref(),
     };
     let minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
     st.store
@@ -288,12 +290,34 @@ pub async fn refresh_token(
     };
     let scope = scopes.scope_string();
     ev.resource = g.resource.clone();
+    // Conditional Access, non-interactive: what needs the user becomes
+    // interaction_required, with the policy named.
+    let client_app = g
+        .client_app_type
+        .as_deref()
+        .and_then(|s| serde_json::from_value(serde_json::Value::String(s.into())).ok());
+    let facts = crate::access::user_facts(
+        &view.access,
+        now,
+        user,
+        &app.client_id,
+        g.resource.as_deref(),
+        ev.origin(),
+        client_app,
+        crate::access::Authenticated {
+            amr: &g.amr,
+            auth_time: g.auth_time,
+            interactive: false,
+        },
+    );
+    crate::access::enforce(&view.access, facts, ev)?;
     let who = SignedIn {
         user,
         sid: &g.sid,
         auth_time: g.auth_time,
         amr: &g.amr,
         nonce: None,
+        client_app_type: g.client_app_type.as_deref(),
     };
     let mut old = g.clone();
     old.scope = scope;

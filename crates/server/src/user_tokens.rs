@@ -36,6 +36,8 @@ pub struct SignedIn<'a> {
     pub amr: &'a [String],
     /// The nonce of the authorization request (ID token only).
     pub nonce: Option<&'a str>,
+    /// The Conditional Access client app type of the sign-in, kept with the family.
+    pub client_app_type: Option<&'a str>,
 }
 
 /// What to do about the refresh token.
@@ -164,6 +166,7 @@ pub async fn mint(
                 issued_at: now,
                 expires_at: (now + REFRESH_INACTIVITY).min(now + absolute),
                 family_expires_at: now + absolute,
+                client_app_type: who.client_app_type.map(str::to_string),
             };
             st.store
                 .put_refresh(&portvakt_jose::sha256(token.as_bytes()), &grant, now)

@@ -94,6 +94,7 @@ fn refresh_grant(env: &Env, expires_at: i64, family_expires_at: i64) -> RefreshG
         issued_at: T0,
         expires_at,
         family_expires_at,
+        client_app_type: None,
     }
 }
 
@@ -118,6 +119,7 @@ async fn an_authorization_code_expires_after_60_seconds() {
             ui_locales: None,
             login_hint: None,
             device_user_code: None,
+            client_app_type: None,
         },
         user_id: env.user_id.clone(),
         sid: "sid-1".into(),
@@ -316,10 +318,14 @@ async fn expired_rows_are_purged_in_batches_and_live_ones_kept() {
             ui_locales: None,
             login_hint: None,
             device_user_code: None,
+            client_app_type: None,
         },
         user_id: None,
         sid: None,
         expires_at,
+        mfa_user_id: None,
+        enroll_sealed: None,
+        second_factor_at: None,
     };
     // More expired sign-ins than one batch, and one that is still live.
     let n = portvakt_server::maintenance::PURGE_BATCH as usize * 2 + 7;

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0005_refresh_retry.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_bounds.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_conditional_access.sql"),
+    ),
 ];
 
 /// The database holds password hashes, sealed keys and session hashes: only its owner

@@ -28,6 +28,13 @@ pub struct Interaction {
     pub sid: Option<String>,
     /// Expiry.
     pub expires_at: i64,
+    /// The user whose password was accepted, while a second factor is still due (no
+    /// session exists until it is done).
+    pub mfa_user_id: Option<String>,
+    /// A TOTP secret being enrolled (sealed), shown to the user until confirmed.
+    pub enroll_sealed: Option<Vec<u8>>,
+    /// When the second factor was done in this sign-in, if it was.
+    pub second_factor_at: Option<i64>,
 }
 
 /// A session as stored.
@@ -120,6 +127,16 @@ pub trait Flows: Send + Sync {
     async fn interaction(&self, id: &str) -> Result<Option<Interaction>>;
     /// Record the signed-in user and session on a pending sign-in.
     async fn set_interaction_user(&self, id: &str, user_id: &str, sid: &str) -> Result<()>;
+    /// Record that the password of `user_id` was accepted and more is due (a second
+    /// factor, a password change); `enroll_sealed` is a TOTP secret being enrolled, if
+    /// one is; `second_factor_at` when the second factor was done, if it was.
+    async fn set_interaction_mfa(
+        &self,
+        id: &str,
+        user_id: &str,
+        enroll_sealed: Option<&[u8]>,
+        second_factor_at: Option<i64>,
+    ) -> Result<()>;
     /// Forget a pending sign-in (done or abandoned).
     async fn delete_interaction(&self, id: &str) -> Result<()>;
 

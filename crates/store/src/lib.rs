@@ -12,6 +12,7 @@ mod error;
 mod flows;
 mod group_commit;
 mod sqlite;
+mod sqlite_access;
 mod sqlite_flows;
 
 pub use error::StoreError;
@@ -48,6 +49,12 @@ pub struct Directory {
     pub applications: Vec<Application>,
     /// Its signing keys, oldest first.
     pub keys: Vec<StoredKey>,
+    /// Its roles.
+    pub roles: Vec<portvakt_core::model::Role>,
+    /// Its Conditional Access policies (Graph JSON), by display name.
+    pub policies: Vec<StoredGraphObject>,
+    /// Its named locations (Graph JSON), by display name.
+    pub named_locations: Vec<StoredGraphObject>,
 }
 
 /// A new user. `password_hash` is an Argon2id PHC string.
@@ -63,6 +70,44 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// Enabled?
     pub account_enabled: bool,
+    /// Role names; `None` keeps an existing user's roles (none for a new one).
+    pub roles: Option<Vec<String>>,
+    /// A TOTP secret sealed with the master key (AAD `totp:{user id}`); `None` keeps
+    /// an existing user's.
+    pub totp_sealed: Option<Vec<u8>>,
+}
+
+/// A group of an import: matched by `id` when given, else by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupImport {
+    /// The group's own id (e.g. its Entra id), kept as its id; `None`: by name, or a
+    /// new UUID.
+    pub id: Option<String>,
+    /// Name.
+    pub display_name: String,
+}
+
+/// A Conditional Access policy or named location as stored: its Graph JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGraphObject {
+    /// Graph `id`.
+    pub id: String,
+    /// Graph `displayName` (unique in the tenant).
+    pub display_name: String,
+    /// The Graph JSON, normalised by `portvakt_policy::export`.
+    pub json: String,
+}
+
+/// What policy references resolve against: the tenant's users, groups and roles by
+/// id and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryNames {
+    /// `(id, user principal name)`.
+    pub users: Vec<(String, String)>,
+    /// `(id, display name)`.
+    pub groups: Vec<(String, String)>,
+    /// The tenant's roles.
+    pub roles: Vec<portvakt_core::model::Role>,
 }
 
 /// One tenant's part of an import, prepared by the caller: passwords already hashed,
@@ -77,8 +122,14 @@ pub struct TenantImport {
     pub new_keys: Vec<(StoredKey, i64)>,
     /// Retire the keys of an algorithm no longer used: (algorithm, at, published until).
     pub retire: Option<(portvakt_jose::Algorithm, i64, i64)>,
-    /// Groups by display name.
-    pub groups: Vec<String>,
+    /// Groups.
+    pub groups: Vec<GroupImport>,
+    /// Roles (by name; upserted).
+    pub roles: Vec<portvakt_core::model::Role>,
+    /// Named locations (upserted by id).
+    pub named_locations: Vec<StoredGraphObject>,
+    /// Conditional Access policies (upserted by id).
+    pub policies: Vec<StoredGraphObject>,
     /// Users; `password_hash: None` keeps an existing hash.
     pub users: Vec<(NewUser, Vec<String>)>,
     /// Resources.
@@ -105,6 +156,10 @@ pub struct ImportSummary {
     pub resources_upserted: u32,
     /// Applications created or updated.
     pub applications_upserted: u32,
+    /// Conditional Access policies created or updated.
+    pub policies_upserted: u32,
+    /// Named locations created or updated.
+    pub named_locations_upserted: u32,
 }
 
 /// The storage interface.
@@ -155,4 +210,42 @@ pub trait Store: Flows + Send + Sync + 'static {
 
     /// Apply an import as one transaction: all of it or nothing.
     async fn import(&self, tenants: &[TenantImport], now: i64) -> Result<ImportSummary>;
+
+    /// The tenant's users, groups and roles by id and name (policy references).
+    async fn directory_names(&self, tenant_id: &str) -> Result<DirectoryNames>;
+    /// Create or replace Conditional Access policies and named locations (by id), in
+    /// one transaction. Conflict when a display name is taken by another id.
+    async fn put_access(
+        &self,
+        tenant_id: &str,
+        policies: &[StoredGraphObject],
+        locations: &[StoredGraphObject],
+    ) -> Result<()>;
+    /// Delete a policy; false if there was none.
+    async fn delete_policy(&self, tenant_id: &str, id: &str) -> Result<bool>;
+    /// Delete a named location; false if there was none.
+    async fn delete_named_location(&self, tenant_id: &str, id: &str) -> Result<bool>;
+    /// Set a user's roles. NotFound if there is no such user.
+    async fn set_user_roles(&self, tenant_id: &str, upn: &str, roles: &[String]) -> Result<()>;
+
+    /// A user's sealed TOTP secret and the last time step used with it.
+    async fn user_totp(&self, tenant_id: &str, user_id: &str) -> Result<Option<(Vec<u8>, i64)>>;
+    /// Register (or with `None`, remove) a user's TOTP secret.
+    async fn set_user_totp(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<()>;
+    /// Record that TOTP time step `step` was used, only if it is later than the last
+    /// one: false means the code was used before (a replay).
+    async fn use_totp_step(&self, tenant_id: &str, user_id: &str, step: i64) -> Result<bool>;
+    /// Set a new password hash, changed at `now`.
+    async fn set_password(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<()>;
 }

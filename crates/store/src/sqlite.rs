@@ -3,7 +3,8 @@
 use crate::conns::{all, exec, one, Conns};
 use crate::group_commit::GroupCommit;
 use crate::{
-    Directory, ImportSummary, NewUser, Result, Store, StoreError, StoredKey, TenantImport,
+    Directory, DirectoryNames, ImportSummary, NewUser, Result, Store, StoreError,
+    StoredGraphObject, StoredKey, TenantImport,
 };
 use async_trait::async_trait;
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
@@ -32,7 +33,9 @@ macro_rules! user_columns {
         "u.id AS u_id, u.user_principal_name AS u_upn, u.display_name AS u_display_name,
     u.account_enabled AS u_enabled, u.password_hash AS u_password_hash, u.tokens_valid_from AS u_valid_from,
     (SELECT json_group_array(name) FROM (SELECT g.display_name AS name FROM group_members m JOIN groups g ON g.id = m.group_id
-                                         WHERE m.user_id = u.id ORDER BY g.name_key)) AS u_groups"
+                                         WHERE m.user_id = u.id ORDER BY g.name_key)) AS u_groups,
+    (SELECT json_group_array(group_id) FROM (SELECT m.group_id FROM group_members m WHERE m.user_id = u.id ORDER BY m.group_id)) AS u_group_ids,
+    u.roles AS u_roles, u.totp_sealed IS NOT NULL AS u_mfa, u.password_changed_at AS u_pw_changed"
     };
 }
 pub(crate) use user_columns;
@@ -52,6 +55,8 @@ pub(crate) fn user_from_row(r: &Row<'_>) -> Result<Option<User>> {
         return Ok(None);
     };
     let groups: String = r.get("u_groups")?;
+    let group_ids: String = r.get("u_group_ids")?;
+    let roles: String = r.get("u_roles")?;
     Ok(Some(User {
         id,
         user_principal_name: r.get("u_upn")?,
@@ -60,6 +65,10 @@ pub(crate) fn user_from_row(r: &Row<'_>) -> Result<Option<User>> {
         password_hash: r.get("u_password_hash")?,
         tokens_valid_from: r.get("u_valid_from")?,
         groups: serde_json::from_str(&groups)?,
+        group_ids: serde_json::from_str(&group_ids)?,
+        roles: serde_json::from_str(&roles)?,
+        mfa_registered: r.get("u_mfa")?,
+        password_changed_at: r.get("u_pw_changed")?,
     }))
 }
 
@@ -343,7 +352,7 @@ fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError {
 }
 
 const INSERT_TENANT: &str = "INSERT INTO tenants (id, name, display_name, signing_algorithm, access_token_lifetime, created_at) VALUES (?,?,?,?,?,?)";
-const INSERT_USER: &str = "INSERT INTO users (id, tenant_id, user_principal_name, upn_key, display_name, password_hash, account_enabled, created_at) VALUES (?,?,?,?,?,?,?,?)";
+const INSERT_USER: &str = "INSERT INTO users (id, tenant_id, user_principal_name, upn_key, display_name, password_hash, account_enabled, created_at, roles, totp_sealed) VALUES (?,?,?,?,?,?,?,?,?,?)";
 const GROUP_ID: &str = "SELECT id FROM groups WHERE tenant_id = ? AND name_key = ?";
 
 #[async_trait]
@@ -402,11 +411,18 @@ impl Store for SqliteStore {
                 [&tenant.id],
                 key_from,
             )?;
+            let roles = crate::sqlite_access::roles(c, &tenant.id)?;
+            let policies = crate::sqlite_access::graph_objects(c, "ca_policies", &tenant.id)?;
+            let named_locations =
+                crate::sqlite_access::graph_objects(c, "named_locations", &tenant.id)?;
             Ok(Some(Directory {
                 tenant,
                 resources,
                 applications,
                 keys,
+                roles,
+                policies,
+                named_locations,
             }))
         })
     }
@@ -442,7 +458,9 @@ impl Store for SqliteStore {
                     u.display_name,
                     u.password_hash,
                     u.account_enabled,
-                    now
+                    now,
+                    to_json(u.roles.as_deref().unwrap_or_default())?,
+                    u.totp_sealed
                 ],
             )
         })
@@ -512,6 +530,123 @@ impl Store for SqliteStore {
         self.transaction(|tx| rotate_in(tx, tenant_id, new, published_until))
     }
 
+    async fn directory_names(&self, tenant_id: &str) -> Result<DirectoryNames> {
+        self.read(|c| crate::sqlite_access::directory_names(c, tenant_id))
+    }
+
+    async fn put_access(
+        &self,
+        tenant_id: &str,
+        policies: &[StoredGraphObject],
+        locations: &[StoredGraphObject],
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            crate::sqlite_access::put_access_in(tx, tenant_id, policies, locations)
+        })
+    }
+
+    async fn delete_policy(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "DELETE FROM ca_policies WHERE tenant_id = ? AND id = ?",
+                params![tenant_id, id],
+            )
+        })?;
+        Ok(n > 0)
+    }
+
+    async fn delete_named_location(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "DELETE FROM named_locations WHERE tenant_id = ? AND id = ?",
+                params![tenant_id, id],
+            )
+        })?;
+        Ok(n > 0)
+    }
+
+    async fn set_user_roles(&self, tenant_id: &str, upn: &str, roles: &[String]) -> Result<()> {
+        let json = to_json(roles)?;
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE users SET roles = ? WHERE tenant_id = ? AND upn_key = ?",
+                params![json, tenant_id, upn.to_lowercase()],
+            )
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user '{upn}'")));
+        }
+        // A role can be what a session's tokens were allowed by.
+        self.revoked();
+        Ok(())
+    }
+
+    async fn user_totp(&self, tenant_id: &str, user_id: &str) -> Result<Option<(Vec<u8>, i64)>> {
+        self.read(|c| {
+            Ok(one(
+                c,
+                "SELECT totp_sealed, totp_last_step FROM users WHERE tenant_id = ? AND id = ?",
+                params![tenant_id, user_id],
+                |r| Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, i64>(1)?)),
+            )?
+            .and_then(|(s, step)| s.map(|s| (s, step))))
+        })
+    }
+
+    async fn set_user_totp(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<()> {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE users SET totp_sealed = ?, totp_last_step = 0 WHERE tenant_id = ? AND id = ?",
+                params![sealed, tenant_id, user_id],
+            )
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user id '{user_id}'")));
+        }
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, tenant_id: &str, user_id: &str, step: i64) -> Result<bool> {
+        // Conditional: two requests with the same code cannot both pass.
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE users SET totp_last_step = ? WHERE tenant_id = ? AND id = ? AND totp_last_step < ?",
+                params![step, tenant_id, user_id, step],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    async fn set_password(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<()> {
+        let n = self.write(|c| {
+            exec(
+                c,
+                "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE tenant_id = ? AND id = ?",
+                params![hash, now, tenant_id, user_id],
+            )
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user id '{user_id}'")));
+        }
+        Ok(())
+    }
+
     async fn import(&self, tenants: &[TenantImport], now: i64) -> Result<ImportSummary> {
         let s = self.transaction(|tx| import_in(tx, tenants, now))?;
         // An import can disable users or change what they may hold.
@@ -554,29 +689,42 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
 
         let mut group_ids: HashMap<String, String> = HashMap::new();
         for g in &ti.groups {
-            let key = g.to_lowercase();
-            let id = match one(tx, GROUP_ID, params![tenant_id, key], id_of)? {
+            let key = g.display_name.to_lowercase();
+            // By its own id when it has one (kept as given, e.g. an Entra id, so that
+            // exported policies resolve unchanged), else by name.
+            let found = match &g.id {
+                Some(id) => one(
+                    tx,
+                    "SELECT id FROM groups WHERE tenant_id = ? AND id = ?",
+                    params![tenant_id, id],
+                    id_of,
+                )?,
+                None => one(tx, GROUP_ID, params![tenant_id, key], id_of)?,
+            };
+            let id = match found {
                 Some(id) => {
                     exec(
                         tx,
-                        "UPDATE groups SET display_name = ? WHERE id = ?",
-                        params![g, id],
+                        "UPDATE groups SET display_name = ?, name_key = ? WHERE id = ?",
+                        params![g.display_name, key, id],
                     )?;
                     id
                 }
                 None => {
-                    let id = new_id();
+                    let id = g.id.clone().unwrap_or_else(new_id);
                     exec(
                         tx,
                         "INSERT INTO groups (id, tenant_id, display_name, name_key) VALUES (?,?,?,?)",
-                        params![id, tenant_id, g, key],
-                    )?;
+                        params![id, tenant_id, g.display_name, key],
+                    )
+                    .map_err(conflict_as(format!("group '{}' (id {id})", g.display_name)))?;
                     s.groups_created += 1;
                     id
                 }
             };
             group_ids.insert(key, id);
         }
+        crate::sqlite_access::import_roles(tx, &tenant_id, &ti.roles)?;
 
         for (u, groups) in &ti.users {
             let key = u.user_principal_name.to_lowercase();
@@ -588,8 +736,10 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
             )?;
             let id = match existing {
                 Some(id) => {
-                    exec(tx, "UPDATE users SET user_principal_name = ?, display_name = ?, account_enabled = ?, password_hash = COALESCE(?, password_hash) WHERE id = ?",
-                        params![u.user_principal_name, u.display_name, u.account_enabled, u.password_hash, id])?;
+                    let roles = u.roles.as_deref().map(to_json).transpose()?;
+                    exec(tx, "UPDATE users SET user_principal_name = ?, display_name = ?, account_enabled = ?, password_hash = COALESCE(?, password_hash),
+                                 roles = COALESCE(?, roles), totp_sealed = COALESCE(?, totp_sealed) WHERE id = ?",
+                        params![u.user_principal_name, u.display_name, u.account_enabled, u.password_hash, roles, u.totp_sealed, id])?;
                     s.users_updated += 1;
                     id
                 }
@@ -605,9 +755,15 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
                             u.display_name,
                             u.password_hash,
                             u.account_enabled,
-                            now
+                            now,
+                            to_json(u.roles.as_deref().unwrap_or_default())?,
+                            u.totp_sealed
                         ],
-                    )?;
+                    )
+                    .map_err(conflict_as(format!(
+                        "user '{}' (id {})",
+                        u.user_principal_name, u.id
+                    )))?;
                     s.users_created += 1;
                     u.id.clone()
                 }
@@ -648,6 +804,9 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
             insert_application(tx, &tenant_id, &a, now, true)?;
             s.applications_upserted += 1;
         }
+        crate::sqlite_access::put_access_in(tx, &tenant_id, &ti.policies, &ti.named_locations)?;
+        s.policies_upserted += ti.policies.len() as u32;
+        s.named_locations_upserted += ti.named_locations.len() as u32;
     }
     Ok(s)
 }
@@ -753,12 +912,20 @@ mod tests {
             display_name: "A".into(),
             password_hash: None,
             account_enabled: true,
+            roles: None,
+            totp_sealed: None,
         };
         let ok = TenantImport {
             tenant: t.clone(),
             new_keys: vec![(key("k1", 1), 1)],
             retire: None,
-            groups: vec!["G".into()],
+            groups: vec![crate::GroupImport {
+                id: None,
+                display_name: "G".into(),
+            }],
+            roles: vec![],
+            named_locations: vec![],
+            policies: vec![],
             users: vec![(u.clone(), vec!["G".into()])],
             resources: vec![],
             applications: vec![],

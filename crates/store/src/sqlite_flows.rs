@@ -44,6 +44,9 @@ impl Flows for SqliteStore {
                     user_id: r.get("user_id")?,
                     sid: r.get("sid")?,
                     expires_at: r.get("expires_at")?,
+                    mfa_user_id: r.get("mfa_user_id")?,
+                    enroll_sealed: r.get("enroll_sealed")?,
+                    second_factor_at: r.get("second_factor_at")?,
                 })
             })
         })
@@ -55,6 +58,23 @@ impl Flows for SqliteStore {
                 c,
                 "UPDATE interactions SET user_id = ?, sid = ? WHERE id = ?",
                 params![user_id, sid, id],
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn set_interaction_mfa(
+        &self,
+        id: &str,
+        user_id: &str,
+        enroll_sealed: Option<&[u8]>,
+        second_factor_at: Option<i64>,
+    ) -> Result<()> {
+        self.write(|c| {
+            exec(
+                c,
+                "UPDATE interactions SET mfa_user_id = ?, enroll_sealed = ?, second_factor_at = ? WHERE id = ?",
+                params![user_id, enroll_sealed, second_factor_at, id],
             )
         })?;
         Ok(())
@@ -511,6 +531,8 @@ mod tests {
             display_name: "U".into(),
             password_hash: None,
             account_enabled: true,
+            roles: None,
+            totp_sealed: None,
         };
         st.create_user("t1", &u, 0).await.expect("store");
         let g = RefreshGrant {
@@ -526,6 +548,7 @@ mod tests {
             issued_at: 0,
             expires_at: 1000,
             family_expires_at: 5000,
+            client_app_type: None,
         };
         st.put_refresh(&[0; 32], &g, 0).await.expect("store");
         (g, [0; 32])

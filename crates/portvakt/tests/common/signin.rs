@@ -219,3 +219,45 @@ pub async fn refresh_web(srv: &Server, rt: &str) -> (u16, Value) {
     )
     .await
 }
+
+/// Start a sign-in of the confidential `webapp` in `b` and post the password; returns
+/// the page after the password (an MFA page, an error, or the redirect) and the PKCE
+/// verifier.
+pub async fn web_password_step(srv: &Server, b: &mut Browser) -> (Page, String) {
+    let (verifier, challenge) = pkce();
+    let start = b
+        .get(&authorize_url(
+            srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("scope", "openid offline_access api://analytics/.default"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    (post_login(b, &start, USER, PASSWORD).await, verifier)
+}
+
+/// The text between `<tag class="cls">` and `</tag>` in a page.
+pub fn element_text(body: &str, open: &str, close: &str) -> Option<String> {
+    let i = body.find(open)? + open.len();
+    let j = body[i..].find(close)? + i;
+    Some(body[i..j].to_string())
+}
+
+/// Exchange a code of the `webapp` client.
+pub async fn exchange_web(srv: &Server, code: &str, verifier: &str) -> (u16, Value) {
+    token(
+        srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}

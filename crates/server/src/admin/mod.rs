@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod conditional_access;
 pub mod openapi;
 
 use crate::discovery::unknown_tenant;
@@ -47,6 +48,14 @@ pub fn router() -> Router<AppState> {
             post(revoke_sessions),
         )
         .route(
+            "/admin/v1/tenants/{tenant}/users/{upn}/reset-mfa",
+            post(reset_mfa),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/import",
+            post(conditional_access::import),
+        )
+        .route(
             "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent",
             post(grant_admin_consent).delete(withdraw_admin_consent),
         )
@@ -65,6 +74,30 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/tenants/{tenant}/keys", get(list_keys))
         .route("/admin/v1/tenants/{tenant}/keys/rotate", post(rotate_keys))
         .route("/admin/v1/import", post(import_file))
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies",
+            get(conditional_access::list_policies).post(conditional_access::create_policy),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies/{id}",
+            get(conditional_access::get_policy)
+                .patch(conditional_access::update_policy)
+                .delete(conditional_access::delete_policy),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations",
+            get(conditional_access::list_locations).post(conditional_access::create_location),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations/{id}",
+            get(conditional_access::get_location)
+                .patch(conditional_access::update_location)
+                .delete(conditional_access::delete_location),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/evaluate",
+            post(conditional_access::evaluate),
+        )
 }
 
 /// A collection, in Graph's shape.
@@ -107,7 +140,11 @@ pub struct CreateTenant {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUser {
     /// Enable or disable the account.
-    pub account_enabled: bool,
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// Replace the user's roles (role names: `admin` or a role of the tenant).
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
 }
 
 /// Body of `POST /applications`.
@@ -194,7 +231,7 @@ pub struct Rotated {
     pub retiring: Vec<KeyOut>,
 }
 
-async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
+pub(crate) async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
     st.store
         .directory(tenant)
         .await?
@@ -228,6 +265,9 @@ fn empty_spec(name: &str) -> TenantSpec {
         users: vec![],
         resources: vec![],
         applications: vec![],
+        roles: vec![],
+        named_locations: vec![],
+        conditional_access_policies: vec![],
     }
 }
 
@@ -364,6 +404,8 @@ pub async fn create_user(
         user_principal_name: body.user_principal_name,
         password_hash,
         account_enabled: body.account_enabled,
+        roles: body.roles.clone(),
+        totp_sealed: None,
     };
     st.store
         .create_user(&d.tenant.id, &u, st.clock.now())
@@ -385,9 +427,23 @@ pub async fn update_user(
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    st.store
-        .set_account_enabled(&d.tenant.id, &upn, body.account_enabled)
-        .await?;
+    if let Some(roles) = &body.roles {
+        for (i, r) in roles.iter().enumerate() {
+            if r != portvakt_core::model::ADMIN_ROLE && !d.roles.iter().any(|x| &x.name == r) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("$.roles[{i}]: '{}' is not a role of this tenant (define it by import, or use 'admin')", r.escape_default()),
+                ));
+            }
+        }
+        st.store.set_user_roles(&d.tenant.id, &upn, roles).await?;
+        st.directory.invalidate(&d.tenant.name);
+    }
+    if let Some(enabled) = body.account_enabled {
+        st.store
+            .set_account_enabled(&d.tenant.id, &upn, enabled)
+            .await?;
+    }
     let user = st
         .store
         .user_by_upn(&d.tenant.id, &upn)
@@ -436,6 +492,39 @@ pub async fn revoke_sessions(
         user_principal_name: user.user_principal_name,
         revoked_at: now,
     }))
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users/{upn}/reset-mfa", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
+/// Remove a user's registered authenticator: at the next sign-in that needs MFA, the
+/// user registers a new one (after the password). Their sessions are revoked too, so a
+/// session that did MFA with the old authenticator does not live on.
+pub async fn reset_mfa(
+    _: Admin,
+    State(st): State<AppState>,
+    Path((tenant, upn)): Path<(String, String)>,
+) -> Result<Json<User>, ApiError> {
+    let d = directory(&st, &tenant).await?;
+    let user = st
+        .store
+        .user_by_upn(&d.tenant.id, &upn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EntityNotFound,
+                format!("user '{upn}' does not exist"),
+            )
+        })?;
+    st.store.set_user_totp(&d.tenant.id, &user.id, None).await?;
+    st.store
+        .revoke_user(&d.tenant.id, &user.id, st.clock.now())
+        .await?;
+    tracing::info!(tenant = %tenant, user = %user.user_principal_name, "MFA reset by an administrator");
+    let user = st
+        .store
+        .user_by_id(&d.tenant.id, &user.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::EntityNotFound, "the user vanished"))?;
+    Ok(Json(user))
 }
 
 async fn set_admin_consent(

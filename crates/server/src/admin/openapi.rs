@@ -28,12 +28,19 @@ impl Modify for Bearer {
     info(title = "Portvakt admin API", description = "Tenants, users, groups, applications, resources, keys and import. Authenticate with a token from the system tenant for resource urn:portvakt:admin, scope admin."),
     paths(
         super::list_tenants, super::create_tenant, super::get_tenant,
-        super::list_users, super::create_user, super::update_user, super::revoke_sessions,
+        super::list_users, super::create_user, super::update_user, super::revoke_sessions, super::reset_mfa,
         super::list_groups, super::create_group,
         super::list_apps, super::create_app, super::grant_admin_consent, super::withdraw_admin_consent,
         super::list_resources, super::create_resource,
         super::list_keys, super::rotate_keys,
         super::import_file,
+        super::conditional_access::list_policies, super::conditional_access::create_policy,
+        super::conditional_access::get_policy, super::conditional_access::update_policy,
+        super::conditional_access::delete_policy,
+        super::conditional_access::list_locations, super::conditional_access::create_location,
+        super::conditional_access::get_location, super::conditional_access::update_location,
+        super::conditional_access::delete_location,
+        super::conditional_access::evaluate, super::conditional_access::import,
     ),
     modifiers(&Bearer)
 )]
