@@ -320,3 +320,239 @@ mod refresh_tests {
         );
     }
 }
+
+/// What the token request of an authorization-code grant says about the code.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    /// The `redirect_uri` parameter, if sent.
+    pub redirect_uri: Option<&'a str>,
+    /// The `code_verifier` parameter, if sent.
+    pub code_verifier: Option<&'a str>,
+    /// How long codes live, seconds (for the message).
+    pub code_lifetime: i64,
+}
+
+/// Decide the redemption of a fresh (first-used) authorization code by the
+/// authenticated client `client_id` of tenant `tenant_id` at `now` (RFC 6749 §4.1.3,
+/// RFC 7636 §4.6). `user` is the code's user as stored now (`None`: gone).
+pub fn decide_code(
+    tenant_id: &str,
+    tenant_name: &str,
+    client_id: &str,
+    grant: &crate::flow::CodeGrant,
+    req: CodeRedemption<'_>,
+    user: Option<&User>,
+    now: UnixTime,
+) -> Result<(), Error> {
+    use crate::flow::{pkce_matches, valid_code_verifier};
+    let r = &grant.request;
+    if grant.tenant_id != tenant_id {
+        return Err(Error::new(
+            ErrorCode::CodeClientMismatch,
+            format!("the code was issued in another tenant, not in '{tenant_name}'"),
+        ));
+    }
+    if r.client_id != client_id {
+        return Err(Error::new(
+            ErrorCode::CodeClientMismatch,
+            format!(
+                "the code was issued to '{}', not to '{client_id}'",
+                r.client_id
+            ),
+        ));
+    }
+    if grant.expires_at <= now {
+        return Err(Error::new(
+            ErrorCode::CodeInvalid,
+            format!(
+                "the code expired {} s ago (codes live {} s)",
+                now - grant.expires_at,
+                req.code_lifetime
+            ),
+        ));
+    }
+    match req.redirect_uri {
+        Some(u) if u != r.redirect_uri => {
+            return Err(Error::new(
+                ErrorCode::CodeRedirectMismatch,
+                format!(
+                    "redirect_uri '{}' differs from '{}' of the authorization request",
+                    u.escape_default(),
+                    r.redirect_uri
+                ),
+            ))
+        }
+        None if r.redirect_uri_given => {
+            return Err(Error::new(
+                ErrorCode::CodeRedirectMismatch,
+                "redirect_uri is required because the authorization request carried it",
+            ))
+        }
+        _ => {}
+    }
+    match (&r.code_challenge, req.code_verifier) {
+        (Some(_), None) => {
+            return Err(Error::new(
+                ErrorCode::PkceMismatch,
+                "code_verifier is required: the authorization request sent a code_challenge",
+            ))
+        }
+        (Some(_), Some(v)) if !valid_code_verifier(v) => {
+            return Err(Error::new(
+                ErrorCode::PkceMismatch,
+                "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+            ))
+        }
+        (Some(c), Some(v)) if !pkce_matches(v, c) => {
+            return Err(Error::new(
+                ErrorCode::PkceMismatch,
+                "BASE64URL(SHA-256(code_verifier)) does not equal the code_challenge",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::new(
+                ErrorCode::PkceMismatch,
+                "a code_verifier was sent but the authorization request had no code_challenge",
+            ))
+        }
+        _ => {}
+    }
+    let Some(user) = user else {
+        return Err(Error::new(
+            ErrorCode::CodeInvalid,
+            "the user of this code no longer exists",
+        ));
+    };
+    if !user.account_enabled {
+        return Err(Error::new(
+            ErrorCode::AccountDisabled,
+            format!(
+                "account '{}' was disabled after sign-in",
+                user.user_principal_name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+    use crate::flow::{AuthRequest, CodeGrant};
+
+    fn grant(challenge: Option<String>) -> CodeGrant {
+        CodeGrant {
+            tenant_id: "t".into(),
+            request: AuthRequest {
+                client_id: "spa".into(),
+                redirect_uri: "https://spa.example.com/cb".into(),
+                redirect_uri_given: true,
+                scope: "openid".into(),
+                resource: None,
+                state: None,
+                nonce: None,
+                code_challenge: challenge,
+                prompt: vec![],
+                max_age: None,
+                ui_locales: None,
+                login_hint: None,
+                device_user_code: None,
+                client_app_type: None,
+            },
+            user_id: "u".into(),
+            sid: "s".into(),
+            auth_time: 100,
+            amr: vec!["pwd".into()],
+            expires_at: 160,
+        }
+    }
+
+    fn user(enabled: bool) -> User {
+        User {
+            id: "u".into(),
+            user_principal_name: "a@x".into(),
+            display_name: "A".into(),
+            account_enabled: enabled,
+            groups: vec![],
+            group_ids: vec![],
+            roles: vec![],
+            mfa_registered: false,
+            password_changed_at: None,
+            password_hash: None,
+            tokens_valid_from: 0,
+        }
+    }
+
+    #[test]
+    fn every_rule_of_a_code_redemption_has_its_code() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string();
+        let g = grant(Some(challenge));
+        let ok = CodeRedemption {
+            redirect_uri: Some("https://spa.example.com/cb"),
+            code_verifier: Some(verifier),
+            code_lifetime: 60,
+        };
+        let u = user(true);
+        let d = |t: &str, c: &str, r: CodeRedemption<'_>, u: Option<&User>, now: i64| {
+            decide_code(t, "contoso", c, &g, r, u, now).map_err(|e| e.code)
+        };
+        assert_eq!(d("t", "spa", ok, Some(&u), 150), Ok(()));
+        assert_eq!(
+            d("t2", "spa", ok, Some(&u), 150),
+            Err(ErrorCode::CodeClientMismatch)
+        );
+        assert_eq!(
+            d("t", "web", ok, Some(&u), 150),
+            Err(ErrorCode::CodeClientMismatch)
+        );
+        assert_eq!(
+            d("t", "spa", ok, Some(&u), 160),
+            Err(ErrorCode::CodeInvalid),
+            "expiry is exclusive"
+        );
+        let bad_uri = CodeRedemption {
+            redirect_uri: Some("https://spa.example.com/other"),
+            ..ok
+        };
+        assert_eq!(
+            d("t", "spa", bad_uri, Some(&u), 150),
+            Err(ErrorCode::CodeRedirectMismatch)
+        );
+        let no_uri = CodeRedemption {
+            redirect_uri: None,
+            ..ok
+        };
+        assert_eq!(
+            d("t", "spa", no_uri, Some(&u), 150),
+            Err(ErrorCode::CodeRedirectMismatch)
+        );
+        for v in [
+            None,
+            Some("short"),
+            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"),
+        ] {
+            let r = CodeRedemption {
+                code_verifier: v,
+                ..ok
+            };
+            assert_eq!(
+                d("t", "spa", r, Some(&u), 150),
+                Err(ErrorCode::PkceMismatch),
+                "{v:?}"
+            );
+        }
+        assert_eq!(d("t", "spa", ok, None, 150), Err(ErrorCode::CodeInvalid));
+        let off = user(false);
+        assert_eq!(
+            d("t", "spa", ok, Some(&off), 150),
+            Err(ErrorCode::AccountDisabled)
+        );
+        // A verifier without a challenge in the request is refused too.
+        let g2 = grant(None);
+        assert_eq!(
+            decide_code("t", "contoso", "spa", &g2, ok, Some(&u), 150).map_err(|e| e.code),
+            Err(ErrorCode::PkceMismatch)
+        );
+    }
+}

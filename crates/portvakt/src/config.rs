@@ -185,7 +185,8 @@ impl ServeArgs {
             )?,
             device_codes_per_minute: per_minute(
                 "--device-codes-per-minute",
-                self.device_codes_per_minute.or(file.device_codes_per_minute),
+                self.device_codes_per_minute
+                    .or(file.device_codes_per_minute),
                 portvakt_server::rate_limit::DEVICE_CODES_PER_MINUTE,
             )?,
         })

@@ -740,17 +740,37 @@ async fn the_per_address_limits_are_settings() {
     let dir = temp_dir("limits");
     let f = dir.join("import.json");
     std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
-    let err = Server::start_in(&dir, &["--import", f.to_str().expect("utf8"), "--signins-per-minute", "0"])
-        .err()
-        .expect("0 is refused at start");
+    let err = Server::start_in(
+        &dir,
+        &[
+            "--import",
+            f.to_str().expect("utf8"),
+            "--signins-per-minute",
+            "0",
+        ],
+    )
+    .err()
+    .expect("0 is refused at start");
     assert!(err.contains("--signins-per-minute"), "{err}");
-    let srv = Server::start_in(&dir, &["--import", f.to_str().expect("utf8"), "--device-codes-per-minute", "2"]).expect("start");
+    let srv = Server::start_in(
+        &dir,
+        &[
+            "--import",
+            f.to_str().expect("utf8"),
+            "--device-codes-per-minute",
+            "2",
+        ],
+    )
+    .expect("start");
     let mut statuses = vec![];
     for _ in 0..3 {
         let res = srv
             .http
             .post(format!("{}/oauth2/devicecode", srv.issuer("contoso")))
-            .form(&[("client_id", "tv"), ("scope", "api://analytics/Reports.Read")])
+            .form(&[
+                ("client_id", "tv"),
+                ("scope", "api://analytics/Reports.Read"),
+            ])
             .send()
             .await
             .expect("send");

@@ -8,39 +8,25 @@
 //! Domain rules live in `portvakt-core`; handlers stay thin: parse, call the domain
 //! with the time, render.
 
+// Modules live in folders by area (ARCHITECTURE.md has the map). The crate root
+// re-exports each by its short name, so code says `crate::form` and callers
+// `portvakt_server::import` whichever folder the module lives in.
 pub mod access;
 pub mod admin;
-pub mod authorize;
-pub mod bootstrap;
-pub mod client_addr;
-pub mod client_auth;
-pub mod cookies;
-pub mod correlation;
-pub mod device;
-pub mod directory;
-pub mod discovery;
-pub mod error;
-pub mod errors_page;
-pub mod form;
-pub mod import;
-pub mod keys;
-pub mod l10n;
-pub mod logout;
-pub mod maintenance;
-pub mod mfa;
-pub mod pages;
-pub mod password;
-pub mod rate_limit;
-pub mod signin;
-pub mod signin_pages;
-pub mod signin_steps;
+pub mod browser;
+pub mod grants;
+pub mod http;
+pub mod logs;
 pub mod state;
-pub mod throttle;
-pub mod token;
-pub mod token_endpoints;
-pub mod user_grants;
-pub mod user_tokens;
-pub mod verified_tokens;
+pub mod tenant;
+
+pub use browser::{authorize, device, logout, mfa, password, signin_pages, signin_steps, throttle};
+pub use grants::{client_auth, token, token_endpoints, user_grants, user_tokens};
+pub use http::{
+    client_addr, cookies, correlation, error, errors_page, form, l10n, pages, rate_limit,
+};
+pub use logs::signin_events as signin;
+pub use tenant::{bootstrap, directory, discovery, import, keys, maintenance, verified_tokens};
 
 pub use error::ApiError;
 pub use state::{AppState, ServerConfig};

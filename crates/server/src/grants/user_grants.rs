@@ -11,8 +11,9 @@ use crate::state::AppState;
 use crate::token::TokenResponse;
 use crate::user_tokens::{mint, Refresh, SignedIn};
 use axum::http::HeaderMap;
-use portvakt_core::flow::{pkce_matches, valid_code_verifier};
-use portvakt_core::grant::{decide_refresh, RefreshDecision, RefreshState};
+use portvakt_core::grant::{
+    decide_code, decide_refresh, CodeRedemption, RefreshDecision, RefreshState,
+};
 use portvakt_core::model::Application;
 use portvakt_core::scope::resolve_user;
 use portvakt_core::signin::SignInEvent;
@@ -91,99 +92,26 @@ pub async fn authorization_code(
         CodeTake::Fresh(g) => g,
     };
     let r = &grant.request;
-    if grant.tenant_id != view.tenant.id {
-        return Err(ApiError::new(
-            ErrorCode::CodeClientMismatch,
-            format!(
-                "the code was issued in another tenant, not in '{}'",
-                view.tenant.name
-            ),
-        ));
-    }
-    if r.client_id != app.client_id {
-        return Err(ApiError::new(
-            ErrorCode::CodeClientMismatch,
-            format!(
-                "the code was issued to '{}', not to '{}'",
-                r.client_id, app.client_id
-            ),
-        ));
-    }
-    if grant.expires_at <= now {
+    let user = st.store.user_by_id(&view.tenant.id, &grant.user_id).await?;
+    decide_code(
+        &view.tenant.id,
+        &view.tenant.name,
+        &app.client_id,
+        &grant,
+        CodeRedemption {
+            redirect_uri: form.get("redirect_uri"),
+            code_verifier: form.get("code_verifier"),
+            code_lifetime: crate::authorize::CODE_LIFETIME,
+        },
+        user.as_ref(),
+        now,
+    )?;
+    let Some(user) = user else {
         return Err(ApiError::new(
             ErrorCode::CodeInvalid,
-            format!(
-                "the code expired {} s ago (codes live {} s)",
-                now - grant.expires_at,
-                crate::authorize::CODE_LIFETIME
-            ),
+            "the user of this code no longer exists",
         ));
-    }
-    match form.get("redirect_uri") {
-        Some(u) if u != r.redirect_uri => {
-            return Err(ApiError::new(
-                ErrorCode::CodeRedirectMismatch,
-                format!(
-                    "redirect_uri '{}' differs from '{}' of the authorization request",
-                    u.escape_default(),
-                    r.redirect_uri
-                ),
-            ))
-        }
-        None if r.redirect_uri_given => {
-            return Err(ApiError::new(
-                ErrorCode::CodeRedirectMismatch,
-                "redirect_uri is required because the authorization request carried it",
-            ))
-        }
-        _ => {}
-    }
-    match (&r.code_challenge, form.get("code_verifier")) {
-        (Some(_), None) => {
-            return Err(ApiError::new(
-                ErrorCode::PkceMismatch,
-                "code_verifier is required: the authorization request sent a code_challenge",
-            ))
-        }
-        (Some(_), Some(v)) if !valid_code_verifier(v) => {
-            return Err(ApiError::new(
-                ErrorCode::PkceMismatch,
-                "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
-            ))
-        }
-        (Some(c), Some(v)) if !pkce_matches(v, c) => {
-            return Err(ApiError::new(
-                ErrorCode::PkceMismatch,
-                "BASE64URL(SHA-256(code_verifier)) does not equal the code_challenge",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(ApiError::new(
-                ErrorCode::PkceMismatch,
-                "a code_verifier was sent but the authorization request had no code_challenge",
-            ))
-        }
-        _ => {}
-    }
-    let user = st
-        .store
-        .user_by_id(&view.tenant.id, &grant.user_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::CodeInvalid,
-                "the user of this code no longer exists",
-            )
-        })?;
-    if !user.account_enabled {
-        return Err(ApiError::new(
-            ErrorCode::AccountDisabled,
-            format!(
-                "account '{}' was disabled after sign-in",
-                user.user_principal_name
-            ),
-        ));
-    }
+    };
     let res: Vec<&str> = r.resource.iter().map(String::as_str).collect();
     let scopes = resolve_user(Some(&r.scope), &res, app, |id| view.resource(id))?;
     ev.resource = scopes.resource.as_ref().map(|x| x.resource.clone());

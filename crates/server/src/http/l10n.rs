@@ -50,12 +50,12 @@ impl Lang {
     pub fn sources(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Lang::En => &[
-                ("en/pages.ftl", include_str!("../locales/en/pages.ftl")),
-                ("en/errors.ftl", include_str!("../locales/en/errors.ftl")),
+                ("en/pages.ftl", include_str!("../../locales/en/pages.ftl")),
+                ("en/errors.ftl", include_str!("../../locales/en/errors.ftl")),
             ],
             Lang::Sv => &[
-                ("sv/pages.ftl", include_str!("../locales/sv/pages.ftl")),
-                ("sv/errors.ftl", include_str!("../locales/sv/errors.ftl")),
+                ("sv/pages.ftl", include_str!("../../locales/sv/pages.ftl")),
+                ("sv/errors.ftl", include_str!("../../locales/sv/errors.ftl")),
             ],
         }
     }

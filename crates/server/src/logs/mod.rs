@@ -1,0 +1,3 @@
+//! What happened: every sign-in's outcome on its way to the log.
+
+pub mod signin_events;
