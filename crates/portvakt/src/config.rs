@@ -54,6 +54,17 @@ pub struct ServeArgs {
     /// New device authorizations per client address and minute (default 60).
     #[arg(long, env = "PORTVAKT_DEVICE_CODES_PER_MINUTE", value_name = "N")]
     pub device_codes_per_minute: Option<u32>,
+    /// Proxies (CIDR ranges, repeatable) whose `X-Forwarded-For` is believed: a
+    /// request from one of them is taken to come from the rightmost address in the
+    /// header that is not itself such a proxy. Off by default: the peer address is
+    /// the client's (Conditional Access locations, the sign-in log, rate limits).
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "PORTVAKT_TRUST_FORWARDED_FOR",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trust_forwarded_for: Vec<String>,
     /// TOML config file with the same settings (data, listen, public_url, import,
     /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
     /// max_connections, max_connections_per_address, signins_per_minute,
@@ -79,6 +90,8 @@ struct FileConfig {
     max_connections_per_address: Option<usize>,
     signins_per_minute: Option<u32>,
     device_codes_per_minute: Option<u32>,
+    #[serde(default)]
+    trust_forwarded_for: Vec<String>,
 }
 
 /// Resolved settings.
@@ -100,6 +113,8 @@ pub struct Settings {
     pub signins_per_minute: u32,
     /// New device authorizations per address and minute.
     pub device_codes_per_minute: u32,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<portvakt_policy::cidr::IpCidr>,
 }
 
 impl ServeArgs {
@@ -189,6 +204,24 @@ impl ServeArgs {
                     .or(file.device_codes_per_minute),
                 portvakt_server::rate_limit::DEVICE_CODES_PER_MINUTE,
             )?,
+            trusted_proxies: {
+                let given = if self.trust_forwarded_for.is_empty() {
+                    file.trust_forwarded_for
+                } else {
+                    self.trust_forwarded_for
+                };
+                given
+                    .iter()
+                    .map(|c| {
+                        c.trim().parse().map_err(|e| {
+                            CliError::Config(format!(
+                                "--trust-forwarded-for '{}': {e}",
+                                c.escape_default()
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
+            },
         })
     }
 }

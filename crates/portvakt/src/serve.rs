@@ -53,6 +53,7 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
     config.refresh_reuse_grace_ms = s.refresh_reuse_grace.saturating_mul(1000);
     config.interactions_per_minute = s.signins_per_minute;
     config.device_codes_per_minute = s.device_codes_per_minute;
+    config.trusted_proxies = s.trusted_proxies.clone();
     let state = AppState::new(config, Arc::new(store), Arc::new(SystemClock), master);
     let admin_file = s.data.join("admin.json");
     let secret = match ensure_system_tenant(&state)

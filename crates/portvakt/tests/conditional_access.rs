@@ -726,3 +726,88 @@ async fn a_policy_switched_on_stops_the_silent_sign_in_of_a_live_session() {
         page.location
     );
 }
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+    let dir = temp_dir("xff");
+    let f = dir.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
+    let token_from = |srv: &Server, xff: &'static str| {
+        let url = format!("{}/oauth2/token", srv.issuer("contoso"));
+        let http = srv.http.clone();
+        async move {
+            let res = http
+                .post(url)
+                .basic_auth("bench", Some(SECRET))
+                .header("x-forwarded-for", xff)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "api://analytics/.default"),
+                ])
+                .send()
+                .await
+                .expect("send");
+            res.status().as_u16()
+        }
+    };
+    async fn setup(srv: &Server) {
+        {
+            let admin = Admin::new(srv).await;
+            let (s, v) = admin
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{CA}/namedLocations"),
+                    Some(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "Office", "isTrusted": true,
+                                "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"}]})),
+                )
+                .await;
+            assert_eq!(s, 201, "{v}");
+            admin
+                .create(policy(
+                    "bench only from the office",
+                    "enabled",
+                    json!({"applications": {"includeApplications": ["All"]},
+                           "clientApplications": {"includeServicePrincipals": ["bench"]},
+                           "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}}),
+                    &["block"],
+                ))
+                .await;
+        }
+    }
+    // Behind a trusted proxy (loopback here), the forwarded address is the client's.
+    let srv = Server::start_in(
+        &dir,
+        &[
+            "--import",
+            f.to_str().expect("utf8"),
+            "--trust-forwarded-for",
+            "127.0.0.0/8",
+        ],
+    )
+    .expect("start");
+    setup(&srv).await;
+    assert_eq!(
+        token_from(&srv, "203.0.113.7").await,
+        200,
+        "from the office"
+    );
+    assert_eq!(
+        token_from(&srv, "198.51.100.1").await,
+        400,
+        "from elsewhere"
+    );
+    // A client cannot prepend its way into the office: the rightmost hop counts.
+    assert_eq!(token_from(&srv, "203.0.113.7, 198.51.100.1").await, 400);
+    drop(srv);
+    // Without the flag the header is ignored: the peer (127.0.0.1) is not the office.
+    let dir2 = temp_dir("xff2");
+    let f = dir2.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
+    let srv = Server::start_in(&dir2, &["--import", f.to_str().expect("utf8")]).expect("start");
+    setup(&srv).await;
+    assert_eq!(token_from(&srv, "203.0.113.7").await, 400);
+    let err = Server::start_in(&temp_dir("xff3"), &["--trust-forwarded-for", "10.0.0.0"])
+        .err()
+        .expect("refused");
+    assert!(err.contains("--trust-forwarded-for"), "{err}");
+}

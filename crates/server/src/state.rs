@@ -27,6 +27,9 @@ pub struct ServerConfig {
     pub interactions_per_minute: u32,
     /// New device authorizations per client address and minute.
     pub device_codes_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (`--trust-forwarded-for`); empty:
+    /// the peer address is the client's.
+    pub trusted_proxies: Vec<portvakt_policy::cidr::IpCidr>,
 }
 
 impl ServerConfig {
@@ -39,6 +42,7 @@ impl ServerConfig {
             purge_every: Some(std::time::Duration::from_secs(60)),
             interactions_per_minute: crate::rate_limit::INTERACTIONS_PER_MINUTE,
             device_codes_per_minute: crate::rate_limit::DEVICE_CODES_PER_MINUTE,
+            trusted_proxies: vec![],
         }
     }
 

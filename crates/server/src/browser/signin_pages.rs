@@ -14,7 +14,7 @@ use crate::form::{self, Form, FORM_LIMIT};
 use crate::pages::{self, ConsentPage, FormError, LoginPage, Strings};
 use crate::password;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portvakt_core::flow::Session;
@@ -22,7 +22,7 @@ use portvakt_core::model::User;
 use portvakt_core::ErrorCode;
 use portvakt_store::Interaction;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -224,14 +224,9 @@ pub async fn login_get(
     login_page(&c, &i, StatusCode::OK, &hint, None)
 }
 
-async fn read_form(
-    req: Request,
-) -> Result<(HeaderMap, Option<SocketAddr>, String, Form), ApiError> {
+async fn read_form(req: Request) -> Result<(HeaderMap, Option<IpAddr>, String, Form), ApiError> {
     let cid = CorrelationId::of(&req);
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    let ip = crate::client_addr::client_ip(req.extensions());
     let headers = req.headers().clone();
     form::check_content_type(&headers)?;
     let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
@@ -244,7 +239,7 @@ pub(crate) async fn posted(
     st: AppState,
     tenant: &str,
     req: Request,
-) -> Result<(Ctx, Interaction, Form, Option<SocketAddr>), Response> {
+) -> Result<(Ctx, Interaction, Form, Option<IpAddr>), Response> {
     let (headers, ip, cid, form) = match read_form(req).await {
         Ok(x) => x,
         Err(e) => {
@@ -277,7 +272,7 @@ pub async fn login_post(
     let username = form.get("username").unwrap_or("").trim().to_string();
     let pw = form.get("password").unwrap_or("").to_string();
     let account = format!("{}:{}", c.view.tenant.id, username.to_lowercase());
-    let address = ip.map(|a| a.ip().to_string());
+    let address = ip.map(crate::client_addr::rate_key);
     let form_error = |code: ErrorCode, message: String| FormError {
         message,
         code: code.code(),
@@ -337,7 +332,7 @@ pub async fn login_post(
         &c,
         &i,
         &user,
-        ip.map(|a| a.ip()),
+        ip,
         crate::signin_steps::Factors::password(),
     )
     .await

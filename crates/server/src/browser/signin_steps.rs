@@ -345,7 +345,7 @@ pub async fn mfa_post(
         let mut i = i.clone();
         i.second_factor_at = Some(c.now);
         i.enroll_sealed = None;
-        Ok(after_first_factor(&c, &i, &user, ip.map(|a| a.ip()), Factors::of(&i)).await)
+        Ok(after_first_factor(&c, &i, &user, ip, Factors::of(&i)).await)
     }
     .await;
     result.unwrap_or_else(|e| c.page_error(e))
@@ -395,7 +395,7 @@ pub async fn password_post(
         tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, correlation_id = %c.cid, "password changed at sign-in");
         let mut user = user;
         user.password_changed_at = Some(c.now);
-        Ok(after_first_factor(&c, &i, &user, ip.map(|a| a.ip()), Factors::of(&i)).await)
+        Ok(after_first_factor(&c, &i, &user, ip, Factors::of(&i)).await)
     }
     .await;
     result.unwrap_or_else(|e| c.page_error(e))

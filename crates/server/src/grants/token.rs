@@ -9,7 +9,7 @@ use crate::discovery::unknown_tenant;
 use crate::error::ApiError;
 use crate::form::{self, Form, FORM_LIMIT};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portvakt_core::grant::{decide_client_credentials, CLIENT_CREDENTIALS};
@@ -17,7 +17,6 @@ use portvakt_core::signin::SignInEvent;
 use portvakt_core::token::{access_token_lifetime, AccessTokenClaims, ACCESS_TOKEN_TYP};
 use portvakt_core::ErrorCode;
 use serde::Serialize;
-use std::net::SocketAddr;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -52,10 +51,7 @@ pub async fn token_handler(
         .get::<CorrelationId>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = crate::client_addr::client_ip(&parts.extensions).map(|ip| ip.to_string());
     let mut ev = SignInEvent {
         created_at: now,
         correlation_id,

@@ -78,6 +78,15 @@ pub async fn correlate(State(state): State<AppState>, mut req: Request, next: Ne
         .and_then(acceptable)
         .unwrap_or_else(new_correlation_id);
     req.extensions_mut().insert(CorrelationId(id.clone()));
+    if let Some(peer) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let ip = crate::client_addr::resolve(peer, req.headers(), &state.config.trusted_proxies);
+        req.extensions_mut()
+            .insert(crate::client_addr::ClientIp(ip));
+    }
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
         let body = err.body(&id, &state.config.public_url);
