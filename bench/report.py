@@ -109,8 +109,8 @@ def rotation(rows, server):
         return None
     t = lambda k: sum(w.get(k) or 0 for w in ws)
     return (f"{t('ok'):,} refreshes: {t('duplicates')} duplicate tokens, {t('non2xx')} refused in the chain "
-            f"({t('lost_chains')} chains lost); after each run: one winner of two concurrent refreshes "
-            f"{t('race_single_winner')}/{t('race_checked')}, the winner's token works {t('final_ok')}/{t('race_checked')}, "
+            f"({t('lost_chains')} chains lost); after each run: at most one live successor of two concurrent refreshes "
+            f"{t('race_single_winner')}/{t('race_checked')} (of which {t('race_retried')} a retry within the window), the live token works {t('final_ok')}/{t('race_checked')}, "
             f"a used token refused {t('replay_refused')}/{t('race_checked')}")
 
 

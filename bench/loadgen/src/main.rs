@@ -504,22 +504,36 @@ async fn chain(sh: Arc<Shared>, first: String) -> ChainResult {
         }
     }
     r.loop_end = Some(Instant::now());
-    // Verification, not timed. (1) Two concurrent refreshes with the current token:
-    // exactly one may succeed.
+    // Verification, not timed. (1) Two concurrent refreshes with the current token: at
+    // most one live successor. Either one wins and the other is refused (a race), or
+    // both get tokens because the second read the token after the first committed (a
+    // retry within Portvakt's window, docs/refresh-tokens.md): then the later one is
+    // live and the earlier superseded, which the client cannot tell apart.
     let (a, b) = tokio::join!(refresh_once(http, t, &tok), refresh_once(http, t, &tok));
     r.race_checked = true;
-    let mut next = None;
-    for x in [a, b] {
-        if let Ok(Refreshed::Ok(n)) = x {
-            r.race_winners += 1;
-            next = Some(n);
+    let won: Vec<String> = [a, b]
+        .into_iter()
+        .filter_map(|x| match x {
+            Ok(Refreshed::Ok(n)) => Some(n),
+            _ => None,
+        })
+        .collect();
+    r.race_winners = won.len() as u32;
+    match won.as_slice() {
+        // (2) The winner's token must work (nothing lost, the family not revoked).
+        [n] => {
+            let used = std::mem::replace(&mut tok, n.clone());
+            prev = Some(used);
+            r.final_ok = matches!(refresh_once(http, t, &tok).await, Ok(Refreshed::Ok(_)));
         }
-    }
-    // (2) The winner's token must work (nothing lost, the family not revoked).
-    if let Some(n) = next {
-        let used = std::mem::replace(&mut tok, n);
-        prev = Some(used);
-        r.final_ok = matches!(refresh_once(http, t, &tok).await, Ok(Refreshed::Ok(_)));
+        // (2') Two successors: at most one of them is live.
+        [x, y] => {
+            let x_ok = matches!(refresh_once(http, t, x).await, Ok(Refreshed::Ok(_)));
+            let y_ok = matches!(refresh_once(http, t, y).await, Ok(Refreshed::Ok(_)));
+            r.final_ok = !(x_ok && y_ok);
+            prev = Some(tok.clone());
+        }
+        _ => {}
     }
     // (3) A used token must be refused.
     if let Some(p) = prev {
@@ -615,6 +629,7 @@ async fn refresh_cmd(
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut first_error = None;
     let (mut race_checked, mut race_single, mut final_ok, mut replay_refused) = (0, 0, 0, 0);
+    let mut race_retried = 0u32;
     for r in results {
         lat.extend(r.lat);
         ok += r.ok;
@@ -624,7 +639,8 @@ async fn refresh_cmd(
         }
         if r.race_checked {
             race_checked += 1;
-            race_single += u32::from(r.race_winners == 1);
+            race_single += u32::from(r.race_winners == 1 || r.race_winners == 2);
+            race_retried += u32::from(r.race_winners == 2);
             final_ok += u32::from(r.final_ok);
             replay_refused += u32::from(r.replay_refused);
         }
@@ -636,7 +652,7 @@ async fn refresh_cmd(
         "chains": chains, "signin_s": signin_s,
         "issued": sh.issued.load(Ordering::Relaxed), "issued_in_signin": issued_before,
         "duplicates": sh.dup.load(Ordering::Relaxed), "lost_chains": chains as u64 - race_checked as u64,
-        "race_checked": race_checked, "race_single_winner": race_single,
+        "race_checked": race_checked, "race_single_winner": race_single, "race_retried": race_retried,
         "final_ok": final_ok, "replay_refused": replay_refused,
         "first_error": first_error,
         "rss_before": rss_before, "rss_signed_in": rss_signed_in, "rss_end": rss(rss_pid),
