@@ -811,3 +811,95 @@ async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
         .expect("refused");
     assert!(err.contains("--trust-forwarded-for"), "{err}");
 }
+
+#[tokio::test]
+async fn a_device_code_flow_policy_and_a_role_policy_apply_to_their_sign_ins() {
+    // A role standing for Entra's Global Administrator, held by the user.
+    let dir = temp_dir("roles");
+    let f = dir.join("import.json");
+    let mut file = example_import();
+    file["tenants"][0]["roles"] =
+        json!([{"name": "globalAdmin", "templateId": "62e90394-69f5-4237-9190-012177145e10"}]);
+    file["tenants"][0]["users"][0]["roles"] = json!(["admin", "globalAdmin"]);
+    std::fs::write(&f, serde_json::to_vec(&file).expect("json")).expect("write");
+    let srv = Server::start_in(&dir, &["--import", f.to_str().expect("utf8")]).expect("start");
+    let admin = Admin::new(&srv).await;
+    // Global Administrators may not use the web portal (as an exported policy names them).
+    let role = admin
+        .create(policy(
+            "No portal for Global Administrators",
+            "enabled",
+            json!({"users": {"includeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["webapp"]}}),
+            &["block"],
+        ))
+        .await;
+    let mut b = Browser::new();
+    let (page, _) = web_password_step(&srv, &mut b).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains(&role), "{}", page.body);
+    admin.set_state(&role, "disabled").await;
+    // Block the device code flow: the approval's sign-in is refused and the device told.
+    admin
+        .create(policy(
+            "No device code flow",
+            "enabled",
+            json!({"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                   "authenticationFlows": {"transferMethods": "deviceCodeFlow"}}),
+            &["block"],
+        ))
+        .await;
+    // The web sign-in is no device code flow: not affected.
+    let mut b = Browser::new();
+    let (page, _) = web_password_step(&srv, &mut b).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let res = srv
+        .http
+        .post(format!("{}/oauth2/devicecode", srv.issuer("contoso")))
+        .form(&[
+            ("client_id", "tv"),
+            (
+                "scope",
+                "openid offline_access api://analytics/Reports.Read",
+            ),
+        ])
+        .send()
+        .await
+        .expect("send");
+    let d: Value = res.json().await.expect("json");
+    let mut b = Browser::new();
+    let url = format!("{}/device", srv.issuer("contoso"));
+    let page = b.get(&url).await;
+    let csrf = page.hidden("csrf").expect("csrf");
+    let start = b
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("user_code", d["user_code"].as_str().expect("uc")),
+            ],
+        )
+        .await;
+    let page = post_login(&mut b, &start, USER, PASSWORD).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        page.body.contains("PV4001") && page.body.contains("No device code flow"),
+        "{}",
+        page.body
+    );
+    let res = srv
+        .token_raw(
+            "contoso",
+            None,
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", "tv"),
+                ("device_code", d["device_code"].as_str().expect("dc")),
+            ],
+        )
+        .await;
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(
+        v["error"], "access_denied",
+        "the device learns it was refused: {v}"
+    );
+}
