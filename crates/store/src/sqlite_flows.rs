@@ -22,6 +22,64 @@ fn grant<T: serde::de::DeserializeOwned>(r: &Row<'_>) -> Result<T> {
     Ok(serde_json::from_str(&json)?)
 }
 
+/// The start of both statements that store a successor refresh token.
+macro_rules! insert_successor {
+    () => {
+        "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+    };
+}
+
+/// A rotation: only while the parent is unused.
+const ROTATE: &str = concat!(
+    insert_successor!(),
+    "WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)"
+);
+
+/// A retry: the parent used within the window, not superseded, no successor used.
+const RETRY: &str = concat!(
+    insert_successor!(),
+    "WHERE EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = ?6 AND p.superseded_at IS NULL
+                     AND COALESCE(p.used_at_ms, p.used_at * 1000) IS NOT NULL
+                     AND ?7 - COALESCE(p.used_at_ms, p.used_at * 1000) < ?8)
+       AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = ?6 AND s.used_at IS NOT NULL)"
+);
+
+impl SqliteStore {
+    /// Insert `new` as the successor of `old` with `sql` (an `INSERT_SUCCESSOR`
+    /// statement: parameters ?6 = old hash, ?7 = now in ms, ?8 = `window_ms`), in the
+    /// next group commit. True when it was inserted.
+    async fn insert_successor(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        new: &RefreshGrant,
+        now_ms: i64,
+        sql: &'static str,
+        window_ms: Option<i64>,
+    ) -> Result<bool> {
+        let json = serde_json::to_string(new)?;
+        let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
+        let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
+        let now = now_ms.div_euclid(1000);
+        let n = self
+            .write_grouped(move |c| match window_ms {
+                Some(w) => exec(
+                    c,
+                    sql,
+                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms, w],
+                ),
+                None => exec(
+                    c,
+                    sql,
+                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms],
+                ),
+            })
+            .await?;
+        Ok(n == 1)
+    }
+}
+
 #[async_trait]
 impl Flows for SqliteStore {
     async fn put_interaction(&self, i: &Interaction) -> Result<()> {
@@ -305,22 +363,8 @@ impl Flows for SqliteStore {
         // the old one is unused, and its trigger marks the old one used at `now` (the
         // new token's issued_at). The row count is the INSERT's own (SQLite does not
         // count trigger rows), so 1 means this request won.
-        let json = serde_json::to_string(new)?;
-        let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
-        let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
-        let now = now_ms.div_euclid(1000);
-        let n = self
-            .write_grouped(move |c| {
-                exec(
-                    c,
-                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-                     WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?6 AND used_at IS NULL)",
-                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms],
-                )
-            })
-            .await?;
-        Ok(n == 1)
+        self.insert_successor(old_hash, new_hash, new, now_ms, ROTATE, None)
+            .await
     }
 
     async fn retry_refresh(
@@ -334,25 +378,8 @@ impl Flows for SqliteStore {
         // One statement, like a rotation: inserted only while `old` is within its
         // window, not superseded, and has no used successor; the trigger (0005) keeps
         // `old`'s first use and supersedes the successors issued before this one.
-        let json = serde_json::to_string(new)?;
-        let (new_hash, old_hash) = (new_hash.to_vec(), old_hash.to_vec());
-        let (family_id, expires_at) = (new.family_id.clone(), new.expires_at);
-        let now = now_ms.div_euclid(1000);
-        let n = self
-            .write_grouped(move |c| {
-                exec(
-                    c,
-                    "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-                     WHERE EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = ?6 AND p.superseded_at IS NULL
-                                     AND COALESCE(p.used_at_ms, p.used_at * 1000) IS NOT NULL
-                                     AND ?7 - COALESCE(p.used_at_ms, p.used_at * 1000) < ?8)
-                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = ?6 AND s.used_at IS NOT NULL)",
-                    params![new_hash, family_id, json, now, expires_at, old_hash, now_ms, window_ms],
-                )
-            })
-            .await?;
-        Ok(n == 1)
+        self.insert_successor(old_hash, new_hash, new, now_ms, RETRY, Some(window_ms))
+            .await
     }
 
     async fn purge_expired(&self, now: i64, keep_grants_secs: i64, batch: u32) -> Result<u64> {

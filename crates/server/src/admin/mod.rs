@@ -231,6 +231,16 @@ pub struct Rotated {
     pub retiring: Vec<KeyOut>,
 }
 
+/// The user `upn` of a tenant, or 404.
+async fn existing_user(st: &AppState, tenant_id: &str, upn: &str) -> Result<User, ApiError> {
+    st.store.user_by_upn(tenant_id, upn).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::EntityNotFound,
+            format!("user '{upn}' does not exist"),
+        )
+    })
+}
+
 pub(crate) async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
     st.store
         .directory(tenant)
@@ -444,16 +454,7 @@ pub async fn update_user(
             .set_account_enabled(&d.tenant.id, &upn, enabled)
             .await?;
     }
-    let user = st
-        .store
-        .user_by_upn(&d.tenant.id, &upn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::EntityNotFound,
-                format!("user '{upn}' does not exist"),
-            )
-        })?;
+    let user = existing_user(&st, &d.tenant.id, &upn).await?;
     Ok(Json(user))
 }
 
@@ -475,16 +476,7 @@ pub async fn revoke_sessions(
     Path((tenant, upn)): Path<(String, String)>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    let user = st
-        .store
-        .user_by_upn(&d.tenant.id, &upn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::EntityNotFound,
-                format!("user '{upn}' does not exist"),
-            )
-        })?;
+    let user = existing_user(&st, &d.tenant.id, &upn).await?;
     let now = st.clock.now();
     st.store.revoke_user(&d.tenant.id, &user.id, now).await?;
     tracing::info!(tenant = %tenant, user = %user.user_principal_name, "all sessions and refresh tokens revoked by an administrator");
@@ -504,16 +496,7 @@ pub async fn reset_mfa(
     Path((tenant, upn)): Path<(String, String)>,
 ) -> Result<Json<User>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    let user = st
-        .store
-        .user_by_upn(&d.tenant.id, &upn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::EntityNotFound,
-                format!("user '{upn}' does not exist"),
-            )
-        })?;
+    let user = existing_user(&st, &d.tenant.id, &upn).await?;
     st.store.set_user_totp(&d.tenant.id, &user.id, None).await?;
     st.store
         .revoke_user(&d.tenant.id, &user.id, st.clock.now())

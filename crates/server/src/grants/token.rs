@@ -170,15 +170,7 @@ fn client_credentials(
         resource.and_then(|r| r.access_token_lifetime_seconds),
         app.access_token_lifetime_seconds,
     );
-    let signer = view.signer(now).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::SigningKeyUnavailable,
-            format!(
-                "tenant '{}' has no signing key that is active now",
-                view.tenant.name
-            ),
-        )
-    })?;
+    let signer = view.access_token_signer(now)?;
     let jti = portvakt_jose::random_id(16);
     let scope = resolved.scope_string();
     let claims = AccessTokenClaims {

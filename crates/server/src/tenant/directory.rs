@@ -64,6 +64,18 @@ impl TenantView {
     pub fn signer(&self, now: i64) -> Option<&Arc<SigningKey>> {
         self.signer_for(self.tenant.signing_algorithm, now)
     }
+    /// [`Self::signer`], or the error that says the tenant has none.
+    pub fn access_token_signer(&self, now: i64) -> Result<&Arc<SigningKey>, ApiError> {
+        self.signer(now).ok_or_else(|| {
+            ApiError::new(
+                portvakt_core::ErrorCode::SigningKeyUnavailable,
+                format!(
+                    "tenant '{}' has no signing key that is active now",
+                    self.tenant.name
+                ),
+            )
+        })
+    }
     /// The key that signs ID tokens at `now`: RS256 (OIDC Core §15.1, the default of
     /// `id_token_signed_response_alg`), or the tenant's key for tenants made before
     /// they had an RS256 key.
