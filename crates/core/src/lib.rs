@@ -7,9 +7,11 @@
 //! Architecture invariant: nothing here reads the clock, the network or the disk. Time
 //! arrives as a parameter (see [`Clock`]), so every rule can be tested at any instant.
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod error_code;
+pub mod filter;
 pub mod flow;
 pub mod grant;
 pub mod import;

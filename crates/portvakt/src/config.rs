@@ -65,10 +65,27 @@ pub struct ServeArgs {
         value_name = "CIDR"
     )]
     pub trust_forwarded_for: Vec<String>,
+    /// Days sign-in records are kept (default 30); older ones are purged in small
+    /// batches in the background.
+    #[arg(
+        long = "signin-log-retention",
+        env = "PORTVAKT_SIGNIN_LOG_RETENTION",
+        value_name = "DAYS"
+    )]
+    pub signin_log_retention: Option<u32>,
+    /// `off` stops recording sign-ins (default `on`). Keycloak keeps login events
+    /// only when switched on; Portvakt keeps them unless switched off, since the
+    /// sign-in log is where a failure explains itself.
+    #[arg(
+        long = "signin-log",
+        env = "PORTVAKT_SIGNIN_LOG",
+        value_name = "on|off"
+    )]
+    pub signin_log: Option<OnOff>,
     /// TOML config file with the same settings (data, listen, public_url, import,
     /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
     /// max_connections, max_connections_per_address, signins_per_minute,
-    /// device_codes_per_minute).
+    /// device_codes_per_minute, trust_forwarded_for, signin_log_retention, signin_log).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -92,6 +109,18 @@ struct FileConfig {
     device_codes_per_minute: Option<u32>,
     #[serde(default)]
     trust_forwarded_for: Vec<String>,
+    signin_log_retention: Option<u32>,
+    signin_log: Option<OnOff>,
+}
+
+/// A setting that is on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// Switched on.
+    On,
+    /// Switched off.
+    Off,
 }
 
 /// Resolved settings.
@@ -115,6 +144,10 @@ pub struct Settings {
     pub device_codes_per_minute: u32,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<portvakt_policy::cidr::IpCidr>,
+    /// Sign-in log retention, days.
+    pub signin_log_retention: u32,
+    /// Whether sign-ins are recorded.
+    pub signin_log: bool,
 }
 
 impl ServeArgs {
@@ -204,6 +237,14 @@ impl ServeArgs {
                     .or(file.device_codes_per_minute),
                 portvakt_server::rate_limit::DEVICE_CODES_PER_MINUTE,
             )?,
+            signin_log_retention: match self.signin_log_retention.or(file.signin_log_retention) {
+                Some(0) => return Err(CliError::Config(
+                    "--signin-log-retention is 0 days; keep sign-ins at least a day (default 30)"
+                        .into(),
+                )),
+                v => v.unwrap_or(30),
+            },
+            signin_log: self.signin_log.or(file.signin_log) != Some(OnOff::Off),
             trusted_proxies: {
                 let given = if self.trust_forwarded_for.is_empty() {
                     file.trust_forwarded_for

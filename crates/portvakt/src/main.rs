@@ -2,10 +2,12 @@
 //! and token tools.
 
 mod admin_client;
+mod audit_cmd;
 mod commands;
 mod config;
 mod error;
 mod logging;
+mod logs_cmd;
 mod master_key;
 mod policy_cmd;
 mod serve;
@@ -76,9 +78,13 @@ enum Command {
     /// Signing keys of a tenant.
     #[command(subcommand)]
     Keys(commands::KeysCmd),
+    /// The sign-in log: who signed in to what, when, and why it failed.
+    Logs(logs_cmd::LogsArgs),
     /// Conditional Access policies: list, get, import, export, set-state, what-if.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCmd),
+    /// The audit log: every admin change, newest first (who, what, to what, result).
+    Audit(audit_cmd::AuditArgs),
     /// Explain a token: decode it, or validate it the way a resource server does.
     #[command(subcommand)]
     Token(token_cmd::TokenCmd),
@@ -108,6 +114,8 @@ fn main() -> ExitCode {
             Command::Resource(c) => commands::resource(c, &target).await,
             Command::Keys(c) => commands::keys(c, &target).await,
             Command::Policy(c) => policy_cmd::run(c, &target).await,
+            Command::Audit(a) => audit_cmd::run(a, &target).await,
+            Command::Logs(a) => logs_cmd::run(a, &target).await,
             Command::Token(c) => token_cmd::run(c).await,
         }
     });

@@ -54,6 +54,8 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
     config.interactions_per_minute = s.signins_per_minute;
     config.device_codes_per_minute = s.device_codes_per_minute;
     config.trusted_proxies = s.trusted_proxies.clone();
+    config.signin_retention_days = s.signin_log_retention;
+    config.signin_log = s.signin_log;
     let state = AppState::new(config, Arc::new(store), Arc::new(SystemClock), master);
     let admin_file = s.data.join("admin.json");
     let secret = match ensure_system_tenant(&state)
@@ -109,6 +111,7 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
         tracing::info!(file = %file.display(), ?summary, "imported");
     }
 
+    let signins = state.signins.clone();
     let app = portvakt_server::app(state);
     let shutdown = shutdown_signal();
     let max_connections = listener::fit_to_fd_limit(s.limits.max_connections);
@@ -134,6 +137,8 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
     );
     println!("  ready in {} ms", started.elapsed().as_millis());
     listener::serve(listener, app, s.limits, max_connections, shutdown).await;
+    // Every sign-in answered is in the log before the process ends.
+    signins.shutdown().await;
     println!("Portvakt stopped");
     Ok(())
 }

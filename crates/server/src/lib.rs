@@ -25,7 +25,7 @@ pub use grants::{client_auth, token, token_endpoints, user_grants, user_tokens};
 pub use http::{
     client_addr, cookies, correlation, error, errors_page, form, l10n, pages, rate_limit,
 };
-pub use logs::signin_events as signin;
+pub use logs::{audit, signin_events as signin};
 pub use tenant::{bootstrap, directory, discovery, import, keys, maintenance, verified_tokens};
 
 pub use error::ApiError;

@@ -27,6 +27,10 @@ pub struct ServerConfig {
     pub interactions_per_minute: u32,
     /// New device authorizations per client address and minute.
     pub device_codes_per_minute: u32,
+    /// How long sign-in records are kept (days); purged in batches.
+    pub signin_retention_days: u32,
+    /// Whether sign-ins are logged (`--signin-log off` switches the log off).
+    pub signin_log: bool,
     /// Proxies whose `X-Forwarded-For` is believed (`--trust-forwarded-for`); empty:
     /// the peer address is the client's.
     pub trusted_proxies: Vec<portvakt_policy::cidr::IpCidr>,
@@ -43,6 +47,8 @@ impl ServerConfig {
             interactions_per_minute: crate::rate_limit::INTERACTIONS_PER_MINUTE,
             device_codes_per_minute: crate::rate_limit::DEVICE_CODES_PER_MINUTE,
             trusted_proxies: vec![],
+            signin_retention_days: 30,
+            signin_log: true,
         }
     }
 
@@ -88,6 +94,7 @@ impl AppState {
         master: MasterKey,
     ) -> Self {
         let limits = Arc::new(crate::rate_limit::Limits::new(&config));
+        let store_for_log = store.clone();
         let config = Arc::new(config);
         let master = Arc::new(master);
         let directory = Arc::new(DirectoryCache::new(
@@ -95,13 +102,18 @@ impl AppState {
             master.clone(),
             config.clone(),
         ));
+        let signins = if config.signin_log {
+            SignInSink::spawn(store_for_log)
+        } else {
+            SignInSink::off()
+        };
         let state = Self {
             config,
             store,
             directory,
             clock,
             master,
-            signins: SignInSink::spawn(),
+            signins,
             throttle: Arc::default(),
             limits,
         };

@@ -40,7 +40,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/sqlite/0007_conditional_access.sql"),
     ),
+    (9, include_str!("../migrations/sqlite/0009_audit_log.sql")),
 ];
+
+/// The schema of the sign-in log, a database of its own (`signins.db` beside the main
+/// one): its writes never wait for the main database's writer, nor the other way
+/// round, and its retention purge touches nothing else.
+pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite-log/0001_signins.sql"))];
 
 /// The database holds password hashes, sealed keys and session hashes: only its owner
 /// may read it. The file is created 0600 before SQLite opens it (an existing one is
@@ -90,12 +97,17 @@ impl Conns {
     /// power cut may lose the last transactions but never corrupts), foreign keys on,
     /// and a busy timeout for another process holding the lock.
     pub(crate) fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, MIGRATIONS)
+    }
+
+    /// Open `path` with the schema `migrations`.
+    pub(crate) fn open_with(path: &Path, migrations: &[(i64, &str)]) -> Result<Self> {
         private_files(path);
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
-        migrate(&mut writer)?;
+        migrate(&mut writer, migrations)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -116,9 +128,14 @@ impl Conns {
 
     /// A private in-memory database: one connection for reads and writes.
     pub(crate) fn in_memory() -> Result<Self> {
+        Self::in_memory_with(MIGRATIONS)
+    }
+
+    /// An in-memory database with the schema `migrations`.
+    pub(crate) fn in_memory_with(migrations: &[(i64, &str)]) -> Result<Self> {
         let mut c = Connection::open_in_memory()?;
         configure(&c)?;
-        migrate(&mut c)?;
+        migrate(&mut c, migrations)?;
         Ok(Self {
             writer: Mutex::new(c),
             readers: Vec::new(),
@@ -180,7 +197,7 @@ fn configure(c: &Connection) -> Result<()> {
 /// Apply the migrations not yet applied, each in its own transaction. A database made
 /// by an earlier Portvakt (which tracked its schema in sqlx's `_sqlx_migrations`) is
 /// picked up where it was.
-fn migrate(c: &mut Connection) -> Result<()> {
+fn migrate(c: &mut Connection, migrations: &[(i64, &str)]) -> Result<()> {
     let mut version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version == 0 {
         let sqlx: bool = c.query_row(
@@ -196,14 +213,14 @@ fn migrate(c: &mut Connection) -> Result<()> {
             )?;
         }
     }
-    if let Some((newest, _)) = MIGRATIONS.last() {
+    if let Some((newest, _)) = migrations.last() {
         if version > *newest {
             return Err(StoreError::Unavailable(format!(
                 "the database has schema version {version}, newer than this Portvakt knows ({newest}); use a newer release"
             )));
         }
     }
-    for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+    for (v, sql) in migrations.iter().filter(|(v, _)| *v > version) {
         let tx = c.transaction()?;
         tx.execute_batch(sql)
             .map_err(|e| StoreError::Unavailable(format!("migration {v} failed: {e}")))?;
@@ -211,7 +228,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     // Catch up a database adopted from `_sqlx_migrations` even when nothing was applied.
-    c.pragma_update(None, "user_version", MIGRATIONS.last().map_or(0, |m| m.0))?;
+    c.pragma_update(None, "user_version", migrations.last().map_or(0, |m| m.0))?;
     Ok(())
 }
 

@@ -7,18 +7,24 @@
 //! rows, and assumes nothing SQLite-specific (no rowids, no single-writer tricks):
 //! every multi-row change is one transaction, and uniqueness is enforced by the schema.
 
+mod audit;
 mod conns;
 mod error;
 mod flows;
 mod group_commit;
+mod signin_log;
 mod sqlite;
 mod sqlite_access;
+mod sqlite_audit;
 mod sqlite_flows;
+mod sqlite_signin_log;
 
+pub use audit::{AuditLog, AuditPage, AuditQuery};
 pub use error::StoreError;
 pub use flows::{
     AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
 };
+pub use signin_log::{SignInLog, SignInPage, SignInQuery, SignInRow, SqlValue};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -164,7 +170,7 @@ pub struct ImportSummary {
 
 /// The storage interface.
 #[async_trait]
-pub trait Store: Flows + Send + Sync + 'static {
+pub trait Store: Flows + AuditLog + SignInLog + Send + Sync + 'static {
     /// All tenants, by name.
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// One tenant by name.

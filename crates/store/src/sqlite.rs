@@ -18,6 +18,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conns: Arc<Conns>,
+    /// The sign-in log's own database (`signins.db`).
+    log: Arc<Conns>,
     /// Bumped after every committed write that can withdraw an access token (see
     /// [`crate::Flows::revocation_epoch`]).
     revocations: Arc<AtomicU64>,
@@ -131,6 +133,24 @@ impl SqliteStore {
         self.conns.transaction(f)
     }
 
+    /// [`Self::read`] on the sign-in log's database.
+    pub(crate) fn log_read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.log.read(f)
+    }
+
+    /// [`Self::write`] on the sign-in log's database.
+    pub(crate) fn log_write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.log.write(f)
+    }
+
+    /// [`Self::transaction`] on the sign-in log's database.
+    pub(crate) fn log_transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.log.transaction(f)
+    }
+
     /// One user, with its groups, in one statement.
     pub(crate) fn user_where(
         &self,
@@ -155,18 +175,27 @@ impl SqliteStore {
 
     /// Open (creating if needed) the database file and bring its schema up to date
     /// (see [`Conns::open`]).
+    /// The sign-in log goes to `signins.db` beside it.
     pub async fn open(path: &Path) -> Result<Self> {
-        Ok(Self::with(Conns::open(path)?))
+        let log_path = path.with_file_name("signins.db");
+        Ok(Self::with(
+            Conns::open(path)?,
+            Conns::open_with(&log_path, crate::conns::LOG_MIGRATIONS)?,
+        ))
     }
 
     /// An in-memory database (for tests): one connection for reads and writes.
     pub async fn in_memory() -> Result<Self> {
-        Ok(Self::with(Conns::in_memory()?))
+        Ok(Self::with(
+            Conns::in_memory()?,
+            Conns::in_memory_with(crate::conns::LOG_MIGRATIONS)?,
+        ))
     }
 
-    fn with(conns: Conns) -> Self {
+    fn with(conns: Conns, log: Conns) -> Self {
         Self {
             conns: Arc::new(conns),
+            log: Arc::new(log),
             group: Arc::default(),
             revocations: Arc::default(),
         }

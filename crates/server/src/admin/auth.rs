@@ -14,6 +14,12 @@ use portvakt_core::ErrorCode;
 pub struct Admin {
     /// The client that holds the token.
     pub client_id: String,
+    /// That client's display name in the system tenant (its client id if it has none
+    /// there any more): the initiator of the audit log's records.
+    pub display_name: String,
+    /// The request's correlation id ([`crate::correlation::CorrelationId`]; empty
+    /// outside the correlation middleware), which the audit log's records carry.
+    pub correlation_id: String,
 }
 
 fn challenge(error: Option<&str>, description: &str) -> String {
@@ -86,8 +92,19 @@ impl FromRequestParts<AppState> for Admin {
             )
             .with_challenge(c));
         }
+        let display_name = view
+            .application(&claims.client_id)
+            .map(|a| a.display_name.clone())
+            .unwrap_or_else(|| claims.client_id.clone());
+        let correlation_id = parts
+            .extensions
+            .get::<crate::correlation::CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
         Ok(Admin {
             client_id: claims.client_id.clone(),
+            display_name,
+            correlation_id,
         })
     }
 }

@@ -9,6 +9,7 @@ use super::auth::Admin;
 use super::body::read_json;
 use super::directory;
 use crate::access::{prepare_change, Resolvable};
+use crate::audit::{self, diff, target, Activity, Change};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
@@ -49,6 +50,41 @@ impl Kind {
             Kind::Location => "named location",
         }
     }
+    /// The audit log's target type.
+    fn target_type(self) -> &'static str {
+        match self {
+            Kind::Policy => "Policy",
+            Kind::Location => "NamedLocation",
+        }
+    }
+    /// The audit activities: (add, update, delete).
+    fn activities(self) -> (Activity, Activity, Activity) {
+        match self {
+            Kind::Policy => (
+                audit::ADD_POLICY,
+                audit::UPDATE_POLICY,
+                audit::DELETE_POLICY,
+            ),
+            Kind::Location => (
+                audit::ADD_NAMED_LOCATION,
+                audit::UPDATE_NAMED_LOCATION,
+                audit::DELETE_NAMED_LOCATION,
+            ),
+        }
+    }
+}
+
+/// The audit target of a stored object, with what changed from `old` (`{}` for a new
+/// object) to `new` (`{}` for a deleted one).
+fn object_target(
+    kind: Kind,
+    o: &StoredGraphObject,
+    old: &Value,
+    new: &Value,
+) -> portvakt_core::audit::TargetResource {
+    let mut t = target(kind.target_type(), &o.id, &o.display_name);
+    t.modified_properties = diff(old, new);
+    t
 }
 
 fn not_found(kind: Kind, id: &str) -> ApiError {
@@ -181,11 +217,34 @@ async fn get_one(
 
 async fn create(
     st: &AppState,
+    admin: &Admin,
     tenant: &str,
     kind: Kind,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let mut change = Change::of(
+        tenant,
+        kind.activities().0,
+        target(kind.target_type(), "", ""),
+    );
+    let r = create_in(st, tenant, kind, req, &mut change).await;
+    change.finish(st, admin, r).await
+}
+
+async fn create_in(
+    st: &AppState,
+    tenant: &str,
+    kind: Kind,
+    req: Request,
+    change: &mut Change,
+) -> Result<Response, ApiError> {
     let mut body: Value = read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await?;
+    if let (Some(t), Some(name)) = (
+        change.first(),
+        body.get("displayName").and_then(Value::as_str),
+    ) {
+        t.display_name = name.to_string();
+    }
     // Graph assigns the id of a created object.
     if let Some(o) = body.as_object_mut() {
         if o.get("id").is_some_and(|v| !v.is_null()) {
@@ -212,15 +271,39 @@ async fn create(
         ));
     }
     let saved = save(st, tenant, kind, body).await?;
+    change.targets = vec![object_target(
+        kind,
+        &saved,
+        &json!({}),
+        &parse_json(&saved.json),
+    )];
     Ok(created(st, tenant, kind, &saved))
 }
 
 async fn update(
     st: &AppState,
+    admin: &Admin,
     tenant: &str,
     kind: Kind,
     id: &str,
     req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let mut change = Change::of(
+        tenant,
+        kind.activities().1,
+        target(kind.target_type(), id, ""),
+    );
+    let r = update_in(st, tenant, kind, id, req, &mut change).await;
+    change.finish(st, admin, r).await
+}
+
+async fn update_in(
+    st: &AppState,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+    req: Request,
+    change: &mut Change,
 ) -> Result<Json<Value>, ApiError> {
     let patch: Value = read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await?;
     if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
@@ -235,20 +318,51 @@ async fn update(
         .iter()
         .find(|o| o.id == id)
         .ok_or_else(|| not_found(kind, id))?;
-    let mut value = parse_json(&old.json);
+    if let Some(t) = change.first() {
+        t.display_name = old.display_name.clone();
+    }
+    let before = parse_json(&old.json);
+    let mut value = before.clone();
     merge_patch(&mut value, patch);
     // modifiedDateTime is the server's to set.
     if let Some(o) = value.as_object_mut() {
         o.remove("modifiedDateTime");
     }
     let saved = save(st, tenant, kind, value).await?;
-    Ok(Json(parse_json(&saved.json)))
+    let after = parse_json(&saved.json);
+    change.targets = vec![object_target(kind, &saved, &before, &after)];
+    Ok(Json(after))
 }
 
-async fn delete(st: &AppState, tenant: &str, kind: Kind, id: &str) -> Result<StatusCode, ApiError> {
+async fn delete(
+    st: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+) -> Result<StatusCode, ApiError> {
+    let mut change = Change::of(
+        tenant,
+        kind.activities().2,
+        target(kind.target_type(), id, ""),
+    );
+    let r = delete_in(st, tenant, kind, id, &mut change).await;
+    change.finish(st, admin, r).await
+}
+
+async fn delete_in(
+    st: &AppState,
+    tenant: &str,
+    kind: Kind,
+    id: &str,
+    change: &mut Change,
+) -> Result<StatusCode, ApiError> {
     let d = directory(st, tenant).await?;
-    if !kind.stored(&d).iter().any(|o| o.id == id) {
+    let Some(old) = kind.stored(&d).iter().find(|o| o.id == id) else {
         return Err(not_found(kind, id));
+    };
+    if let Some(t) = change.first() {
+        t.display_name = old.display_name.clone();
     }
     if kind == Kind::Location {
         // A location still named by a policy cannot go: the policy would no longer
@@ -283,6 +397,7 @@ async fn delete(st: &AppState, tenant: &str, kind: Kind, id: &str) -> Result<Sta
         return Err(not_found(kind, id));
     }
     st.directory.invalidate(&d.tenant.name);
+    change.targets = vec![object_target(kind, old, &parse_json(&old.json), &json!({}))];
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -299,12 +414,12 @@ pub async fn list_policies(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies", tag = "conditional access", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, description = "the policy as stored", body = Object), (status = 400, description = "invalid policy (PV4006, with the JSON path)")), security(("bearer" = [])))]
 /// Create a policy from Graph JSON.
 pub async fn create_policy(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    create(&st, &tenant, Kind::Policy, req).await
+    create(&st, &admin, &tenant, Kind::Policy, req).await
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, body = Object), (status = 404)), security(("bearer" = [])))]
@@ -320,22 +435,22 @@ pub async fn get_policy(
 #[utoipa::path(patch, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400), (status = 404)), security(("bearer" = [])))]
 /// Change a policy (JSON merge patch: send only what changes, e.g. `{"state": "enabledForReportingButNotEnforced"}`).
 pub async fn update_policy(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    update(&st, &tenant, Kind::Policy, &id, req).await
+    update(&st, &admin, &tenant, Kind::Policy, &id, req).await
 }
 
 #[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/policies/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
 /// Delete a policy.
 pub async fn delete_policy(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    delete(&st, &tenant, Kind::Policy, &id).await
+    delete(&st, &admin, &tenant, Kind::Policy, &id).await
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations", tag = "conditional access", params(("tenant" = String, Path)), responses((status = 200, description = "Graph collection of ipNamedLocation", body = Object)), security(("bearer" = [])))]
@@ -351,12 +466,12 @@ pub async fn list_locations(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations", tag = "conditional access", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Object), (status = 400)), security(("bearer" = [])))]
 /// Create a named location.
 pub async fn create_location(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    create(&st, &tenant, Kind::Location, req).await
+    create(&st, &admin, &tenant, Kind::Location, req).await
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, body = Object), (status = 404)), security(("bearer" = [])))]
@@ -372,22 +487,22 @@ pub async fn get_location(
 #[utoipa::path(patch, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400), (status = 404)), security(("bearer" = [])))]
 /// Change a named location (JSON merge patch).
 pub async fn update_location(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    update(&st, &tenant, Kind::Location, &id, req).await
+    update(&st, &admin, &tenant, Kind::Location, &id, req).await
 }
 
 #[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/identity/conditionalAccess/namedLocations/{id}", tag = "conditional access", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 400, description = "still used by a policy"), (status = 404)), security(("bearer" = [])))]
 /// Delete a named location that no policy names.
 pub async fn delete_location(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    delete(&st, &tenant, Kind::Location, &id).await
+    delete(&st, &admin, &tenant, Kind::Location, &id).await
 }
 
 /// Body of `…/conditionalAccess/import`.
@@ -410,15 +525,26 @@ pub struct ImportBody {
 /// policy import` sends): one transaction, idempotent (matched by id, else by
 /// display name), every reference resolved or the whole import refused.
 pub async fn import(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let mut change = Change::new(&tenant, audit::IMPORT_CONDITIONAL_ACCESS);
+    let r = import_in(&st, &tenant, req, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn import_in(
+    st: &AppState,
+    tenant: &str,
+    req: Request,
+    audit_change: &mut Change,
+) -> Result<Json<Value>, ApiError> {
     let body: ImportBody = read_json(req, 8 * 1024 * 1024, ErrorCode::PolicyInvalid).await?;
-    let d = directory(&st, &tenant).await?;
+    let d = directory(st, tenant).await?;
     let names = st.store.directory_names(&d.tenant.id).await?;
-    let r = resolvable(&st, &d, &names).await?;
+    let r = resolvable(st, &d, &names).await?;
     let change = prepare_change(
         ErrorCode::PolicyInvalid,
         st.clock.now(),
@@ -434,6 +560,22 @@ pub async fn import(
         .put_access(&d.tenant.id, &change.policies, &change.locations)
         .await?;
     st.directory.invalidate(&d.tenant.name);
+    // Each object imported, with what changed from what was stored under its id.
+    for (kind, saved) in [
+        (Kind::Location, &change.locations),
+        (Kind::Policy, &change.policies),
+    ] {
+        for o in saved {
+            let before = kind
+                .stored(&d)
+                .iter()
+                .find(|x| x.id == o.id)
+                .map_or_else(|| json!({}), |x| parse_json(&x.json));
+            audit_change
+                .targets
+                .push(object_target(kind, o, &before, &parse_json(&o.json)));
+        }
+    }
     let ids = |v: &[StoredGraphObject]| {
         v.iter()
             .map(|o| json!({"id": o.id, "displayName": o.display_name}))

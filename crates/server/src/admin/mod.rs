@@ -2,11 +2,16 @@
 //! has the concept (collections as `{"value": [...]}`, `userPrincipalName`,
 //! `accountEnabled`). Every handler requires an [`auth::Admin`] token.
 
+pub mod audit_logs;
 pub mod auth;
 pub mod body;
 pub mod conditional_access;
 pub mod openapi;
+pub mod replay;
+pub mod signin_filter;
+pub mod signins;
 
+use crate::audit::{self, prop, secret, target, Change};
 use crate::discovery::unknown_tenant;
 use crate::error::ApiError;
 use crate::keys::{create_key, initial_keys, published_until};
@@ -22,7 +27,7 @@ use portvakt_core::import::{
     ApplicationSpec, GroupSpec, ImportFile, ResourceSpec, TenantSpec, UserSpec,
 };
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
-use portvakt_core::names::validate_tenant_name;
+use portvakt_core::names::{validate_tenant_name, SYSTEM_TENANT};
 use portvakt_core::ErrorCode;
 use portvakt_jose::Algorithm;
 use portvakt_store::{Directory, ImportSummary, NewUser};
@@ -38,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/openapi.json", get(openapi::openapi_json))
         .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/v1/tenants/{tenant}", get(get_tenant))
+        .route(
+            "/admin/v1/tenants/{tenant}/auditLogs/directoryAudits",
+            get(audit_logs::directory_audits),
+        )
         .route(
             "/admin/v1/tenants/{tenant}/users",
             get(list_users).post(create_user),
@@ -97,6 +106,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/tenants/{tenant}/identity/conditionalAccess/evaluate",
             post(conditional_access::evaluate),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/identity/conditionalAccess/replay",
+            post(replay::replay),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/auditLogs/signIns",
+            get(signins::list_signins),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/auditLogs/signIns/{id}",
+            get(signins::get_signin),
         )
 }
 
@@ -310,9 +331,23 @@ pub async fn list_tenants(
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "tenants", request_body = CreateTenant, responses((status = 201, body = TenantOut), (status = 409, description = "name taken")), security(("bearer" = [])))]
 /// Create a tenant with its first signing key.
 pub async fn create_tenant(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     JsonBody(body): JsonBody<CreateTenant>,
+) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
+    let mut change = Change::of(
+        SYSTEM_TENANT,
+        audit::ADD_TENANT,
+        target("Tenant", "", &body.name),
+    );
+    let r = create_tenant_in(&st, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn create_tenant_in(
+    st: &AppState,
+    body: CreateTenant,
+    change: &mut Change,
 ) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
     validate_tenant_name(&body.name)
         .map_err(|e| ApiError::new(ErrorCode::TenantNameInvalid, e.detail))?;
@@ -337,6 +372,18 @@ pub async fn create_tenant(
     let keys = initial_keys(alg, &st.master, now)?;
     st.store.create_tenant(&tenant, &keys, now).await?;
     st.directory.invalidate(&tenant.name);
+    if let Some(t) = change.first() {
+        t.id = tenant.id.clone();
+        t.modified_properties = vec![
+            prop("displayName", (), &tenant.display_name),
+            prop("signingAlgorithm", (), tenant.signing_algorithm.as_str()),
+            prop(
+                "accessTokenLifetimeSeconds",
+                (),
+                tenant.access_token_lifetime_seconds,
+            ),
+        ];
+    }
     Ok((
         StatusCode::CREATED,
         Json(TenantOut {
@@ -380,12 +427,27 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = User), (status = 409)), security(("bearer" = [])))]
 /// Create a user (`userPrincipalName`, `displayName`, `password`, `accountEnabled`).
 pub async fn create_user(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<UserSpec>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let d = directory(&st, &tenant).await?;
+    let mut change = Change::of(
+        &tenant,
+        audit::ADD_USER,
+        target("User", "", &body.user_principal_name),
+    );
+    let r = create_user_in(&st, &tenant, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn create_user_in(
+    st: &AppState,
+    tenant: &str,
+    body: UserSpec,
+    change: &mut Change,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let d = directory(st, tenant).await?;
     if !body.groups.is_empty() {
         return Err(ApiError::new(
             ErrorCode::InvalidInput,
@@ -402,6 +464,7 @@ pub async fn create_user(
     let mut spec = empty_spec(name);
     spec.users.push(body.clone());
     validate_spec(&spec, "$.tenants[0].users[0]")?;
+    let has_password = body.password.is_some();
     let password_hash = match body.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
@@ -425,37 +488,100 @@ pub async fn create_user(
         .user_by_upn(&d.tenant.id, &u.user_principal_name)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::Internal, "user vanished after creation"))?;
+    if let Some(t) = change.first() {
+        t.id = user.id.clone();
+        t.modified_properties = vec![
+            prop("userPrincipalName", (), &user.user_principal_name),
+            prop("displayName", (), &user.display_name),
+            prop("accountEnabled", (), user.account_enabled),
+            prop("roles", (), &user.roles),
+        ];
+        if has_password {
+            t.modified_properties.push(secret("password"));
+        }
+    }
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(patch, path = "/admin/v1/tenants/{tenant}/users/{upn}", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
-/// Enable or disable a user.
+/// Enable or disable a user, or set their roles. Each is its own audit record
+/// (`Update user` for the roles, `Enable account` / `Disable account`), as in Graph.
 pub async fn update_user(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, upn)): Path<(String, String)>,
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
-    let d = directory(&st, &tenant).await?;
-    if let Some(roles) = &body.roles {
-        for (i, r) in roles.iter().enumerate() {
-            if r != portvakt_core::model::ADMIN_ROLE && !d.roles.iter().any(|x| &x.name == r) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidInput,
-                    format!("$.roles[{i}]: '{}' is not a role of this tenant (define it by import, or use 'admin')", r.escape_default()),
-                ));
-            }
-        }
-        st.store.set_user_roles(&d.tenant.id, &upn, roles).await?;
-        st.directory.invalidate(&d.tenant.name);
+    if let Some(roles) = body.roles {
+        let mut change = Change::of(&tenant, audit::UPDATE_USER, target("User", "", &upn));
+        let r = set_roles(&st, &tenant, &upn, roles, &mut change).await;
+        change.finish(&st, &admin, r).await?;
     }
     if let Some(enabled) = body.account_enabled {
-        st.store
-            .set_account_enabled(&d.tenant.id, &upn, enabled)
-            .await?;
+        let activity = if enabled {
+            audit::ENABLE_ACCOUNT
+        } else {
+            audit::DISABLE_ACCOUNT
+        };
+        let mut change = Change::of(&tenant, activity, target("User", "", &upn));
+        let r = set_enabled(&st, &tenant, &upn, enabled, &mut change).await;
+        change.finish(&st, &admin, r).await?;
     }
+    let d = directory(&st, &tenant).await?;
     let user = existing_user(&st, &d.tenant.id, &upn).await?;
     Ok(Json(user))
+}
+
+/// Fill in a user target from the user as they were before the change.
+fn user_target(change: &mut Change, user: &User, property: portvakt_core::audit::ModifiedProperty) {
+    if let Some(t) = change.first() {
+        t.id = user.id.clone();
+        t.display_name = user.user_principal_name.clone();
+        t.modified_properties = vec![property];
+    }
+}
+
+async fn set_roles(
+    st: &AppState,
+    tenant: &str,
+    upn: &str,
+    roles: Vec<String>,
+    change: &mut Change,
+) -> Result<(), ApiError> {
+    let d = directory(st, tenant).await?;
+    let before = existing_user(st, &d.tenant.id, upn).await?;
+    for (i, r) in roles.iter().enumerate() {
+        if r != portvakt_core::model::ADMIN_ROLE && !d.roles.iter().any(|x| &x.name == r) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("$.roles[{i}]: '{}' is not a role of this tenant (define it by import, or use 'admin')", r.escape_default()),
+            ));
+        }
+    }
+    st.store.set_user_roles(&d.tenant.id, upn, &roles).await?;
+    st.directory.invalidate(&d.tenant.name);
+    user_target(change, &before, prop("roles", &before.roles, &roles));
+    Ok(())
+}
+
+async fn set_enabled(
+    st: &AppState,
+    tenant: &str,
+    upn: &str,
+    enabled: bool,
+    change: &mut Change,
+) -> Result<(), ApiError> {
+    let d = directory(st, tenant).await?;
+    let before = existing_user(st, &d.tenant.id, upn).await?;
+    st.store
+        .set_account_enabled(&d.tenant.id, upn, enabled)
+        .await?;
+    user_target(
+        change,
+        &before,
+        prop("accountEnabled", before.account_enabled, enabled),
+    );
+    Ok(())
 }
 
 /// Response of `revoke-sessions`.
@@ -471,14 +597,30 @@ pub struct SessionsRevoked {
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users/{upn}/revoke-sessions", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), responses((status = 200, body = SessionsRevoked), (status = 404)), security(("bearer" = [])))]
 /// Invalidate every refresh token and browser session of a user at once.
 pub async fn revoke_sessions(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, upn)): Path<(String, String)>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
-    let d = directory(&st, &tenant).await?;
-    let user = existing_user(&st, &d.tenant.id, &upn).await?;
+    let mut change = Change::of(&tenant, audit::REVOKE_SESSIONS, target("User", "", &upn));
+    let r = revoke_sessions_in(&st, &tenant, &upn, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn revoke_sessions_in(
+    st: &AppState,
+    tenant: &str,
+    upn: &str,
+    change: &mut Change,
+) -> Result<Json<SessionsRevoked>, ApiError> {
+    let d = directory(st, tenant).await?;
+    let user = existing_user(st, &d.tenant.id, upn).await?;
     let now = st.clock.now();
     st.store.revoke_user(&d.tenant.id, &user.id, now).await?;
+    user_target(
+        change,
+        &user,
+        prop("sessionsValidFrom", (), crate::access::graph_time(now)),
+    );
     tracing::info!(tenant = %tenant, user = %user.user_principal_name, "all sessions and refresh tokens revoked by an administrator");
     Ok(Json(SessionsRevoked {
         user_principal_name: user.user_principal_name,
@@ -491,13 +633,29 @@ pub async fn revoke_sessions(
 /// user registers a new one (after the password). Their sessions are revoked too, so a
 /// session that did MFA with the old authenticator does not live on.
 pub async fn reset_mfa(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, upn)): Path<(String, String)>,
 ) -> Result<Json<User>, ApiError> {
-    let d = directory(&st, &tenant).await?;
-    let user = existing_user(&st, &d.tenant.id, &upn).await?;
+    let mut change = Change::of(&tenant, audit::RESET_MFA, target("User", "", &upn));
+    let r = reset_mfa_in(&st, &tenant, &upn, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn reset_mfa_in(
+    st: &AppState,
+    tenant: &str,
+    upn: &str,
+    change: &mut Change,
+) -> Result<Json<User>, ApiError> {
+    let d = directory(st, tenant).await?;
+    let user = existing_user(st, &d.tenant.id, upn).await?;
     st.store.set_user_totp(&d.tenant.id, &user.id, None).await?;
+    user_target(
+        change,
+        &user,
+        prop("mfaRegistered", user.mfa_registered, false),
+    );
     st.store
         .revoke_user(&d.tenant.id, &user.id, st.clock.now())
         .await?;
@@ -512,11 +670,34 @@ pub async fn reset_mfa(
 
 async fn set_admin_consent(
     st: &AppState,
+    admin: &Admin,
     tenant: &str,
     client_id: &str,
     on: bool,
 ) -> Result<Json<Application>, ApiError> {
+    let activity = if on {
+        audit::CONSENT_TO_APPLICATION
+    } else {
+        audit::REVOKE_CONSENT
+    };
+    let mut change = Change::of(tenant, activity, target("Application", client_id, ""));
+    let r = set_admin_consent_in(st, tenant, client_id, on, &mut change).await;
+    change.finish(st, admin, r).await
+}
+
+async fn set_admin_consent_in(
+    st: &AppState,
+    tenant: &str,
+    client_id: &str,
+    on: bool,
+    change: &mut Change,
+) -> Result<Json<Application>, ApiError> {
     let d = directory(st, tenant).await?;
+    let before = d
+        .applications
+        .iter()
+        .find(|a| a.client_id == client_id)
+        .map(|a| a.admin_consented);
     st.store
         .set_admin_consent(&d.tenant.id, client_id, on)
         .await?;
@@ -532,27 +713,31 @@ async fn set_admin_consent(
                 format!("application '{client_id}' does not exist"),
             )
         })?;
+    if let Some(t) = change.first() {
+        t.display_name = app.display_name.clone();
+        t.modified_properties = vec![prop("adminConsented", before, on)];
+    }
     Ok(Json(app))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent", tag = "applications", params(("tenant" = String, Path), ("client_id" = String, Path)), responses((status = 200, body = Application), (status = 404)), security(("bearer" = [])))]
 /// Grant tenant-wide consent: no user of the tenant is asked any more.
 pub async fn grant_admin_consent(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, client_id)): Path<(String, String)>,
 ) -> Result<Json<Application>, ApiError> {
-    set_admin_consent(&st, &tenant, &client_id, true).await
+    set_admin_consent(&st, &admin, &tenant, &client_id, true).await
 }
 
 #[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/applications/{client_id}/admin-consent", tag = "applications", params(("tenant" = String, Path), ("client_id" = String, Path)), responses((status = 200, body = Application), (status = 404)), security(("bearer" = [])))]
 /// Withdraw tenant-wide consent.
 pub async fn withdraw_admin_consent(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path((tenant, client_id)): Path<(String, String)>,
 ) -> Result<Json<Application>, ApiError> {
-    set_admin_consent(&st, &tenant, &client_id, false).await
+    set_admin_consent(&st, &admin, &tenant, &client_id, false).await
 }
 
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), responses((status = 200, body = List<Group>)), security(("bearer" = [])))]
@@ -571,12 +756,27 @@ pub async fn list_groups(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Group), (status = 409)), security(("bearer" = [])))]
 /// Create a group (`displayName`).
 pub async fn create_group(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<GroupSpec>,
 ) -> Result<(StatusCode, Json<Group>), ApiError> {
-    let d = directory(&st, &tenant).await?;
+    let mut change = Change::of(
+        &tenant,
+        audit::ADD_GROUP,
+        target("Group", "", &body.display_name),
+    );
+    let r = create_group_in(&st, &tenant, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn create_group_in(
+    st: &AppState,
+    tenant: &str,
+    body: GroupSpec,
+    change: &mut Change,
+) -> Result<(StatusCode, Json<Group>), ApiError> {
+    let d = directory(st, tenant).await?;
     if body.display_name.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::InvalidInput,
@@ -590,6 +790,10 @@ pub async fn create_group(
     st.store
         .create_group(&d.tenant.id, &g.id, &g.display_name)
         .await?;
+    if let Some(t) = change.first() {
+        t.id = g.id.clone();
+        t.modified_properties = vec![prop("displayName", (), &g.display_name)];
+    }
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -608,12 +812,57 @@ pub async fn list_apps(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409)), security(("bearer" = [])))]
 /// Register an application; a confidential one gets a generated secret, shown once.
 pub async fn create_app(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<CreateApplication>,
 ) -> Result<(StatusCode, Json<CreatedApplication>), ApiError> {
-    let d = directory(&st, &tenant).await?;
+    let mut change = Change::of(
+        &tenant,
+        audit::ADD_APPLICATION,
+        target(
+            "Application",
+            body.client_id.as_deref().unwrap_or(""),
+            &body.display_name,
+        ),
+    );
+    let r = create_app_in(&st, &tenant, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+/// An application's properties as the audit log shows them: never its secret.
+fn app_properties(app: &Application) -> Vec<portvakt_core::audit::ModifiedProperty> {
+    let mut p = vec![
+        prop("displayName", (), &app.display_name),
+        prop("confidential", (), app.confidential),
+        prop("grantTypes", (), &app.grant_types),
+        prop("redirectUris", (), &app.redirect_uris),
+        prop("allowedScopes", (), &app.allowed_scopes),
+        prop("adminConsented", (), app.admin_consented),
+        prop(
+            "accessTokenLifetimeSeconds",
+            (),
+            app.access_token_lifetime_seconds,
+        ),
+        prop(
+            "refreshTokenLifetimeSeconds",
+            (),
+            app.refresh_token_lifetime_seconds,
+        ),
+    ];
+    if app.secret_sha256.is_some() {
+        p.push(secret("clientSecret"));
+    }
+    p
+}
+
+async fn create_app_in(
+    st: &AppState,
+    tenant: &str,
+    body: CreateApplication,
+    change: &mut Change,
+) -> Result<(StatusCode, Json<CreatedApplication>), ApiError> {
+    let d = directory(st, tenant).await?;
     let secret = body.confidential.then(|| portvakt_jose::random_id(32));
     let client_id = body
         .client_id
@@ -659,6 +908,10 @@ pub async fn create_app(
         .create_application(&d.tenant.id, &app, st.clock.now())
         .await?;
     st.directory.invalidate(&d.tenant.name);
+    if let Some(t) = change.first() {
+        t.id = app.client_id.clone();
+        t.modified_properties = app_properties(&app);
+    }
     Ok((
         StatusCode::CREATED,
         Json(CreatedApplication {
@@ -683,12 +936,31 @@ pub async fn list_resources(
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Resource), (status = 409)), security(("bearer" = [])))]
 /// Register a resource (`identifier`, `displayName`, `scopes`, `accessTokenLifetimeSeconds`).
 pub async fn create_resource(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<ResourceSpec>,
 ) -> Result<(StatusCode, Json<Resource>), ApiError> {
-    let d = directory(&st, &tenant).await?;
+    let mut change = Change::of(
+        &tenant,
+        audit::ADD_RESOURCE,
+        target(
+            "Resource",
+            &body.identifier,
+            body.display_name.as_deref().unwrap_or(&body.identifier),
+        ),
+    );
+    let r = create_resource_in(&st, &tenant, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn create_resource_in(
+    st: &AppState,
+    tenant: &str,
+    body: ResourceSpec,
+    change: &mut Change,
+) -> Result<(StatusCode, Json<Resource>), ApiError> {
+    let d = directory(st, tenant).await?;
     let mut spec = empty_spec(&d.tenant.name);
     spec.resources.push(body.clone());
     validate_spec(&spec, "$.tenants[0].resources[0]")?;
@@ -702,6 +974,20 @@ pub async fn create_resource(
     };
     st.store.create_resource(&d.tenant.id, &r).await?;
     st.directory.invalidate(&d.tenant.name);
+    if let Some(t) = change.first() {
+        t.display_name = r.display_name.clone();
+        t.modified_properties = vec![
+            prop("displayName", (), &r.display_name),
+            prop("scopes", (), &r.scopes),
+            prop(
+                "accessTokenLifetimeSeconds",
+                (),
+                r.access_token_lifetime_seconds,
+            ),
+            prop("groupClaims", (), r.group_claims),
+            prop("introspectionClients", (), &r.introspection_clients),
+        ];
+    }
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -723,10 +1009,29 @@ pub async fn list_keys(
 /// Rotate the signing key: the new key is published now and signs after
 /// `prepublishSeconds`; the old one stays published until its last token expired.
 pub async fn rotate_keys(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     req: Request,
+) -> Result<Json<Rotated>, ApiError> {
+    let mut change = Change::new(&tenant, audit::ROTATE_KEYS);
+    let r = rotate_keys_in(&st, &tenant, req, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+fn key_target(info: &SigningKeyInfo) -> portvakt_core::audit::TargetResource {
+    target(
+        "Key",
+        &info.kid,
+        &format!("{} signing key", info.algorithm.as_str()),
+    )
+}
+
+async fn rotate_keys_in(
+    st: &AppState,
+    tenant: &str,
+    req: Request,
+    change: &mut Change,
 ) -> Result<Json<Rotated>, ApiError> {
     let has_body = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
     let body: RotateKeys = if has_body {
@@ -734,7 +1039,7 @@ pub async fn rotate_keys(
     } else {
         RotateKeys::default()
     };
-    let d = directory(&st, &tenant).await?;
+    let d = directory(st, tenant).await?;
     let now = st.clock.now();
     let prepublish = body
         .prepublish_seconds
@@ -777,10 +1082,16 @@ pub async fn rotate_keys(
     for alg in algs {
         let key = create_key(alg, &st.master, now, active_from)?;
         st.store.rotate_key(&d.tenant.id, &key, until).await?;
+        let mut t = key_target(&key.info);
+        t.modified_properties = vec![
+            prop("algorithm", (), alg.as_str()),
+            prop("activeFrom", (), crate::access::graph_time(active_from)),
+        ];
+        change.targets.push(t);
         new_keys.push(key.info);
     }
     st.directory.invalidate(&d.tenant.name);
-    let after = directory(&st, &tenant).await?;
+    let after = directory(st, tenant).await?;
     let new_kids: Vec<&str> = new_keys.iter().map(|k| k.kid.as_str()).collect();
     let retiring = after
         .keys
@@ -789,7 +1100,23 @@ pub async fn rotate_keys(
             !new_kids.contains(&k.info.kid.as_str()) && k.info.retired_at == Some(active_from)
         })
         .map(|k| key_out(k.info.clone(), now))
-        .collect();
+        .collect::<Vec<_>>();
+    for k in &retiring {
+        let mut t = key_target(&k.info);
+        t.modified_properties = vec![
+            prop(
+                "retiredAt",
+                (),
+                k.info.retired_at.map(crate::access::graph_time),
+            ),
+            prop(
+                "publishedUntil",
+                (),
+                k.info.published_until.map(crate::access::graph_time),
+            ),
+        ];
+        change.targets.push(t);
+    }
     let mut keys: Vec<KeyOut> = new_keys.into_iter().map(|k| key_out(k, now)).collect();
     let key = keys.remove(0);
     Ok(Json(Rotated {
@@ -802,13 +1129,106 @@ pub async fn rotate_keys(
 #[utoipa::path(post, path = "/admin/v1/import", tag = "import", request_body = Object, responses((status = 200, body = ImportSummary), (status = 400, description = "invalid file; nothing changed")), security(("bearer" = [])))]
 /// Apply an import file: one transaction, idempotent upsert.
 pub async fn import_file(
-    _: Admin,
+    admin: Admin,
     State(st): State<AppState>,
     req: Request,
+) -> Result<Json<ImportSummary>, ApiError> {
+    let mut change = Change::new(SYSTEM_TENANT, audit::IMPORT_DIRECTORY);
+    let r = import_file_in(&st, req, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn import_file_in(
+    st: &AppState,
+    req: Request,
+    change: &mut Change,
 ) -> Result<Json<ImportSummary>, ApiError> {
     let raw: serde_json::Value = read_json(req, IMPORT_LIMIT, ErrorCode::ImportInvalid).await?;
     let bytes =
         serde_json::to_vec(&raw).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let file = portvakt_core::import::parse(&bytes)?;
-    Ok(Json(import::apply(&st, &file).await?))
+    change.targets = file.tenants.iter().map(import_target).collect();
+    let summary = import::apply(st, &file).await?;
+    for t in &mut change.targets {
+        if let Ok(Some(tenant)) = st.store.tenant(&t.display_name).await {
+            t.id = tenant.id;
+        }
+    }
+    change.targets.insert(0, import_summary_target(&summary));
+    Ok(Json(summary))
+}
+
+/// What an import file sets in one tenant, by name only: the audit record of an
+/// import lists the objects it names (users by user principal name, applications by
+/// client id, …), never their passwords, client secrets or TOTP secrets.
+fn import_target(spec: &TenantSpec) -> portvakt_core::audit::TargetResource {
+    let mut t = target("Tenant", "", &spec.name);
+    let p = &mut t.modified_properties;
+    if let Some(v) = &spec.display_name {
+        p.push(prop("displayName", (), v));
+    }
+    if let Some(v) = &spec.signing_algorithm {
+        p.push(prop("signingAlgorithm", (), v));
+    }
+    if let Some(v) = spec.access_token_lifetime_seconds {
+        p.push(prop("accessTokenLifetimeSeconds", (), v));
+    }
+    let name = |v: &serde_json::Value| {
+        v.get("displayName")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let lists: [(&str, Vec<String>); 7] = [
+        (
+            "groups",
+            spec.groups.iter().map(|g| g.display_name.clone()).collect(),
+        ),
+        ("roles", spec.roles.iter().map(|r| r.name.clone()).collect()),
+        (
+            "users",
+            spec.users
+                .iter()
+                .map(|u| u.user_principal_name.clone())
+                .collect(),
+        ),
+        (
+            "resources",
+            spec.resources
+                .iter()
+                .map(|r| r.identifier.clone())
+                .collect(),
+        ),
+        (
+            "applications",
+            spec.applications
+                .iter()
+                .map(|a| a.client_id.clone())
+                .collect(),
+        ),
+        (
+            "namedLocations",
+            spec.named_locations.iter().map(name).collect(),
+        ),
+        (
+            "conditionalAccessPolicies",
+            spec.conditional_access_policies.iter().map(name).collect(),
+        ),
+    ];
+    for (k, v) in lists {
+        if !v.is_empty() {
+            p.push(prop(k, (), v));
+        }
+    }
+    t
+}
+
+/// The import's summary (what the store created and updated, over all tenants) as
+/// the first target of its record.
+fn import_summary_target(summary: &ImportSummary) -> portvakt_core::audit::TargetResource {
+    let mut t = target("Import", "", "import summary");
+    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(summary) {
+        t.modified_properties = m.iter().map(|(k, v)| prop(k, (), v)).collect();
+    }
+    t
 }

@@ -41,6 +41,8 @@ impl Modify for Bearer {
         super::conditional_access::get_location, super::conditional_access::update_location,
         super::conditional_access::delete_location,
         super::conditional_access::evaluate, super::conditional_access::import,
+        super::audit_logs::directory_audits,
+        super::signins::list_signins, super::signins::get_signin, super::replay::replay,
     ),
     modifiers(&Bearer)
 )]

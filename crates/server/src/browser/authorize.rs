@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use portvakt_core::flow::{AuthRequest, CodeGrant, Session};
 use portvakt_core::model::{Application, User};
 use portvakt_core::scope::{resolve_user, UserScopes};
+use portvakt_core::signin::{AuthStep, SignInEvent, SignInKind};
 use portvakt_core::ErrorCode;
 use portvakt_store::Interaction;
 use std::net::IpAddr;
@@ -429,6 +430,25 @@ async fn continue_request(
     now: i64,
 ) -> Response {
     let Caller { headers, ip, cid } = *from;
+    // A silent sign-in (a usable session, or prompt=none) is a non-interactive sign-in
+    // record of its own; one that goes on to the sign-in page is recorded there.
+    let mut ev = SignInEvent::new(
+        SignInKind::NonInteractive,
+        st.clock.now_ms(),
+        cid,
+        view.tenant.name.clone(),
+    );
+    ev.tenant_id = view.tenant.id.clone();
+    ev.protocol = Some("authorize".into());
+    ev.client_id = Some(app.client_id.clone());
+    ev.app_display_name = Some(app.display_name.clone());
+    ev.resource = req.resource.clone();
+    ev.ip_address = ip.map(|a| a.to_string());
+    ev.user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut to_page = false;
     let result: Result<Response, ApiError> = async {
         let session = current_session(st, view, headers, now).await?;
         let fresh_enough = |s: &Session| req.max_age.is_none_or(|m| now - s.auth_time <= m);
@@ -470,17 +490,25 @@ async fn continue_request(
                         interactive: false,
                     },
                 );
-                let evaluation = view.access.evaluate(&facts)?;
-                match &evaluation.decision {
-                    portvakt_policy::Decision::Allowed => {}
-                    portvakt_policy::Decision::InteractionRequired { .. } if !silent => {
+                crate::user_grants::note_user(&mut ev, &user);
+                ev.auth_steps.push(AuthStep {
+                    authentication_method: "Previously satisfied",
+                    succeeded: true,
+                    at_ms: s.auth_time * 1000,
+                    detail: format!("Browser session of a sign-in with {}", s.amr.join("+")),
+                });
+                if let Err(e) = crate::access::enforce(&view.access, facts, &mut ev) {
+                    let needs_user = matches!(
+                        e.code,
+                        ErrorCode::MfaRequired
+                            | ErrorCode::ReauthenticationRequired
+                            | ErrorCode::PasswordChangeRequired
+                    );
+                    if needs_user && !silent {
+                        to_page = true;
                         return start_interaction(st, view, req.clone(), None, ip, now).await;
                     }
-                    _ => {
-                        return Err(crate::access::refusal(&evaluation).unwrap_or_else(|| {
-                            ApiError::new(ErrorCode::ConditionalAccessBlocked, "refused")
-                        }))
-                    }
+                    return Err(e);
                 }
                 if needs_consent(st, view, app, &user, &req).await? {
                     if silent {
@@ -493,15 +521,25 @@ async fn continue_request(
                             ),
                         ));
                     }
+                    to_page = true;
                     start_interaction(st, view, req.clone(), Some((&s, &user)), ip, now).await
                 } else {
                     issue_code(st, view, &req, &s, now).await
                 }
             }
-            None => start_interaction(st, view, req.clone(), None, ip, now).await,
+            None => {
+                to_page = true;
+                start_interaction(st, view, req.clone(), None, ip, now).await
+            }
         }
     }
     .await;
+    if let Err(e) = &result {
+        ev.fail(&portvakt_core::Error::new(e.code, e.detail.clone()));
+    }
+    if !to_page || result.is_err() {
+        st.signins.record(ev);
+    }
     result.unwrap_or_else(|e| redirect_error(view, &req, &e, cid))
 }
 

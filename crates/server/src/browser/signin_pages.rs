@@ -278,7 +278,28 @@ pub async fn login_post(
         code: code.code(),
         correlation_id: c.cid.clone(),
     };
+    // A failed attempt's sign-in record: under the name as typed when no such user
+    // exists (the page answers the same either way).
+    let failed = |user: Option<&User>, code: ErrorCode, why: &str, password_checked: bool| {
+        let mut ev = crate::signin_steps::interactive_event(&c, &i, ip, user, &username);
+        if password_checked {
+            ev.auth_steps.push(portvakt_core::signin::AuthStep {
+                authentication_method: "Password",
+                succeeded: code != ErrorCode::CredentialsWrong,
+                at_ms: c.now * 1000,
+                detail: why.to_string(),
+            });
+        }
+        ev.fail(&portvakt_core::Error::new(code, why));
+        c.st.signins.record(ev);
+    };
     if let Some(wait) = c.st.throttle.wait(&account, address.as_deref(), c.now) {
+        failed(
+            None,
+            ErrorCode::SignInThrottled,
+            &format!("too many failed sign-ins; this attempt was not checked (wait {wait} s)"),
+            false,
+        );
         tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3011", correlation_id = %c.cid, "sign-in throttled");
         return login_page(
             &c,
@@ -299,8 +320,18 @@ pub async fn login_post(
     };
     let password_ok = password::verify(pw, hash).await
         && user.as_ref().is_some_and(|u| u.password_hash.is_some());
-    let Some(user) = user.filter(|_| password_ok) else {
+    let Some(user) = user.clone().filter(|_| password_ok) else {
         c.st.throttle.fail(&account, address.as_deref(), c.now);
+        failed(
+            user.as_ref(),
+            ErrorCode::CredentialsWrong,
+            if user.is_some() {
+                "wrong password"
+            } else {
+                "no such user (the user name as typed)"
+            },
+            true,
+        );
         tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3010", correlation_id = %c.cid, "sign-in failed: wrong user name or password");
         return login_page(
             &c,
@@ -315,6 +346,12 @@ pub async fn login_post(
     };
     c.st.throttle.succeed(&account, address.as_deref(), c.now);
     if !user.account_enabled {
+        failed(
+            Some(&user),
+            ErrorCode::AccountDisabled,
+            "the account is disabled",
+            true,
+        );
         tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %username, error_code = "PV3012", correlation_id = %c.cid, "sign-in refused: account disabled");
         return login_page(
             &c,

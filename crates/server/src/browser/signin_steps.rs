@@ -21,6 +21,7 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use portvakt_core::flow::Session;
 use portvakt_core::model::User;
+use portvakt_core::signin::{AuthStep, SignInEvent, SignInKind};
 use portvakt_core::ErrorCode;
 use portvakt_policy::graph::{ClientAppType, PersistentBrowserMode, TransferMethod};
 use portvakt_policy::Decision;
@@ -149,15 +150,39 @@ async fn next_step(
     if i.request.device_user_code.is_some() {
         facts.authentication_flow = Some(TransferMethod::DeviceCodeFlow);
     }
-    let evaluation = c.view.access.evaluate(&facts)?;
+    // One sign-in record for this step's outcome, with the facts and the evaluation.
+    let mut ev = interactive_event(c, i, ip, Some(user), &user.user_principal_name);
+    ev.auth_steps = steps(c, &factors);
+    let outcome = access::enforce(&c.view.access, facts, &mut ev);
+    let evaluation = match outcome {
+        Ok(e) => e,
+        Err(e) => match ev.evaluation.clone() {
+            Some(evaluation) => {
+                ev.fail(&portvakt_core::Error::new(e.code, e.detail.clone()));
+                evaluation
+            }
+            // The policies could not be evaluated at all (PV4007).
+            None => {
+                ev.fail(&portvakt_core::Error::new(e.code, e.detail.clone()));
+                c.st.signins.record(ev);
+                return Err(e);
+            }
+        },
+    };
     tracing::debug!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, status = ?evaluation.conditional_access_status, correlation_id = %c.cid, "conditional access evaluated");
     match &evaluation.decision {
         Decision::Allowed => {
             let persistent =
                 evaluation.session.persistent_browser == Some(PersistentBrowserMode::Always);
-            start_session(c, i, user, factors, persistent).await
+            let res = start_session(c, i, user, factors, persistent).await;
+            if let Err(e) = &res {
+                ev.fail(&portvakt_core::Error::new(e.code, e.detail.clone()));
+            }
+            c.st.signins.record(ev);
+            res
         }
         Decision::Blocked { .. } | Decision::FailedClosed { .. } => {
+            c.st.signins.record(ev);
             // A device waiting for this sign-in is told no.
             if let Some(code) = &i.request.device_user_code {
                 crate::device::settle(&c.st, code, None).await?;
@@ -169,10 +194,14 @@ async fn next_step(
         }
         Decision::InteractionRequired { .. } => {
             let due = evaluation.required();
+            // Interrupted: the user is asked for more, the sign-in goes on.
+            ev.interrupted = true;
             if due.mfa && factors.second_factor_at.is_none() {
+                c.st.signins.record(ev);
                 return mfa_page(c, i, user, None, StatusCode::OK).await;
             }
             if due.password_change {
+                c.st.signins.record(ev);
                 c.st.store
                     .set_interaction_mfa(&i.id, &user.id, None, factors.second_factor_at)
                     .await?;
@@ -180,10 +209,75 @@ async fn next_step(
             }
             // A fresh interactive sign-in satisfies sign-in frequency; anything left is
             // not something this page can do.
+            ev.interrupted = false;
+            c.st.signins.record(ev);
             Err(access::refusal(&evaluation)
                 .unwrap_or_else(|| ApiError::new(ErrorCode::MfaRequired, "more is required")))
         }
     }
+}
+
+/// The sign-in record of an interactive attempt of the pending sign-in `i`; `typed`
+/// is the user name as typed (the record's name when no such user exists — the
+/// caller learns nothing from it).
+pub(crate) fn interactive_event(
+    c: &Ctx,
+    i: &Interaction,
+    ip: Option<IpAddr>,
+    user: Option<&User>,
+    typed: &str,
+) -> SignInEvent {
+    let mut ev = SignInEvent::new(
+        SignInKind::Interactive,
+        c.st.clock.now_ms(),
+        c.cid.clone(),
+        c.view.tenant.name.clone(),
+    );
+    ev.tenant_id = c.view.tenant.id.clone();
+    ev.protocol = Some(
+        if i.request.device_user_code.is_some() {
+            "deviceCode"
+        } else {
+            "authorization_code"
+        }
+        .into(),
+    );
+    ev.client_id = Some(i.request.client_id.clone());
+    ev.app_display_name = c
+        .view
+        .application(&i.request.client_id)
+        .map(|a| a.display_name.clone());
+    ev.resource = i.request.resource.clone();
+    ev.ip_address = ip.map(|a| a.to_string());
+    ev.user_agent = c
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match user {
+        Some(u) => crate::user_grants::note_user(&mut ev, u),
+        None => ev.user_principal_name = Some(typed.to_string()),
+    }
+    ev
+}
+
+/// The authentication steps `factors` stand for.
+fn steps(c: &Ctx, factors: &Factors) -> Vec<AuthStep> {
+    let mut v = vec![AuthStep {
+        authentication_method: "Password",
+        succeeded: true,
+        at_ms: c.now * 1000,
+        detail: "Correct password".into(),
+    }];
+    if let Some(at) = factors.second_factor_at {
+        v.push(AuthStep {
+            authentication_method: "Authenticator app (TOTP)",
+            succeeded: true,
+            at_ms: at * 1000,
+            detail: "MFA completed".into(),
+        });
+    }
+    v
 }
 
 /// The TOTP page: verification, or enrolment (with a new secret kept sealed in the
@@ -310,7 +404,20 @@ pub async fn mfa_post(
         let t = c.t(Some(&i));
         // Throttled like passwords: per user (codes are only 10^6).
         let key = format!("otp:{}:{}", c.view.tenant.id, user.id);
+        let record_failure = |code: ErrorCode, why: &str| {
+            let mut ev = interactive_event(&c, &i, ip, Some(&user), &user.user_principal_name);
+            ev.auth_steps = steps(&c, &Factors::password());
+            ev.auth_steps.push(AuthStep {
+                authentication_method: "Authenticator app (TOTP)",
+                succeeded: false,
+                at_ms: c.now * 1000,
+                detail: why.to_string(),
+            });
+            ev.fail(&portvakt_core::Error::new(code, why));
+            c.st.signins.record(ev);
+        };
         if let Some(wait) = c.st.throttle.key_wait(&key, OTP_THRESHOLD, c.now) {
+            record_failure(ErrorCode::OtpThrottled, "too many wrong verification codes");
             let mut res = mfa_page(&c, &i, &user, Some(form_error(ErrorCode::OtpThrottled, t.mfa_throttled(wait))), StatusCode::TOO_MANY_REQUESTS).await?;
             res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(wait));
             return Ok(res);
@@ -338,6 +445,14 @@ pub async fn mfa_post(
         if !fresh {
             c.st.throttle.key_fail(&key, c.now);
             tracing::info!(target: "portvakt::signin", tenant = %c.view.tenant.name, user = %user.user_principal_name, error_code = "PV4008", correlation_id = %c.cid, "wrong or reused verification code");
+            record_failure(
+                ErrorCode::OtpWrong,
+                if step.is_some() {
+                    "the verification code was already used"
+                } else {
+                    "wrong verification code"
+                },
+            );
             let msg = if step.is_some() { t.mfa_reused } else { t.mfa_wrong };
             return mfa_page(&c, &i, &user, Some(form_error(ErrorCode::OtpWrong, msg.to_string())), StatusCode::UNAUTHORIZED).await;
         }

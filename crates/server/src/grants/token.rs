@@ -13,7 +13,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portvakt_core::grant::{decide_client_credentials, CLIENT_CREDENTIALS};
-use portvakt_core::signin::SignInEvent;
+use portvakt_core::signin::{AuthStep, SignInEvent, SignInKind};
 use portvakt_core::token::{access_token_lifetime, AccessTokenClaims, ACCESS_TOKEN_TYP};
 use portvakt_core::ErrorCode;
 use serde::Serialize;
@@ -51,37 +51,29 @@ pub async fn token_handler(
         .get::<CorrelationId>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
+    let started = std::time::Instant::now();
     let ip = crate::client_addr::client_ip(&parts.extensions).map(|ip| ip.to_string());
-    let mut ev = SignInEvent {
-        created_at: now,
-        correlation_id,
-        tenant: tenant.clone(),
-        client_id: None,
-        grant_type: None,
-        resource: None,
-        ip_address: ip,
-        error_code: None,
-        failure_reason: None,
-        token_id: None,
-        user_agent: parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        facts: None,
-        evaluation: None,
-    };
+    // A token request is a non-interactive sign-in (client credentials: a service
+    // principal's; set by the grant).
+    let mut ev = SignInEvent::new(SignInKind::NonInteractive, now_ms, correlation_id, &tenant);
+    ev.ip_address = ip;
+    ev.user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let result = async {
         let view = st
             .directory
             .get(&tenant, now)
             .await?
             .ok_or_else(|| unknown_tenant(&tenant))?;
+        ev.tenant_id = view.tenant.id.clone();
         form::check_content_type(&parts.headers)?;
         let bytes = form::read_body(body, FORM_LIMIT).await?;
         let form = form::parse(&bytes)?;
         let grant_type = form.require("grant_type")?;
-        ev.grant_type = Some(grant_type.to_string());
+        ev.protocol = Some(grant_type.to_string());
         match grant_type {
             CLIENT_CREDENTIALS => client_credentials(&view, &parts.headers, &form, now, &mut ev),
             "authorization_code" => {
@@ -121,18 +113,32 @@ pub async fn token_handler(
         }
     }
     .await;
-    match &result {
-        Ok(_) => {}
-        Err(e) => {
-            ev.error_code = Some(e.code);
-            ev.failure_reason = Some(e.detail.clone());
-        }
+    if let Err(e) = &result {
+        ev.error_code = Some(e.code);
+        ev.failure_reason = Some(e.detail.clone());
     }
-    st.signins.record(ev);
+    ev.processing_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+    if logged(&ev) {
+        st.signins.record(ev);
+    }
     match result {
         Ok(body) => token_response(&body),
         Err(e) => e.into_response(),
     }
+}
+
+/// Whether a token request is a sign-in record of its own. A code redemption or a
+/// device's redemption that succeeds is not: the interactive sign-in that issued the
+/// code (or approved the device) is the record. Their failures are, and so is every
+/// refresh and client-credentials request. A device still waiting
+/// (`authorization_pending`, `slow_down`) is polling, not signing in.
+fn logged(ev: &SignInEvent) -> bool {
+    let proto = ev.protocol.as_deref();
+    !matches!(
+        (proto, ev.error_code),
+        (Some("authorization_code" | portvakt_core::model::DEVICE_CODE_GRANT), None)
+            | (_, Some(ErrorCode::DeviceCodePending | ErrorCode::DeviceCodeSlowDown))
+    )
 }
 
 fn token_response(body: &TokenResponse) -> Response {
@@ -152,15 +158,32 @@ fn client_credentials(
     now: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
-    let (app, _method) = authenticate(view, headers, form).inspect_err(|_| {
+    ev.kind = SignInKind::ServicePrincipal;
+    let (app, _method) = authenticate(view, headers, form).inspect_err(|e| {
         ev.client_id = claimed_client_id(headers, form);
+        ev.auth_steps.push(AuthStep {
+            authentication_method: "Client secret",
+            succeeded: false,
+            at_ms: ev.created_at_ms,
+            detail: e.code.title().to_string(),
+        });
     })?;
     ev.client_id = Some(app.client_id.clone());
+    ev.app_display_name = Some(app.display_name.clone());
+    ev.auth_steps.push(AuthStep {
+        authentication_method: "Client secret",
+        succeeded: true,
+        at_ms: ev.created_at_ms,
+        detail: "Correct client secret".into(),
+    });
     let resolved =
         decide_client_credentials(app, form.get("scope"), &form.all("resource"), |id| {
             view.resource(id)
         })?;
     ev.resource = Some(resolved.resource.clone());
+    ev.resource_display_name = view
+        .resource(&resolved.resource)
+        .map(|r| r.display_name.clone());
     // Conditional Access for workload identities (Graph clientApplications).
     let facts = crate::access::service_facts(now, &app.client_id, &resolved.resource, ev.origin());
     crate::access::enforce(&view.access, facts, ev)?;

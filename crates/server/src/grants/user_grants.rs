@@ -31,6 +31,7 @@ pub(crate) fn client<'v>(
     let (app, method) = authenticate(view, headers, form)
         .inspect_err(|_| ev.client_id = claimed_client_id(headers, form))?;
     ev.client_id = Some(app.client_id.clone());
+    ev.app_display_name = Some(app.display_name.clone());
     if app.confidential && method == AuthMethod::None {
         return Err(ApiError::new(
             ErrorCode::ClientAuthMissing,
@@ -112,9 +113,15 @@ pub async fn authorization_code(
             "the user of this code no longer exists",
         ));
     };
+    note_user(ev, &user);
     let res: Vec<&str> = r.resource.iter().map(String::as_str).collect();
     let scopes = resolve_user(Some(&r.scope), &res, app, |id| view.resource(id))?;
     ev.resource = scopes.resource.as_ref().map(|x| x.resource.clone());
+    ev.resource_display_name = ev
+        .resource
+        .as_deref()
+        .and_then(|r| view.resource(r))
+        .map(|r| r.display_name.clone());
     let who = SignedIn {
         user: &user,
         sid: &grant.sid,
@@ -150,6 +157,15 @@ pub async fn refresh_token(
             ApiError::new(ErrorCode::RefreshTokenInvalid, "no such refresh token")
         })?;
     let g = &rec.grant;
+    if let Some(u) = &rec.user {
+        note_user(ev, u);
+    }
+    ev.auth_steps.push(portvakt_core::signin::AuthStep {
+        authentication_method: "Previously satisfied",
+        succeeded: true,
+        at_ms: g.auth_time * 1000,
+        detail: format!("Refresh token of a sign-in with {}", g.amr.join("+")),
+    });
     let state = RefreshState {
         grant: g,
         used_at_ms: rec.used_at_ms,
@@ -218,6 +234,11 @@ pub async fn refresh_token(
     };
     let scope = scopes.scope_string();
     ev.resource = g.resource.clone();
+    ev.resource_display_name = g
+        .resource
+        .as_deref()
+        .and_then(|r| view.resource(r))
+        .map(|r| r.display_name.clone());
     // Conditional Access, non-interactive: what needs the user becomes
     // interaction_required, with the policy named.
     let client_app = g
@@ -266,4 +287,11 @@ pub async fn refresh_token(
     .await?;
     ev.token_id = Some(minted.jti);
     Ok(minted.response)
+}
+
+/// Put the user on the sign-in record.
+pub(crate) fn note_user(ev: &mut SignInEvent, u: &portvakt_core::model::User) {
+    ev.user_id = Some(u.id.clone());
+    ev.user_principal_name = Some(u.user_principal_name.clone());
+    ev.user_display_name = Some(u.display_name.clone());
 }

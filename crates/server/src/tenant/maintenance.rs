@@ -13,9 +13,21 @@ pub const PURGE_BATCH: u32 = 500;
 pub async fn purge_once(st: &AppState) -> portvakt_store::Result<u64> {
     let keep = portvakt_core::import::MAX_LIFETIME as i64;
     let mut total = 0;
+    // The sign-in log's retention (its own database: never in the main writer's way).
+    let cutoff = st.clock.now_ms() - i64::from(st.config.signin_retention_days) * 86_400_000;
+    loop {
+        let n = st.store.purge_signins(cutoff, PURGE_BATCH).await?;
+        total += n;
+        if n < u64::from(PURGE_BATCH) {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     loop {
         let now = st.clock.now();
-        let n = st.store.purge_expired(now, keep, PURGE_BATCH).await?;
+        let audit_before = st.clock.now_ms() - crate::audit::RETENTION_DAYS * 86_400_000;
+        let n = st.store.purge_expired(now, keep, PURGE_BATCH).await?
+            + st.store.purge_audits(audit_before, PURGE_BATCH).await?;
         total += n;
         if n < u64::from(PURGE_BATCH) {
             return Ok(total);

@@ -1,0 +1,150 @@
+//! Graph's `$filter` over the sign-in log, translated to SQL over the log's columns:
+//! parsed by `portvakt_core::filter` (which names the position of any error), then
+//! every comparison becomes a parameterised condition — never text from the request
+//! in the SQL. Every comparison is wrapped in `coalesce(…, 0)`, so the logic stays
+//! two-valued as MS-ODATA's lifted operators are (`null` equals only `null`; `not`
+//! of a comparison with `null` is true). Strings compare ASCII-case-insensitively,
+//! as `portvakt_core::filter::matches` does.
+
+use crate::error::ApiError;
+use portvakt_core::filter::{parse, Expr, Field, Log, Op, Value};
+use portvakt_core::ErrorCode;
+use portvakt_store::SqlValue;
+
+/// The SQL condition and its parameters for `filter`.
+pub fn to_sql(filter: &str) -> Result<(String, Vec<SqlValue>), ApiError> {
+    let expr = parse(Log::SignIns, filter)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("$filter {e}")))?;
+    let mut params = Vec::new();
+    let sql = expr_sql(&expr, &mut params)?;
+    Ok((sql, params))
+}
+
+/// How a field is kept: its SQL expression and whether strings are stored lowered.
+fn column(f: Field) -> Result<(&'static str, bool), ApiError> {
+    Ok(match f {
+        Field::CreatedDateTime => ("s.created_ms", false),
+        Field::UserPrincipalName => ("s.user_key", true),
+        Field::UserId => ("s.user_id", false),
+        Field::AppId => ("s.app_id", false),
+        Field::AppDisplayName => ("json_extract(s.record, '$.appDisplayName')", false),
+        Field::ResourceId => ("json_extract(s.record, '$.resourceId')", false),
+        Field::IpAddress => ("s.ip", false),
+        Field::CorrelationId => ("s.correlation_id", false),
+        Field::StatusErrorCode => ("s.error_code", false),
+        Field::ConditionalAccessStatus => ("coalesce(s.ca_status, 0)", false),
+        Field::IsInteractive => ("s.interactive", false),
+        Field::ClientAppUsed => ("json_extract(s.record, '$.clientAppUsed')", false),
+        Field::Id => ("s.id", false),
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("$filter: {} is not a field of signIns", other.graph_name()),
+            ))
+        }
+    })
+}
+
+fn op_sql(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "<>",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+    }
+}
+
+fn value_sql(f: Field, v: &Value, lowered: bool) -> SqlValue {
+    match v {
+        Value::String(s) if f == Field::ConditionalAccessStatus => {
+            SqlValue::Int(match s.as_str() {
+                "success" => 1,
+                "failure" => 2,
+                "notApplied" => 0,
+                _ => -1,
+            })
+        }
+        Value::String(s) if lowered => SqlValue::Text(s.to_ascii_lowercase()),
+        Value::String(s) => SqlValue::Text(s.clone()),
+        Value::Int(i) | Value::DateTimeMs(i) => SqlValue::Int(*i),
+        Value::Bool(b) => SqlValue::Int(i64::from(*b)),
+        Value::Null => SqlValue::Int(0),
+    }
+}
+
+fn expr_sql(e: &Expr, p: &mut Vec<SqlValue>) -> Result<String, ApiError> {
+    Ok(match e {
+        Expr::And(a, b) => format!("({} AND {})", expr_sql(a, p)?, expr_sql(b, p)?),
+        Expr::Or(a, b) => format!("({} OR {})", expr_sql(a, p)?, expr_sql(b, p)?),
+        Expr::Not(a) => format!("(NOT {})", expr_sql(a, p)?),
+        Expr::StartsWith { field, prefix } => {
+            let (col, lowered) = column(*field)?;
+            let prefix = if lowered {
+                prefix.to_ascii_lowercase()
+            } else {
+                prefix.clone()
+            };
+            let escaped = prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            p.push(SqlValue::Text(format!("{escaped}%")));
+            // LIKE is ASCII-case-insensitive in SQLite.
+            format!("coalesce({col} LIKE ? ESCAPE '\\', 0)")
+        }
+        Expr::Cmp { field, op, value } => {
+            let (col, lowered) = column(*field)?;
+            let text =
+                matches!(value, Value::String(_)) && *field != Field::ConditionalAccessStatus;
+            let collate = if text && !lowered {
+                " COLLATE NOCASE"
+            } else {
+                ""
+            };
+            match (op, value) {
+                (Op::Eq, Value::Null) => format!("({col} IS NULL)"),
+                (Op::Ne, Value::Null) => format!("({col} IS NOT NULL)"),
+                (Op::Ne, v) => {
+                    p.push(value_sql(*field, v, lowered));
+                    format!("coalesce({col} IS NULL OR {col} <> ?{collate}, 0)")
+                }
+                (op, v) => {
+                    p.push(value_sql(*field, v, lowered));
+                    format!("coalesce({col} {} ?{collate}, 0)", op_sql(*op))
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_become_parameterised_sql() {
+        let (sql, p) = to_sql(
+            "createdDateTime ge 2026-12-01T00:00:00Z and status/errorCode ne 0 or startswith(userPrincipalName,'Ad%m')",
+        )
+        .expect("valid");
+        assert!(!sql.contains("Ad"), "no request text in the SQL: {sql}");
+        assert_eq!(
+            p,
+            vec![
+                SqlValue::Int(1_796_083_200_000),
+                SqlValue::Int(0),
+                SqlValue::Text("ad\\%m%".into())
+            ]
+        );
+        assert!(
+            sql.contains("s.created_ms >= ?")
+                && sql.contains("s.error_code <> ?")
+                && sql.contains("LIKE ?"),
+            "{sql}"
+        );
+        let e = to_sql("status/errorcode eq 0").expect_err("case");
+        assert!(e.detail.contains("position"), "{}", e.detail);
+    }
+}

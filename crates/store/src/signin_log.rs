@@ -1,0 +1,101 @@
+//! Storage of the sign-in log. Part of [`crate::Store`]. The records arrive in
+//! batches from the sign-in log writer; queries read them newest first.
+
+use crate::Result;
+use async_trait::async_trait;
+use portvakt_core::signin::StoredSignIn;
+
+/// Which sign-ins to read, newest first. Every field narrows (they combine with
+/// `and`).
+#[derive(Debug, Clone, Default)]
+pub struct SignInQuery {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// `createdDateTime` at or after (ms).
+    pub since_ms: Option<i64>,
+    /// `createdDateTime` before (ms).
+    pub until_ms: Option<i64>,
+    /// The user principal name (case-insensitive, as typed for unknown users).
+    pub user: Option<String>,
+    /// The user's id.
+    pub user_id: Option<String>,
+    /// The client id.
+    pub app_id: Option<String>,
+    /// 0 success, 1 failure, 2 interrupted.
+    pub status: Option<u8>,
+    /// `status.errorCode`.
+    pub error_code: Option<i64>,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+    /// 0 notApplied, 1 success, 2 failure.
+    pub ca_status: Option<u8>,
+    /// Interactive or not.
+    pub interactive: Option<bool>,
+    /// A further condition in SQL over the table's columns, with its parameters
+    /// (the translation of a Graph `$filter`; built by the caller from a parsed
+    /// expression, never from raw text).
+    pub extra: Option<(String, Vec<SqlValue>)>,
+    /// Only rows older than this cursor ([`SignInPage::next`]).
+    pub before_seq: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A parameter of [`SignInQuery::extra`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Int(i64),
+}
+
+/// One stored sign-in as read back.
+#[derive(Debug, Clone)]
+pub struct SignInRow {
+    /// The cursor position.
+    pub seq: i64,
+    /// The compact record.
+    pub record: String,
+    /// The policy set it names, if any.
+    pub policy_set: Option<String>,
+    /// The facts (groups as a set reference).
+    pub facts: Option<String>,
+    /// The group ids of the facts' set.
+    pub group_ids: Option<String>,
+    /// `createdDateTime` (ms).
+    pub created_ms: i64,
+    /// The user key.
+    pub user_key: Option<String>,
+    /// The client id.
+    pub app_id: Option<String>,
+    /// Status code.
+    pub status: u8,
+    /// Error code.
+    pub error_code: i64,
+}
+
+/// A page of sign-ins and the cursor of the next page, if there is one.
+#[derive(Debug, Clone, Default)]
+pub struct SignInPage {
+    /// The rows, newest first.
+    pub rows: Vec<SignInRow>,
+    /// Pass as [`SignInQuery::before_seq`] to read on.
+    pub next: Option<i64>,
+}
+
+/// The sign-in log.
+#[async_trait]
+pub trait SignInLog: Send + Sync {
+    /// Store a batch in one transaction (the writer calls this; every record of the
+    /// batch is stored, or none).
+    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()>;
+    /// Read sign-ins. `with_facts` also reads the facts and their group sets (replay).
+    async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage>;
+    /// How many sign-ins the tenant's log holds (all time).
+    async fn count_signins(&self, tenant_id: &str) -> Result<u64>;
+    /// Delete at most `batch` records older than `before_ms`; returns how many.
+    async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64>;
+}
