@@ -5,6 +5,7 @@ mod admin_client;
 mod audit_cmd;
 mod commands;
 mod config;
+mod diagnose_cmd;
 mod error;
 mod logging;
 mod logs_cmd;
@@ -85,6 +86,8 @@ enum Command {
     Policy(policy_cmd::PolicyCmd),
     /// The audit log: every admin change, newest first (who, what, to what, result).
     Audit(audit_cmd::AuditArgs),
+    /// Why was a token refused or a sign-in refused? The chain of causes and the fix.
+    Diagnose(diagnose_cmd::DiagnoseArgs),
     /// Explain a token: decode it, or validate it the way a resource server does.
     #[command(subcommand)]
     Token(token_cmd::TokenCmd),
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
             Command::Keys(c) => commands::keys(c, &target).await,
             Command::Policy(c) => policy_cmd::run(c, &target).await,
             Command::Audit(a) => audit_cmd::run(a, &target).await,
+            Command::Diagnose(a) => diagnose_cmd::run(a, &target).await,
             Command::Logs(a) => logs_cmd::run(a, &target).await,
             Command::Token(c) => token_cmd::run(c).await,
         }

@@ -793,13 +793,7 @@ async fn each_filter_and_each_filter_expression_returns_exactly_the_matching_rec
     }
     // Every case above that should match something does (the predicates are not
     // all trivially empty), and paging two at a time walks the same list.
-    assert!(
-        cases
-            .iter()
-            .filter(|(_, p)| all.iter().any(p))
-            .count()
-            >= 20
-    );
+    assert!(cases.iter().filter(|(_, p)| all.iter().any(p)).count() >= 20);
     let paged = ids(&srv, &admin, "$top=2").await;
     assert_eq!(
         paged,

@@ -16,6 +16,7 @@ use tower::ServiceExt;
 const T0: i64 = 1_800_000_000;
 
 struct Env {
+    st: AppState,
     app: axum::Router,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
@@ -61,7 +62,8 @@ async fn setup(policy_state: &str) -> Env {
         .expect("user")
         .id;
     Env {
-        app: app(st),
+        app: app(st.clone()),
+        st,
         clock,
         store,
         tenant_id,
@@ -136,4 +138,73 @@ async fn a_report_only_frequency_changes_nothing() {
     env.clock.advance(5 * 3600);
     let (s, v) = refresh(&env, "rt-0").await;
     assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn diagnose_names_the_sign_in_frequency_by_user_and_predicts_it_for_a_live_token() {
+    use portvakt_server::logs::diagnose::{diagnose, Cause, Question};
+    let env = setup("enabled").await;
+    family(&env, "rt-0").await;
+    env.clock.advance(30 * 60);
+    let (s, v) = refresh(&env, "rt-0").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let at = v["access_token"].as_str().expect("at").to_string();
+    let rt = v["refresh_token"].as_str().expect("rt").to_string();
+    // 61 minutes after the sign-in, the access token (1 h) still lives, but a refresh
+    // is due to be refused: diagnose predicts it from the latest sign-in's facts.
+    env.clock.advance(31 * 60);
+    env.st.signins.flush().await;
+    let d = diagnose(
+        &env.st,
+        "contoso",
+        &Question {
+            token: Some(at),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("diagnose");
+    assert_eq!(d.cause, Cause::SignInFrequency, "{}", d.summary);
+    assert!(
+        d.summary.contains("a refresh now would be refused"),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.summary.contains("policy 'Sign in every hour'"),
+        "{}",
+        d.summary
+    );
+    // The refused refresh, by user.
+    let (_, v) = refresh(&env, &rt).await;
+    assert_eq!(v["error_code"], "PV4003", "{v}");
+    env.st.signins.flush().await;
+    let q = Question {
+        user: Some("KIM@contoso.example".into()),
+        since_ms: Some((T0 - 60) * 1000),
+        ..Default::default()
+    };
+    let d = diagnose(&env.st, "contoso", &q).await.expect("diagnose");
+    assert_eq!(
+        (d.cause, d.code),
+        (Cause::SignInFrequency, Some("PV4003")),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.summary.contains("1 of 2 sign-ins of KIM@contoso.example"),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.summary
+            .contains("requires signing in again (signInFrequency"),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.fix[0].contains("sign in again interactively"),
+        "{:?}",
+        d.fix
+    );
 }

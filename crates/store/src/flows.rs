@@ -94,6 +94,23 @@ pub struct AccessTokenStatus {
     pub grant_revoked: bool,
 }
 
+/// How the grant behind an access token ended ([`Flows::grant_revocation`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantRevocation {
+    /// The session ended (the user signed out) at this instant.
+    SessionEnded {
+        /// When (seconds).
+        at: i64,
+    },
+    /// A refresh-token family of the session and client was revoked.
+    FamilyRevoked {
+        /// When (seconds).
+        at: i64,
+        /// Why, in words (e.g. reuse of a rotated refresh token).
+        reason: String,
+    },
+}
+
 /// The user behind a user access token, as [`Flows::access_token_status`] needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenUser<'a> {
@@ -217,6 +234,15 @@ pub trait Flows: Send + Sync {
     ) -> Result<bool>;
     /// Revoke a family.
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()>;
+    /// Why the grant behind a user access token ended, for `diagnose`: the session's
+    /// end (sign-out) if it ended, else the earliest revocation of a refresh-token
+    /// family of that session and client at or after `iat`. `None`: it stands.
+    async fn grant_revocation(
+        &self,
+        sid: &str,
+        client_id: &str,
+        iat: i64,
+    ) -> Result<Option<GrantRevocation>>;
 
     /// Save a new device authorization. Conflict if the user code is taken.
     async fn put_device(&self, device_hash: &[u8; 32], g: &DeviceGrant) -> Result<()>;

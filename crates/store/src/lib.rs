@@ -22,7 +22,8 @@ mod sqlite_signin_log;
 pub use audit::{AuditLog, AuditPage, AuditQuery};
 pub use error::StoreError;
 pub use flows::{
-    AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
+    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
+    TokenUser,
 };
 pub use signin_log::{SignInLog, SignInPage, SignInQuery, SignInRow, SqlValue};
 pub use sqlite::SqliteStore;

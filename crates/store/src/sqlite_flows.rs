@@ -2,7 +2,8 @@
 
 use crate::conns::{exec, one};
 use crate::flows::{
-    AccessTokenStatus, CodeTake, Flows, Interaction, RefreshRecord, SessionRecord, TokenUser,
+    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
+    TokenUser,
 };
 use crate::sqlite::{user_columns, user_from_row, UserKey};
 use crate::{Result, SqliteStore, StoreError};
@@ -402,6 +403,38 @@ impl Flows for SqliteStore {
             total += self.write(|c| exec(c, &sql, params![before, batch]))? as u64;
         }
         Ok(total)
+    }
+
+    async fn grant_revocation(
+        &self,
+        sid: &str,
+        client_id: &str,
+        iat: i64,
+    ) -> Result<Option<GrantRevocation>> {
+        self.read(|c| {
+            let ended: Option<i64> = one(
+                c,
+                "SELECT revoked_at FROM sessions WHERE sid = ? AND revoked_at IS NOT NULL",
+                params![sid],
+                |r| Ok(r.get(0)?),
+            )?;
+            if let Some(at) = ended {
+                return Ok(Some(GrantRevocation::SessionEnded { at }));
+            }
+            one(
+                c,
+                "SELECT revoked_at, coalesce(revoked_reason, '') FROM token_families
+                  WHERE sid = ? AND client_id = ? AND revoked_at IS NOT NULL AND revoked_at >= ?
+                  ORDER BY revoked_at LIMIT 1",
+                params![sid, client_id, iat],
+                |r| {
+                    Ok(GrantRevocation::FamilyRevoked {
+                        at: r.get(0)?,
+                        reason: r.get(1)?,
+                    })
+                },
+            )
+        })
     }
 
     async fn revoke_family(&self, family_id: &str, reason: &str, now: i64) -> Result<()> {

@@ -6,6 +6,7 @@ pub mod audit_logs;
 pub mod auth;
 pub mod body;
 pub mod conditional_access;
+pub mod diagnose;
 pub mod openapi;
 pub mod replay;
 pub mod signin_filter;
@@ -110,6 +111,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/tenants/{tenant}/identity/conditionalAccess/replay",
             post(replay::replay),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/diagnose",
+            post(diagnose::diagnose),
         )
         .route(
             "/admin/v1/tenants/{tenant}/auditLogs/signIns",

@@ -42,7 +42,7 @@ impl Modify for Bearer {
         super::conditional_access::delete_location,
         super::conditional_access::evaluate, super::conditional_access::import,
         super::audit_logs::directory_audits,
-        super::signins::list_signins, super::signins::get_signin, super::replay::replay,
+        super::signins::list_signins, super::signins::get_signin, super::replay::replay, super::diagnose::diagnose,
     ),
     modifiers(&Bearer)
 )]

@@ -136,8 +136,13 @@ fn logged(ev: &SignInEvent) -> bool {
     let proto = ev.protocol.as_deref();
     !matches!(
         (proto, ev.error_code),
-        (Some("authorization_code" | portvakt_core::model::DEVICE_CODE_GRANT), None)
-            | (_, Some(ErrorCode::DeviceCodePending | ErrorCode::DeviceCodeSlowDown))
+        (
+            Some("authorization_code" | portvakt_core::model::DEVICE_CODE_GRANT),
+            None
+        ) | (
+            _,
+            Some(ErrorCode::DeviceCodePending | ErrorCode::DeviceCodeSlowDown)
+        )
     )
 }
 
