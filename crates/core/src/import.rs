@@ -395,6 +395,12 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             {
                 p.push(format!("{ap}.clientId: '{}' must be 1-128 printable ASCII characters without ':' or spaces", a.client_id));
             }
+            if a.client_id == crate::names::PORTAL_CLIENT_ID {
+                p.push(format!(
+                    "{ap}.clientId: '{}' is reserved for the admin portal; choose another",
+                    a.client_id
+                ));
+            }
             if let Some(s) = &a.client_secret {
                 if s.len() < MIN_SECRET_LEN {
                     p.push(format!("{ap}.clientSecret: must be at least {MIN_SECRET_LEN} characters of random data (it is stored with a fast hash, so it must be high-entropy)"));

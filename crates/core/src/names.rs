@@ -24,6 +24,10 @@ pub const RESERVED_TENANT_NAMES: &[&str] = &[
     "robots.txt",
 ];
 
+/// The client id of the admin portal, a public client every tenant has without
+/// storing it (`docs/design/portal.md`); no application may take it.
+pub const PORTAL_CLIENT_ID: &str = "portvakt-portal";
+
 /// The name of the built-in tenant that issues admin API tokens.
 pub const SYSTEM_TENANT: &str = "system";
 

@@ -117,6 +117,7 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
     let max_connections = listener::fit_to_fd_limit(s.limits.max_connections);
     println!("Portvakt listening on http://{bound}");
     println!("  issuers:          {public_url}/{{tenant}}");
+    println!("  admin portal:     {public_url}/portal/{{tenant}}/  (for users with the role admin: portvakt user set-roles --tenant T UPN admin)");
     println!("  data:             {} (SQLite, WAL)", s.data.display());
     println!("  master key:       {master_source}");
     println!(

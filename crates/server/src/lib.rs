@@ -17,6 +17,7 @@ pub mod browser;
 pub mod grants;
 pub mod http;
 pub mod logs;
+pub mod portal;
 pub mod state;
 pub mod tenant;
 
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
             get(logout::end_session).post(logout::end_session),
         )
         .merge(admin::router())
+        .merge(portal::routes())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no endpoint at this path") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

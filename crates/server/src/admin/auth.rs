@@ -17,6 +17,9 @@ pub struct Admin {
     /// That client's display name in the system tenant (its client id if it has none
     /// there any more): the initiator of the audit log's records.
     pub display_name: String,
+    /// The user acting through the client (the portal's signed-in admin: id and user
+    /// principal name); `None` for the admin API's clients.
+    pub user: Option<(String, String)>,
     /// The request's correlation id ([`crate::correlation::CorrelationId`]; empty
     /// outside the correlation middleware), which the audit log's records carry.
     pub correlation_id: String,
@@ -104,6 +107,7 @@ impl FromRequestParts<AppState> for Admin {
         Ok(Admin {
             client_id: claims.client_id.clone(),
             display_name,
+            user: None,
             correlation_id,
         })
     }

@@ -293,7 +293,29 @@ async fn update(
         kind.activities().1,
         target(kind.target_type(), id, ""),
     );
-    let r = update_in(st, tenant, kind, id, req, &mut change).await;
+    let r = match read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await {
+        Ok(patch) => update_in(st, tenant, kind, id, patch, &mut change).await,
+        Err(e) => Err(e),
+    };
+    change.finish(st, admin, r).await
+}
+
+/// Merge-patch a stored policy (RFC 7396), validated and audited as `PATCH
+/// …/policies/{id}` is (the portal's state switch).
+pub(crate) async fn patch_policy(
+    st: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    id: &str,
+    patch: Value,
+) -> Result<Json<Value>, ApiError> {
+    let kind = Kind::Policy;
+    let mut change = Change::of(
+        tenant,
+        kind.activities().1,
+        target(kind.target_type(), id, ""),
+    );
+    let r = update_in(st, tenant, kind, id, patch, &mut change).await;
     change.finish(st, admin, r).await
 }
 
@@ -302,10 +324,9 @@ async fn update_in(
     tenant: &str,
     kind: Kind,
     id: &str,
-    req: Request,
+    patch: Value,
     change: &mut Change,
 ) -> Result<Json<Value>, ApiError> {
-    let patch: Value = read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await?;
     if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
         return Err(ApiError::new(
             ErrorCode::PolicyInvalid,

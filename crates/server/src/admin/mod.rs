@@ -267,11 +267,16 @@ async fn existing_user(st: &AppState, tenant_id: &str, upn: &str) -> Result<User
     })
 }
 
+/// The tenant's directory as the token path sees it (the portal's built-in client
+/// included, so policies may name it).
 pub(crate) async fn directory(st: &AppState, tenant: &str) -> Result<Directory, ApiError> {
-    st.store
+    let mut d = st
+        .store
         .directory(tenant)
         .await?
-        .ok_or_else(|| unknown_tenant(tenant))
+        .ok_or_else(|| unknown_tenant(tenant))?;
+    crate::portal::with_portal_app(&mut d, &st.config);
+    Ok(d)
 }
 
 /// Run the import validator over a one-object tenant spec, reporting paths relative
@@ -809,9 +814,10 @@ pub async fn list_apps(
     State(st): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Json<List<Application>>, ApiError> {
-    Ok(Json(List {
-        value: directory(&st, &tenant).await?.applications,
-    }))
+    let mut value = directory(&st, &tenant).await?.applications;
+    // The portal's built-in client is not the tenant's to manage.
+    value.retain(|a| a.client_id != portvakt_core::names::PORTAL_CLIENT_ID);
+    Ok(Json(List { value }))
 }
 
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409)), security(("bearer" = [])))]

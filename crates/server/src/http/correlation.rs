@@ -30,6 +30,25 @@ impl CorrelationId {
     }
 }
 
+/// The correlation id as a handler argument (empty outside the middleware).
+#[derive(Debug, Clone)]
+pub struct Cid(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cid {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Cid(parts
+            .extensions
+            .get::<CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default()))
+    }
+}
+
 fn acceptable(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     (!s.is_empty()

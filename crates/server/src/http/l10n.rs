@@ -52,10 +52,12 @@ impl Lang {
             Lang::En => &[
                 ("en/pages.ftl", include_str!("../../locales/en/pages.ftl")),
                 ("en/errors.ftl", include_str!("../../locales/en/errors.ftl")),
+                ("en/portal.ftl", include_str!("../../locales/en/portal.ftl")),
             ],
             Lang::Sv => &[
                 ("sv/pages.ftl", include_str!("../../locales/sv/pages.ftl")),
                 ("sv/errors.ftl", include_str!("../../locales/sv/errors.ftl")),
+                ("sv/portal.ftl", include_str!("../../locales/sv/portal.ftl")),
             ],
         }
     }

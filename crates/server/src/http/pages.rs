@@ -6,22 +6,24 @@
 //! page strings, filled once from its bundle, so templates read `{{ t.sign_in }}`.
 
 use crate::errors_page;
-use crate::l10n::{self, Lang};
+use crate::l10n;
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use fluent_bundle::FluentArgs;
 use portvakt_core::ErrorCode;
-use std::sync::OnceLock;
 
-/// Declares [`Strings`]: each field is filled from the Fluent message named beside it.
+/// Declares a strings struct (`strings! { Name; field = "message-id", … }`): each field
+/// is filled from the Fluent message named beside it, once per language.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! strings {
-    ($( $field:ident = $id:literal, )*) => {
+    ($name:ident; $( $field:ident = $id:literal, )*) => {
         /// The page strings of one language, each from its Fluent message.
         #[derive(Debug)]
-        pub struct Strings {
+        pub struct $name {
             /// The language.
-            pub language: Lang,
+            pub language: $crate::l10n::Lang,
             /// BCP 47 tag, for `<html lang>`.
             pub lang: &'static str,
             $(
@@ -30,16 +32,26 @@ macro_rules! strings {
             )*
         }
 
-        impl Strings {
+        impl $name {
             /// The Fluent message ids behind the fields (each must exist in every
             /// language: `l10n` tests check).
             pub const MESSAGE_IDS: &'static [&'static str] = &[ $( $id, )* ];
 
-            fn load(language: Lang) -> Self {
-                Strings {
+            fn load(language: $crate::l10n::Lang) -> Self {
+                $name {
                     language,
                     lang: language.tag(),
-                    $( $field: l10n::leak(l10n::message(language, $id)), )*
+                    $( $field: $crate::l10n::leak($crate::l10n::message(language, $id)), )*
+                }
+            }
+
+            /// The strings of `lang`, built on first use.
+            pub fn of(lang: $crate::l10n::Lang) -> &'static $name {
+                static EN: std::sync::OnceLock<$name> = std::sync::OnceLock::new();
+                static SV: std::sync::OnceLock<$name> = std::sync::OnceLock::new();
+                match lang {
+                    $crate::l10n::Lang::En => EN.get_or_init(|| $name::load($crate::l10n::Lang::En)),
+                    $crate::l10n::Lang::Sv => SV.get_or_init(|| $name::load($crate::l10n::Lang::Sv)),
                 }
             }
         }
@@ -47,6 +59,7 @@ macro_rules! strings {
 }
 
 strings! {
+    Strings;
     sign_in = "sign-in",
     sign_in_to = "sign-in-to",
     username = "username",
@@ -115,16 +128,6 @@ pub const THROTTLED_ID: &str = "signin-throttled";
 pub const MFA_THROTTLED_ID: &str = "mfa-throttled";
 
 impl Strings {
-    /// The strings of `lang`, built on first use.
-    pub fn of(lang: Lang) -> &'static Strings {
-        static EN: OnceLock<Strings> = OnceLock::new();
-        static SV: OnceLock<Strings> = OnceLock::new();
-        match lang {
-            Lang::En => EN.get_or_init(|| Strings::load(Lang::En)),
-            Lang::Sv => SV.get_or_init(|| Strings::load(Lang::Sv)),
-        }
-    }
-
     /// "Too many failed attempts. Try again in 30 seconds."
     pub fn throttled(&self, seconds: i64) -> String {
         let mut args = FluentArgs::new();

@@ -33,7 +33,7 @@ use crate::admin::auth::Admin;
 use crate::error::ApiError;
 use crate::state::AppState;
 use portvakt_core::audit::{
-    AppIdentity, DirectoryAudit, InitiatedBy, ModifiedProperty, TargetResource,
+    AppIdentity, DirectoryAudit, InitiatedBy, ModifiedProperty, TargetResource, UserIdentity,
 };
 use portvakt_core::names::SYSTEM_TENANT;
 use portvakt_core::ErrorCode;
@@ -260,7 +260,11 @@ pub async fn record(
                 app_id: admin.client_id.clone(),
                 display_name: admin.display_name.clone(),
             }),
-            user: None,
+            user: admin.user.as_ref().map(|(id, upn)| UserIdentity {
+                id: id.clone(),
+                user_principal_name: upn.clone(),
+                tenant: tenant.to_string(),
+            }),
         },
         target_resources: targets,
         correlation_id: admin.correlation_id.clone(),

@@ -220,9 +220,10 @@ impl DirectoryCache {
                 return Ok(Some(v));
             }
         }
-        let Some(dir) = self.store.directory(tenant).await? else {
+        let Some(mut dir) = self.store.directory(tenant).await? else {
             return Ok(None);
         };
+        crate::portal::with_portal_app(&mut dir, &self.config);
         // Policy references resolve against the tenant's users and groups: read them
         // only when there are policies.
         let names = if dir.policies.is_empty() {

@@ -176,6 +176,34 @@ fn no_message_is_empty() {
 }
 
 #[test]
+fn every_portal_string_exists_in_every_language() {
+    for lang in Lang::ALL {
+        for id in crate::portal::render::PortalStrings::MESSAGE_IDS {
+            assert!(has_message(lang, id), "{}: {id} is missing", lang.tag());
+        }
+        let t = crate::portal::render::PortalStrings::of(lang);
+        assert!(!t.signins.is_empty() && !t.csrf_failed_text.is_empty());
+    }
+    // And no portal message exists in one language only.
+    let ids = |lang: Lang| -> Vec<String> {
+        lang.sources()
+            .iter()
+            .filter(|(f, _)| f.ends_with("portal.ftl"))
+            .flat_map(|(_, src)| {
+                src.lines()
+                    .filter_map(|l| l.split_once(" =").map(|(k, _)| k.trim().to_string()))
+            })
+            .filter(|k| k.starts_with("portal-"))
+            .collect()
+    };
+    assert_eq!(ids(Lang::En), ids(Lang::Sv));
+    assert_eq!(
+        ids(Lang::En).len(),
+        crate::portal::render::PortalStrings::MESSAGE_IDS.len()
+    );
+}
+
+#[test]
 fn every_page_string_exists() {
     for lang in Lang::ALL {
         for id in Strings::MESSAGE_IDS.iter().chain([&THROTTLED_ID]) {

@@ -1,0 +1,115 @@
+//! The admin portal at `/portal/{tenant}/` (`docs/design/portal.md`): server-rendered
+//! pages over the server's own functions — the sign-in log, `diagnose`, Conditional
+//! Access, the audit log — for a tenant's users with the role `admin`, signed in
+//! through Portvakt itself.
+
+pub mod audit;
+pub mod policies;
+pub mod render;
+pub mod session;
+pub mod signins;
+
+use crate::state::{AppState, ServerConfig};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use portvakt_core::model::Application;
+use portvakt_core::names::PORTAL_CLIENT_ID;
+use portvakt_store::Directory;
+use render::Ui;
+use session::PortalAdmin;
+
+/// The portal's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/static/portal.css", get(render::stylesheet))
+        .route("/portal/{tenant}/", get(home))
+        .route("/portal/{tenant}", get(home_slash))
+        .route("/portal/{tenant}/callback", get(session::callback))
+        .route("/portal/{tenant}/signout", post(session::sign_out))
+        .route("/portal/{tenant}/signins", get(signins::list))
+        .route("/portal/{tenant}/signins.csv", get(signins::download_csv))
+        .route("/portal/{tenant}/signins.json", get(signins::download_json))
+        .route("/portal/{tenant}/signins/{id}", get(signins::detail))
+        .route("/portal/{tenant}/policies", get(policies::list))
+        .route(
+            "/portal/{tenant}/policies/{id}/state",
+            post(policies::set_state),
+        )
+        .route("/portal/{tenant}/audit", get(audit::list))
+}
+
+/// The built-in public client of the portal in `tenant`: authorization code + PKCE,
+/// its one redirect URI, scope `openid`, consented by the tenant.
+pub fn application(config: &ServerConfig, tenant: &str) -> Application {
+    Application {
+        client_id: PORTAL_CLIENT_ID.into(),
+        display_name: "Portvakt portal".into(),
+        secret_sha256: None,
+        confidential: false,
+        grant_types: vec!["authorization_code".into()],
+        redirect_uris: vec![format!("{}/portal/{tenant}/callback", config.public_url)],
+        allowed_scopes: vec!["openid".into()],
+        access_token_lifetime_seconds: None,
+        admin_consented: true,
+        refresh_token_lifetime_seconds: None,
+    }
+}
+
+/// Add the portal's client to a tenant's directory as read from the store (the
+/// token path and policy validation both see it; no store holds it).
+pub fn with_portal_app(dir: &mut Directory, config: &ServerConfig) {
+    dir.applications.retain(|a| a.client_id != PORTAL_CLIENT_ID);
+    dir.applications.push(application(config, &dir.tenant.name));
+}
+
+/// What every signed-in page shows around its content.
+pub struct Frame<'a> {
+    /// Language and strings.
+    pub ui: Ui,
+    /// The tenant's name.
+    pub tenant: &'a str,
+    /// The admin's user principal name.
+    pub user: &'a str,
+    /// The CSRF token of the sign-out form (and the page's forms).
+    pub csrf: &'a str,
+    /// The section in the navigation.
+    pub section: &'static str,
+    /// The link that switches the language and keeps the page.
+    pub lang_href: String,
+}
+
+impl<'a> Frame<'a> {
+    /// The frame of `admin`'s page in `section`; `lang_query` is the page's query
+    /// with the other language.
+    pub fn new(admin: &'a PortalAdmin, section: &'static str, lang_query: &str) -> Self {
+        Frame {
+            ui: admin.ui,
+            tenant: &admin.tenant,
+            user: &admin.user.user_principal_name,
+            csrf: &admin.csrf,
+            section,
+            lang_href: format!("?{lang_query}"),
+        }
+    }
+}
+
+/// Send a refreshed session cookie (the idle timer moved) with a response.
+pub fn touch(res: &mut Response, admin: &PortalAdmin) {
+    if let Some(c) = &admin.refreshed {
+        res.headers_mut().append(header::SET_COOKIE, c.clone());
+    }
+}
+
+/// `GET /portal/{tenant}/`: the sign-in log is the portal's first page.
+async fn home(admin: PortalAdmin) -> Response {
+    let mut res = Redirect::to(&format!("/portal/{}/signins", admin.tenant)).into_response();
+    render::secure_headers(res.headers_mut());
+    touch(&mut res, &admin);
+    res
+}
+
+async fn home_slash(axum::extract::Path(tenant): axum::extract::Path<String>) -> Response {
+    Redirect::permanent(&format!("/portal/{tenant}/")).into_response()
+}
