@@ -442,3 +442,166 @@ async fn a_failed_sign_in_opens_in_tabs_with_the_policy_and_the_diagnosis() {
         .await;
     assert_eq!(p.status, 404);
 }
+
+#[tokio::test]
+async fn what_if_replay_and_the_policy_editor_work_through_the_admin_apis_rules() {
+    let srv = start();
+    let mut b = Browser::new();
+    portal_sign_in(&srv, &mut b, "contoso", USER, PASSWORD).await;
+    // What-If: the SPA is blocked for Kim, the portal is not.
+    let w = b
+        .get(&format!(
+            "{}/portal/contoso/whatif?user={}&app=spa",
+            srv.url,
+            urlencode(KIM)
+        ))
+        .await;
+    assert_eq!(w.status, 200, "{}", w.body);
+    assert!(
+        w.body.contains("decision-blocked") && w.body.contains("Block the SPA"),
+        "{}",
+        w.body
+    );
+    let w = b
+        .get(&format!(
+            "{}/portal/contoso/whatif?user={}&app=webapp",
+            srv.url,
+            urlencode(KIM)
+        ))
+        .await;
+    assert!(w.body.contains("decision-allowed"), "{}", w.body);
+    let w = b
+        .get(&format!(
+            "{}/portal/contoso/whatif?user=nobody%40contoso.example&app=spa",
+            srv.url
+        ))
+        .await;
+    assert!(
+        w.body.contains("role=\"alert\"") && w.body.contains("$.signInIdentity.userId"),
+        "errors name the path: {}",
+        w.body
+    );
+
+    // Kim signs in to the portal app's neighbour, webapp: a success the replay can see.
+    let mut kim = Browser::new();
+    let (_, challenge) = pkce();
+    let start = kim
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    let done = post_login(&mut kim, &start, KIM, "kim's long password").await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    for _ in 0..100 {
+        let l = b
+            .get(&format!(
+                "{}/portal/contoso/signins?app=webapp&user={}",
+                srv.url,
+                urlencode(KIM)
+            ))
+            .await;
+        if l.body.contains("badge success") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The editor: a draft with a broken reference is refused with its path, nothing stored.
+    let page = b
+        .get(&format!("{}/portal/contoso/policies/new", srv.url))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.hidden("csrf").expect("csrf");
+    let draft = json!({"displayName": "Block the portal", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": [USER]}, "applications": {"includeApplications": ["webapp"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
+    let mut bad = draft.clone();
+    bad["conditions"]["users"]["includeGroups"] = json!(["No such group"]);
+    let p = b
+        .post(
+            &format!("{}/portal/contoso/policies/new", srv.url),
+            &[("csrf", &csrf), ("json", &bad.to_string())],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body.contains("$.conditions.users.includeGroups"),
+        "{}",
+        p.body
+    );
+    // Replay the draft first: it would have blocked Kim (not the excluded admin).
+    let r = b
+        .post(
+            &format!("{}/portal/contoso/replay", srv.url),
+            &[
+                ("csrf", &csrf),
+                ("draft", &draft.to_string()),
+                ("since", "1d"),
+                ("state", "enabled"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let blocked = r.body.split("Newly asked for MFA").next().expect("section");
+    assert!(
+        blocked.contains("Newly blocked: 1 sign-ins, 1 users")
+            && blocked.contains("<span class=\"chip\">kim@contoso.example</span>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !blocked.contains("<span class=\"chip\">admin@contoso.example</span>"),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            &format!("{}/portal/contoso/replay", srv.url),
+            &[("draft", &draft.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, 403, "replay posts need the token too");
+    // Save it, then edit it: report-only through the JSON, the name through the form.
+    let p = b
+        .post(
+            &format!("{}/portal/contoso/policies/new", srv.url),
+            &[("csrf", &csrf), ("json", &draft.to_string())],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let list = b.get(&format!("{}/portal/contoso/policies", srv.url)).await;
+    let i = list.body.find(">Block the portal</a>").expect("listed");
+    let href = &list.body[list.body[..i].rfind("href=\"").expect("href") + 6..i - 1];
+    let mut edited = draft.clone();
+    edited["state"] = json!("enabledForReportingButNotEnforced");
+    let p = b
+        .post(
+            &format!("{}{href}", srv.url),
+            &[
+                ("csrf", &csrf),
+                ("displayName", "Block the portal (draft)"),
+                ("json", &edited.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let export = b
+        .get(&format!("{}/portal/contoso/policies.json", srv.url))
+        .await;
+    let v: Value = serde_json::from_str(&export.body).expect("json");
+    let saved = v["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .find(|p| p["displayName"] == "Block the portal (draft)")
+        .cloned()
+        .expect("renamed");
+    assert_eq!(saved["state"], "enabledForReportingButNotEnforced");
+    assert_eq!(saved["conditions"]["users"]["excludeUsers"], json!([USER]));
+}

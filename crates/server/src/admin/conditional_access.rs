@@ -227,7 +227,31 @@ async fn create(
         kind.activities().0,
         target(kind.target_type(), "", ""),
     );
-    let r = create_in(st, tenant, kind, req, &mut change).await;
+    let r = match read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await {
+        Ok(body) => create_in(st, tenant, kind, body, &mut change).await,
+        Err(e) => Err(e),
+    };
+    change
+        .finish(st, admin, r)
+        .await
+        .map(|saved| created(st, tenant, kind, &saved))
+}
+
+/// Create a policy from its Graph JSON, validated and audited as `POST …/policies`
+/// is (the portal's editor). Returns what was stored.
+pub(crate) async fn create_policy_value(
+    st: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    body: Value,
+) -> Result<StoredGraphObject, ApiError> {
+    let kind = Kind::Policy;
+    let mut change = Change::of(
+        tenant,
+        kind.activities().0,
+        target(kind.target_type(), "", ""),
+    );
+    let r = create_in(st, tenant, kind, body, &mut change).await;
     change.finish(st, admin, r).await
 }
 
@@ -235,10 +259,9 @@ async fn create_in(
     st: &AppState,
     tenant: &str,
     kind: Kind,
-    req: Request,
+    mut body: Value,
     change: &mut Change,
-) -> Result<Response, ApiError> {
-    let mut body: Value = read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await?;
+) -> Result<StoredGraphObject, ApiError> {
     if let (Some(t), Some(name)) = (
         change.first(),
         body.get("displayName").and_then(Value::as_str),
@@ -277,7 +300,7 @@ async fn create_in(
         &json!({}),
         &parse_json(&saved.json),
     )];
-    Ok(created(st, tenant, kind, &saved))
+    Ok(saved)
 }
 
 async fn update(
@@ -618,6 +641,15 @@ pub async fn evaluate(
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
     let body: Value = read_json(req, POLICY_LIMIT, ErrorCode::PolicyInvalid).await?;
+    evaluate_value(&st, &tenant, body).await.map(Json)
+}
+
+/// What-If over a Graph `evaluate` body (the admin API's and the portal's).
+pub(crate) async fn evaluate_value(
+    st: &AppState,
+    tenant: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
     let bytes =
         serde_json::to_vec(&body).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let mut request = portvakt_policy::parse_what_if(&bytes)
@@ -625,11 +657,11 @@ pub async fn evaluate(
     let now = st.clock.now();
     let view = st
         .directory
-        .get(&tenant, now)
+        .get(tenant, now)
         .await?
-        .ok_or_else(|| crate::discovery::unknown_tenant(&tenant))?;
-    let identity = what_if_identity(&st, &view, &mut request).await?;
-    let d = directory(&st, &tenant).await?;
+        .ok_or_else(|| crate::discovery::unknown_tenant(tenant))?;
+    let identity = what_if_identity(st, &view, &mut request).await?;
+    let d = directory(st, tenant).await?;
     let names = st.store.directory_names(&d.tenant.id).await?;
     let tables = crate::access::tables(Some(&names), &d.roles, &d.applications, &d.resources);
     let facts = request
@@ -637,7 +669,7 @@ pub async fn evaluate(
         .map_err(|e| ApiError::new(ErrorCode::PolicyInvalid, e.lines().replace('\n', "; ")))?;
     let set = match &view.access.set {
         Ok(Some(set)) => set.clone(),
-        Ok(None) => return Ok(Json(json!({"value": []}))),
+        Ok(None) => return Ok(json!({"value": []})),
         Err(why) => return Err(ApiError::new(ErrorCode::PoliciesUnavailable, why.clone())),
     };
     let response = portvakt_policy::what_if(&set, &request, &facts);
@@ -649,7 +681,7 @@ pub async fn evaluate(
         "conditionalAccessStatus": response.evaluation.conditional_access_status,
         "reasons": response.evaluation.policies.iter().map(|p| json!({"id": p.policy.id(), "result": p.result, "reason": p.reason()})).collect::<Vec<_>>(),
     });
-    Ok(Json(v))
+    Ok(v)
 }
 
 /// The identity a What-If request names, as the directory knows it now (a user by id

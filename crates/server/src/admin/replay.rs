@@ -46,6 +46,16 @@ pub async fn replay(
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
     let body: ReplayBody = read_json(req, 1024 * 1024, ErrorCode::PolicyInvalid).await?;
+    let r = run(&st, &tenant, &body).await?;
+    Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+}
+
+/// Replay `body` over the tenant's log (the admin API's and the portal's).
+pub(crate) async fn run(
+    st: &AppState,
+    tenant: &str,
+    body: &ReplayBody,
+) -> Result<crate::logs::replay::Replay, ApiError> {
     if body.policies.is_empty() && body.policy_id.is_none() {
         return Err(ApiError::new(
             ErrorCode::InvalidInput,
@@ -66,16 +76,16 @@ pub async fn replay(
             "$.since: a duration like 30m, 1h, 7d",
         )
     })?;
-    let d = directory(&st, &tenant).await?;
+    let d = directory(st, tenant).await?;
     let (now, after) = crate::logs::replay::sets(
-        &st,
+        st,
         &d,
         &body.policies,
         body.policy_id.as_deref().map(|id| (id, state)),
     )
     .await?;
     let mut r = crate::logs::replay::replay(
-        &st,
+        st,
         &d.tenant.id,
         &now,
         &after,
@@ -84,5 +94,5 @@ pub async fn replay(
     )
     .await?;
     r.since = since;
-    Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+    Ok(r)
 }

@@ -3,8 +3,10 @@
 //! Access, the audit log — for a tenant's users with the role `admin`, signed in
 //! through Portvakt itself.
 
+pub mod access;
 pub mod audit;
 pub mod policies;
+pub mod policy_edit;
 pub mod render;
 pub mod session;
 pub mod signins;
@@ -36,6 +38,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/portal/{tenant}/policies/{id}/state",
             post(policies::set_state),
+        )
+        .route(
+            "/portal/{tenant}/policies/new",
+            get(policy_edit::new_form).post(policy_edit::create),
+        )
+        .route(
+            "/portal/{tenant}/policies/{id}",
+            get(policy_edit::edit_form).post(policy_edit::save),
+        )
+        .route("/portal/{tenant}/policies.json", get(policy_edit::export))
+        .route("/portal/{tenant}/whatif", get(access::what_if))
+        .route(
+            "/portal/{tenant}/replay",
+            get(access::replay_get).post(access::replay_post),
         )
         .route("/portal/{tenant}/audit", get(audit::list))
 }
