@@ -441,6 +441,28 @@ async fn a_failed_sign_in_opens_in_tabs_with_the_policy_and_the_diagnosis() {
         .get(&format!("{}/portal/contoso/signins/nope", srv.url))
         .await;
     assert_eq!(p.status, 404);
+    // The overview counts them: the status chart, the failure reason, the policy.
+    let o = b
+        .get(&format!("{}/portal/contoso/overview?range=1h", srv.url))
+        .await;
+    assert_eq!(o.status, 200, "{}", o.body);
+    assert!(
+        o.body.contains("<svg") && !o.body.contains("style="),
+        "{}",
+        o.body
+    );
+    assert!(
+        o.body.contains("code=PV4001\">PV4001</a>") && o.body.contains(">Block the SPA</a>"),
+        "{}",
+        o.body
+    );
+    assert!(
+        o.body.contains("1 failure"),
+        "the block policy failed once: {}",
+        o.body
+    );
+    let home = b.get(&format!("{}/portal/contoso/", srv.url)).await;
+    assert_eq!(home.location.as_deref(), Some("/portal/contoso/overview"));
 }
 
 #[tokio::test]

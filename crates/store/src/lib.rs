@@ -25,7 +25,9 @@ pub use flows::{
     AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
     TokenUser,
 };
-pub use signin_log::{SignInLog, SignInPage, SignInQuery, SignInRow, SqlValue};
+pub use signin_log::{
+    SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

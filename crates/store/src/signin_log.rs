@@ -86,6 +86,36 @@ pub struct SignInPage {
     pub next: Option<i64>,
 }
 
+/// What the overview charts count over a window of the log.
+#[derive(Debug, Clone, Default)]
+pub struct StatsQuery {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The window's start (ms).
+    pub since_ms: i64,
+    /// The width of a bucket (ms).
+    pub bucket_ms: i64,
+    /// Count at most the newest this many records of the window.
+    pub max_records: u32,
+}
+
+/// Counts over a window of the log.
+#[derive(Debug, Clone, Default)]
+pub struct SignInStats {
+    /// Records counted.
+    pub records: u64,
+    /// Whether the window held more than `max_records` (the counts are of the newest).
+    pub truncated: bool,
+    /// (bucket start ms, status, count).
+    pub by_status: Vec<(i64, u8, u64)>,
+    /// (error code, count), most frequent first.
+    pub errors: Vec<(i64, u64)>,
+    /// (policy set hash, position in the set, result, bucket start ms, count).
+    pub policies: Vec<(String, i64, String, i64, u64)>,
+    /// The policy sets named in `policies`: hash → the set's JSON.
+    pub policy_sets: Vec<(String, String)>,
+}
+
 /// The sign-in log.
 #[async_trait]
 pub trait SignInLog: Send + Sync {
@@ -94,6 +124,8 @@ pub trait SignInLog: Send + Sync {
     async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()>;
     /// Read sign-ins. `with_facts` also reads the facts and their group sets (replay).
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage>;
+    /// Counts for the overview charts.
+    async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats>;
     /// How many sign-ins the tenant's log holds (all time).
     async fn count_signins(&self, tenant_id: &str) -> Result<u64>;
     /// Delete at most `batch` records older than `before_ms`; returns how many.

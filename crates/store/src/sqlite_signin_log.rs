@@ -2,7 +2,9 @@
 //! transaction with cached statements, sets of groups and policies kept once.
 
 use crate::conns::{all, exec, one};
-use crate::signin_log::{SignInLog, SignInPage, SignInQuery, SignInRow, SqlValue};
+use crate::signin_log::{
+    SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
+};
 use crate::{Result, SqliteStore};
 use async_trait::async_trait;
 use portvakt_core::signin::StoredSignIn;
@@ -156,6 +158,73 @@ impl SignInLog for SqliteStore {
             None
         };
         Ok(SignInPage { rows, next })
+    }
+
+    async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats> {
+        // The window: the newest `max_records` records since `since_ms` (the seq range
+        // they span, found on the (tenant, seq) index), then three aggregates over it.
+        let bucket = q.bucket_ms.max(1);
+        let cap = i64::from(q.max_records.max(1));
+        self.log_read(|c| {
+            let (lo, n): (Option<i64>, i64) = one(
+                c,
+                "SELECT MIN(seq), COUNT(*) FROM (SELECT seq FROM signins WHERE tenant_id = ? AND created_ms >= ?
+                   ORDER BY seq DESC LIMIT ?)",
+                params![q.tenant_id, q.since_ms, cap + 1],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .unwrap_or((None, 0));
+            let mut out = SignInStats {
+                records: n.min(cap) as u64,
+                truncated: n > cap,
+                ..Default::default()
+            };
+            let Some(mut lo) = lo else { return Ok(out) };
+            if n > cap {
+                // Drop the oldest record of the cap+1 read.
+                lo = one(
+                    c,
+                    "SELECT seq FROM signins WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT 1",
+                    params![q.tenant_id, lo],
+                    |r| Ok(r.get(0)?),
+                )?
+                .unwrap_or(lo);
+            }
+            let w = "FROM signins s WHERE s.tenant_id = ?1 AND s.seq >= ?2 AND s.created_ms >= ?3";
+            out.by_status = all(
+                c,
+                &format!("SELECT (s.created_ms / ?4) * ?4 AS b, s.status, COUNT(*) {w} GROUP BY b, s.status ORDER BY b"),
+                params![q.tenant_id, lo, q.since_ms, bucket],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)),
+            )?;
+            out.errors = all(
+                c,
+                &format!("SELECT s.error_code, COUNT(*) AS n {w} AND s.error_code <> 0 GROUP BY s.error_code ORDER BY n DESC LIMIT 10"),
+                params![q.tenant_id, lo, q.since_ms],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+            )?;
+            out.policies = all(
+                c,
+                "SELECT s.policy_set, CAST(j.key AS INTEGER), json_extract(j.value, '$[0]') AS result,
+                        (s.created_ms / ?4) * ?4 AS b, COUNT(*)
+                   FROM signins s, json_each(s.record, '$.policyResults') AS j
+                  WHERE s.tenant_id = ?1 AND s.seq >= ?2 AND s.created_ms >= ?3 AND s.policy_set IS NOT NULL
+                  GROUP BY s.policy_set, j.key, result, b ORDER BY b",
+                params![q.tenant_id, lo, q.since_ms, bucket],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default(), r.get(3)?, r.get::<_, i64>(4)? as u64)),
+            )?;
+            let mut hashes: Vec<&str> = out.policies.iter().map(|p| p.0.as_str()).collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            let mut sets = Vec::new();
+            for h in hashes {
+                if let Some(p) = one(c, "SELECT policies FROM policy_sets WHERE hash = ?", [h], |r| Ok(r.get::<_, String>(0)?))? {
+                    sets.push((h.to_string(), p));
+                }
+            }
+            out.policy_sets = sets;
+            Ok(out)
+        })
     }
 
     async fn count_signins(&self, tenant_id: &str) -> Result<u64> {

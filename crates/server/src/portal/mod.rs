@@ -5,6 +5,8 @@
 
 pub mod access;
 pub mod audit;
+pub mod charts;
+pub mod overview;
 pub mod policies;
 pub mod policy_edit;
 pub mod render;
@@ -48,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             get(policy_edit::edit_form).post(policy_edit::save),
         )
         .route("/portal/{tenant}/policies.json", get(policy_edit::export))
+        .route("/portal/{tenant}/overview", get(overview::overview))
         .route("/portal/{tenant}/whatif", get(access::what_if))
         .route(
             "/portal/{tenant}/replay",
@@ -118,9 +121,9 @@ pub fn touch(res: &mut Response, admin: &PortalAdmin) {
     }
 }
 
-/// `GET /portal/{tenant}/`: the sign-in log is the portal's first page.
+/// `GET /portal/{tenant}/`: the overview is the portal's first page.
 async fn home(admin: PortalAdmin) -> Response {
-    let mut res = Redirect::to(&format!("/portal/{}/signins", admin.tenant)).into_response();
+    let mut res = Redirect::to(&format!("/portal/{}/overview", admin.tenant)).into_response();
     render::secure_headers(res.headers_mut());
     touch(&mut res, &admin);
     res

@@ -159,6 +159,14 @@ crate::strings! {
     import = "portal-import",
     import_text = "portal-import-text",
     imported = "portal-imported",
+    overview = "portal-overview",
+    overview_truncated = "portal-overview-truncated",
+    chart_status = "portal-chart-status",
+    chart_reasons = "portal-chart-reasons",
+    chart_policies = "portal-chart-policies",
+    chart_policy = "portal-chart-policy",
+    chart_numbers = "portal-chart-numbers",
+    no_failures = "portal-no-failures",
 }
 
 /// The cookie that remembers the language chosen with `?lang=`.
