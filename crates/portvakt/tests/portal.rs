@@ -23,7 +23,10 @@ fn start() -> Server {
     import["tenants"][0]["conditionalAccessPolicies"] = json!([{
         "displayName": "Block the SPA", "state": "enabled",
         "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["spa"]}},
-        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]);
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}, {
+        "displayName": "Report: MFA for the portal", "state": "enabledForReportingButNotEnforced",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["portvakt-portal"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}]);
     let dir = temp_dir("portal");
     let f = dir.join("import.json");
     std::fs::write(&f, serde_json::to_vec(&import).expect("json")).expect("write");
@@ -626,4 +629,240 @@ async fn what_if_replay_and_the_policy_editor_work_through_the_admin_apis_rules(
         .expect("renamed");
     assert_eq!(saved["state"], "enabledForReportingButNotEnforced");
     assert_eq!(saved["conditions"]["users"]["excludeUsers"], json!([USER]));
+}
+
+#[tokio::test]
+async fn the_directory_pages_change_users_groups_apps_and_keys_through_the_admin_api() {
+    let srv = start();
+    let mut b = Browser::new();
+    portal_sign_in(&srv, &mut b, "contoso", USER, PASSWORD).await;
+    let users = b.get(&format!("{}/portal/contoso/users", srv.url)).await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    let csrf = users.hidden("csrf").expect("csrf");
+    let url = |p: &str| format!("{}/portal/contoso/{p}", srv.url);
+    // Create, search, disable, enable, set roles.
+    let p = b
+        .post(
+            &url("users"),
+            &[
+                ("csrf", &csrf),
+                ("upn", "new@contoso.example"),
+                ("displayName", "New"),
+                ("password", "a long initial password"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let found = b.get(&url("users?q=new%40")).await;
+    assert!(
+        found.body.contains("new@contoso.example") && !found.body.contains(KIM),
+        "{}",
+        found.body
+    );
+    let dup = b
+        .post(
+            &url("users"),
+            &[
+                ("csrf", &csrf),
+                ("upn", "new@contoso.example"),
+                ("password", "a long initial password"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, 400);
+    assert!(dup.body.contains("PV1405"), "{}", dup.body);
+    for action in [
+        vec![("action", "disable")],
+        vec![("action", "enable")],
+        vec![("action", "roles"), ("roles", "admin")],
+        vec![("action", "revoke")],
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(action.iter().copied());
+        let p = b.post(&url("users/new@contoso.example"), &form).await;
+        assert_eq!(p.status, 303, "{action:?}: {}", p.body);
+    }
+    let p = b
+        .post(&url("users/new@contoso.example"), &[("action", "disable")])
+        .await;
+    assert_eq!(p.status, 403, "no token, no change");
+    let admin = srv.admin_token().await;
+    let list: Value = srv
+        .http
+        .get(format!("{}/admin/v1/tenants/contoso/users", srv.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let new = list["value"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["userPrincipalName"] == "new@contoso.example")
+        .cloned()
+        .expect("created");
+    assert_eq!(
+        (new["accountEnabled"].as_bool(), new["roles"].clone()),
+        (Some(true), json!(["admin"])),
+        "{new}"
+    );
+    // A group, an application whose secret is shown once, consent, a resource, a rotation.
+    assert_eq!(
+        b.post(
+            &url("groups"),
+            &[("csrf", &csrf), ("displayName", "Auditors")]
+        )
+        .await
+        .status,
+        303
+    );
+    assert!(b.get(&url("groups")).await.body.contains("Auditors"));
+    let created = b
+        .post(
+            &url("apps"),
+            &[
+                ("csrf", &csrf),
+                ("displayName", "Payroll"),
+                ("clientId", "payroll"),
+                ("confidential", "on"),
+                ("grant_client_credentials", "on"),
+                ("allowedScopes", "api://analytics/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let i = created
+        .body
+        .find("class=\"secret-value\">")
+        .expect("the secret is shown")
+        + "class=\"secret-value\">".len();
+    let secret = &created.body[i..i + created.body[i..].find('<').expect("end")];
+    assert!(secret.len() >= 32, "{secret}");
+    let token = srv
+        .token_raw(
+            "contoso",
+            Some(("payroll", secret)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "api://analytics/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(token.status(), 200, "the shown secret works");
+    assert!(
+        !b.get(&url("apps")).await.body.contains(secret),
+        "shown once only"
+    );
+    assert_eq!(
+        b.post(
+            &url("apps/payroll/consent"),
+            &[("csrf", &csrf), ("on", "1")]
+        )
+        .await
+        .status,
+        303
+    );
+    assert_eq!(
+        b.post(
+            &url("resources"),
+            &[
+                ("csrf", &csrf),
+                ("identifier", "api://payroll"),
+                ("scopes", "Read Write")
+            ]
+        )
+        .await
+        .status,
+        303
+    );
+    assert!(b.get(&url("apps")).await.body.contains("api://payroll"));
+    let before = b
+        .get(&url("keys"))
+        .await
+        .body
+        .matches("<tr><td><code>")
+        .count();
+    assert_eq!(
+        b.post(&url("keys/rotate"), &[("csrf", &csrf)]).await.status,
+        303
+    );
+    let after = b
+        .get(&url("keys"))
+        .await
+        .body
+        .matches("<tr><td><code>")
+        .count();
+    assert!(after > before, "{before} → {after}");
+    // Every change is in the audit log under the admin's name.
+    let audit: Value = srv
+        .http
+        .get(format!(
+            "{}/admin/v1/tenants/contoso/auditLogs/directoryAudits?$top=100",
+            srv.url
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let by_portal: Vec<&str> = audit["value"]
+        .as_array()
+        .expect("v")
+        .iter()
+        .filter(|r| r["initiatedBy"]["user"]["userPrincipalName"] == USER)
+        .map(|r| r["activityDisplayName"].as_str().expect("name"))
+        .collect();
+    for a in [
+        "Add user",
+        "Disable account",
+        "Enable account",
+        "Update user",
+        "Revoke user sessions",
+        "Add group",
+        "Add application",
+        "Consent to application",
+        "Add resource",
+        "Rotate signing keys",
+    ] {
+        assert!(by_portal.contains(&a), "{a} in {by_portal:?}");
+    }
+    // A correlation id leads to its record in its tenant's portal.
+    let res = srv
+        .token_raw(
+            "contoso",
+            Some(("payroll", "wrong-secret")),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "api://analytics/.default"),
+            ],
+        )
+        .await;
+    let cid = res.headers()["x-correlation-id"]
+        .to_str()
+        .expect("cid")
+        .to_string();
+    let mut to = None;
+    for _ in 0..100 {
+        let p = b
+            .get(&format!("{}/portal/signins?correlationId={cid}", srv.url))
+            .await;
+        if p.status == 303 {
+            to = p.location;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(to, Some(format!("/portal/contoso/signins/{cid}")));
+    let p = b
+        .get(&format!(
+            "{}/portal/signins?correlationId=00000000-0000-0000-0000-000000000000",
+            srv.url
+        ))
+        .await;
+    assert_eq!(p.status, 404);
 }

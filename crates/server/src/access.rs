@@ -558,6 +558,9 @@ pub fn prepare_import(
     let mut apps: Vec<Application> = existing.map(|d| d.applications.clone()).unwrap_or_default();
     apps.retain(|a| !applications.iter().any(|n| n.client_id == a.client_id));
     apps.extend(applications.iter().cloned());
+    // Policies may name the portal's built-in client (only its id matters here).
+    apps.retain(|a| a.client_id != portvakt_core::names::PORTAL_CLIENT_ID);
+    apps.push(crate::portal::application("", &spec.name));
     let mut res: Vec<Resource> = existing.map(|d| d.resources.clone()).unwrap_or_default();
     res.retain(|r| !resources.iter().any(|n| n.identifier == r.identifier));
     res.extend(resources.iter().cloned());

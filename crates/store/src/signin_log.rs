@@ -124,6 +124,9 @@ pub trait SignInLog: Send + Sync {
     async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()>;
     /// Read sign-ins. `with_facts` also reads the facts and their group sets (replay).
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage>;
+    /// The tenant id of the newest sign-in with this correlation id, if any (where a
+    /// correlation id on an error page leads).
+    async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>>;
     /// Counts for the overview charts.
     async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats>;
     /// How many sign-ins the tenant's log holds (all time).

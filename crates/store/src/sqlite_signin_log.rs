@@ -160,6 +160,17 @@ impl SignInLog for SqliteStore {
         Ok(SignInPage { rows, next })
     }
 
+    async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>> {
+        self.log_read(|c| {
+            one(
+                c,
+                "SELECT tenant_id FROM signins WHERE correlation_id = ? ORDER BY seq DESC LIMIT 1",
+                [correlation_id],
+                |r| Ok(r.get(0)?),
+            )
+        })
+    }
+
     async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats> {
         // The window: the newest `max_records` records since `since_ms` (the seq range
         // they span, found on the (tenant, seq) index), then three aggregates over it.
@@ -199,7 +210,7 @@ impl SignInLog for SqliteStore {
             )?;
             out.errors = all(
                 c,
-                &format!("SELECT s.error_code, COUNT(*) AS n {w} AND s.error_code <> 0 GROUP BY s.error_code ORDER BY n DESC LIMIT 10"),
+                &format!("SELECT s.error_code, COUNT(*) AS n {w} AND s.status = 1 GROUP BY s.error_code ORDER BY n DESC LIMIT 10"),
                 params![q.tenant_id, lo, q.since_ms],
                 |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
             )?;

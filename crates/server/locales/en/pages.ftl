@@ -69,7 +69,7 @@ errors-means = What it means
 errors-fix = What to do
 errors-persists = Why it can persist
 errors-check = What to check
-errors-logs-note = Every failed request is logged with its correlation id: sign-ins and token requests in the sign-in log (for now the portvakt::signin lines of the server log), everything else in the server log at debug level (PORTVAKT_LOG=debug).
+errors-logs-note = Every failed request is logged with its correlation id: sign-ins and token requests in the sign-in log (the admin portal's sign-in logs; on the command line portvakt logs --correlation-id ID, and portvakt diagnose --correlation-id ID for the chain of causes and the fix), everything else in the server log at debug level (PORTVAKT_LOG=debug).
 errors-correlation-id = Correlation id
 errors-find-signin = Find this sign-in in the sign-in logs
 

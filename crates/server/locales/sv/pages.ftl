@@ -69,7 +69,7 @@ errors-means = Vad det betyder
 errors-fix = Gör så här
 errors-persists = Varför det kan kvarstå
 errors-check = Vad du kan kontrollera
-errors-logs-note = Varje misslyckad begäran loggas med sitt korrelations-id: inloggningar och tokenbegäranden i inloggningsloggen (tills vidare raderna portvakt::signin i serverloggen), allt annat i serverloggen på felsökningsnivå (PORTVAKT_LOG=debug).
+errors-logs-note = Varje misslyckad begäran loggas med sitt korrelations-id: inloggningar och tokenbegäranden i inloggningsloggen (administrationsportalens inloggningsloggar; på kommandoraden portvakt logs --correlation-id ID, och portvakt diagnose --correlation-id ID för kedjan av orsaker och åtgärden), allt annat i serverloggen på felsökningsnivå (PORTVAKT_LOG=debug).
 errors-correlation-id = Korrelations-id
 errors-find-signin = Hitta inloggningen i inloggningsloggarna
 

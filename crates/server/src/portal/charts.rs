@@ -118,7 +118,7 @@ pub fn hbars(title: &str, items: &[(String, u64)], colour: &str, width: u32) -> 
     let label_w = 70.0;
     let plot_w = f64::from(width) - label_w - 50.0;
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" class="chart"><title>{}</title>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" class="chart bars"><title>{}</title>"#,
         esc(title)
     );
     for (i, (label, n)) in items.iter().enumerate() {

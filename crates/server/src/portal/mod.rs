@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod charts;
+pub mod directory;
 pub mod overview;
 pub mod policies;
 pub mod policy_edit;
@@ -28,6 +29,7 @@ use session::PortalAdmin;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/static/portal.css", get(render::stylesheet))
+        .route("/portal/signins", get(find_record))
         .route("/portal/{tenant}/", get(home))
         .route("/portal/{tenant}", get(home_slash))
         .route("/portal/{tenant}/callback", get(session::callback))
@@ -51,6 +53,29 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/portal/{tenant}/policies.json", get(policy_edit::export))
         .route("/portal/{tenant}/overview", get(overview::overview))
+        .route(
+            "/portal/{tenant}/users",
+            get(directory::users).post(directory::create_user),
+        )
+        .route("/portal/{tenant}/users/{upn}", post(directory::user_action))
+        .route(
+            "/portal/{tenant}/groups",
+            get(directory::groups).post(directory::create_group),
+        )
+        .route(
+            "/portal/{tenant}/apps",
+            get(directory::apps).post(directory::create_app),
+        )
+        .route(
+            "/portal/{tenant}/apps/{client_id}/consent",
+            post(directory::consent),
+        )
+        .route(
+            "/portal/{tenant}/resources",
+            post(directory::create_resource),
+        )
+        .route("/portal/{tenant}/keys", get(directory::keys))
+        .route("/portal/{tenant}/keys/rotate", post(directory::rotate))
         .route("/portal/{tenant}/whatif", get(access::what_if))
         .route(
             "/portal/{tenant}/replay",
@@ -61,14 +86,14 @@ pub fn routes() -> Router<AppState> {
 
 /// The built-in public client of the portal in `tenant`: authorization code + PKCE,
 /// its one redirect URI, scope `openid`, consented by the tenant.
-pub fn application(config: &ServerConfig, tenant: &str) -> Application {
+pub fn application(public_url: &str, tenant: &str) -> Application {
     Application {
         client_id: PORTAL_CLIENT_ID.into(),
         display_name: "Portvakt portal".into(),
         secret_sha256: None,
         confidential: false,
         grant_types: vec!["authorization_code".into()],
-        redirect_uris: vec![format!("{}/portal/{tenant}/callback", config.public_url)],
+        redirect_uris: vec![format!("{public_url}/portal/{tenant}/callback")],
         allowed_scopes: vec!["openid".into()],
         access_token_lifetime_seconds: None,
         admin_consented: true,
@@ -80,7 +105,8 @@ pub fn application(config: &ServerConfig, tenant: &str) -> Application {
 /// token path and policy validation both see it; no store holds it).
 pub fn with_portal_app(dir: &mut Directory, config: &ServerConfig) {
     dir.applications.retain(|a| a.client_id != PORTAL_CLIENT_ID);
-    dir.applications.push(application(config, &dir.tenant.name));
+    dir.applications
+        .push(application(&config.public_url, &dir.tenant.name));
 }
 
 /// What every signed-in page shows around its content.
@@ -131,4 +157,48 @@ async fn home(admin: PortalAdmin) -> Response {
 
 async fn home_slash(axum::extract::Path(tenant): axum::extract::Path<String>) -> Response {
     Redirect::permanent(&format!("/portal/{tenant}/")).into_response()
+}
+
+/// `GET /portal/signins?correlationId=…`: where the correlation id on an error or
+/// troubleshooting page leads — its record in its tenant's portal (which asks that
+/// tenant's admin to sign in). Nothing about the record is shown here.
+async fn find_record(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+    crate::correlation::Cid(cid): crate::correlation::Cid,
+) -> Response {
+    let ui = Ui::of(&q, &headers);
+    let wanted = q
+        .get("correlationId")
+        .filter(|c| crate::errors_page::valid_correlation_id(c))
+        .cloned();
+    let tenant = match &wanted {
+        Some(c) => match st.store.signin_tenant(c).await {
+            Ok(Some(id)) => st
+                .store
+                .list_tenants()
+                .await
+                .ok()
+                .and_then(|ts| ts.into_iter().find(|t| t.id == id))
+                .map(|t| t.name),
+            _ => None,
+        },
+        None => None,
+    };
+    match (wanted, tenant) {
+        (Some(c), Some(t)) => {
+            let mut res = Redirect::to(&format!("/portal/{t}/signins/{c}")).into_response();
+            render::secure_headers(res.headers_mut());
+            res
+        }
+        _ => render::problem(
+            &st,
+            &ui,
+            axum::http::StatusCode::NOT_FOUND,
+            ui.t.not_found,
+            ui.t.not_found_text,
+            &cid,
+        ),
+    }
 }

@@ -139,7 +139,7 @@ fn row(r: &Value, ui: &Ui) -> Row {
         status_key: key,
         code: r["errorCodeName"].as_str().unwrap_or("").to_string(),
         ip: s(r, "ipAddress"),
-        ca: s(r, "conditionalAccessStatus"),
+        ca: ui.t.result(&s(r, "conditionalAccessStatus")),
         interactive: r["isInteractive"] == true,
         cid: s(r, "correlationId"),
     }
@@ -381,6 +381,8 @@ struct DetailPage<'a> {
     policies: Vec<PolicyLine>,
     empty: &'static str,
     diagnosis: Option<Diagnosis>,
+    /// The diagnosis's fixes, split at backticks into text and code.
+    fix_spans: Vec<Vec<crate::errors_page::Span>>,
     error_uri: Option<String>,
 }
 
@@ -551,7 +553,7 @@ pub async fn detail(
                 .map(|p| PolicyLine {
                     name: s(p, "displayName"),
                     id: s(p, "id"),
-                    result: s(p, "result"),
+                    result: t.result(&s(p, "result")),
                     failed: matches!(
                         p["result"].as_str(),
                         Some("failure" | "reportOnlyFailure" | "reportOnlyInterrupted")
@@ -586,6 +588,10 @@ pub async fn detail(
             st.config.public_url, row.code, row.cid
         )
     });
+    let fix_spans = diagnosis
+        .as_ref()
+        .map(|d| d.fix.iter().map(|x| crate::errors_page::spans(x)).collect())
+        .unwrap_or_default();
     let lang_q = format!("tab={tab}&lang={}", ui.other().tag());
     let page = DetailPage {
         f: Frame::new(&admin, "signins", &lang_q),
@@ -607,6 +613,7 @@ pub async fn detail(
         policies,
         empty,
         diagnosis,
+        fix_spans,
         error_uri,
     };
     let mut res = render::page(StatusCode::OK, &ui, &page);
