@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test-suite, from a fresh clone: Rust unit, black-box and property tests,
 # then the interop tests that drive Portvakt with third-party clients (npm
-# openid-client v6, PyPI authlib). Installs the npm and PyPI packages it needs
-# (npm ci, pip in a venv). Fails loudly when a tool is missing.
+# openid-client v6, PyPI authlib), then the admin portal end to end in headless
+# Chromium (Debian's chromium, driven by npm playwright-core; axe-core). Installs the
+# npm and PyPI packages it needs (npm ci, pip in a venv), never a browser. Fails
+# loudly when a tool is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -15,6 +17,10 @@ for tool in cargo node npm python3; do
     exit 2
   fi
 done
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "test.sh: /usr/bin/chromium is missing; the portal tests drive Debian's Chromium (apt-get install chromium chromium-driver)." >&2
+  exit 2
+fi
 
 echo "== cargo test (unit, black-box, property tests)"
 cargo test --workspace --all-targets
@@ -25,3 +31,6 @@ tests/readme/run.sh --copy
 echo "== interop: npm openid-client v6 and PyPI authlib against the real binary"
 cargo build -p portvakt
 PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
+
+echo "== portal: the admin portal end to end in headless Chromium (playwright-core, axe-core)"
+PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/portal/run.sh
