@@ -344,7 +344,8 @@ async fn ingest(
     days: i64,
     proposed: Option<PolicySet>,
 ) -> Ingest {
-    let (rx, gen) = spawn_generator(worlds, share0, n, days, proposed, false);
+    // The server's correlation ids are UUIDv7 (time-ordered): so are these.
+    let (rx, gen) = spawn_generator(worlds, share0, n, days, proposed, true);
     let mut out = Ingest::default();
     let t_wall = Instant::now();
     let (mut last_n, mut last_t, mut last_append) = (0u64, Instant::now(), Duration::ZERO);

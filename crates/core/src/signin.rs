@@ -459,6 +459,21 @@ pub fn expand(record: &str, policy_set: Option<&str>) -> Value {
     v
 }
 
+/// The facts of a stored record, with its groups put back from their set, already
+/// parsed (replay parses each set once).
+pub fn facts_with(facts: &str, groups: Option<&Vec<String>>) -> Option<SignInFacts> {
+    let mut f: SignInFacts = serde_json::from_str(facts).ok()?;
+    if let portvakt_policy::Identity::User(u) = &mut f.identity {
+        if u.groups
+            .first()
+            .is_some_and(|g| g.starts_with("#groupset:"))
+        {
+            u.groups = groups.cloned().unwrap_or_default();
+        }
+    }
+    Some(f)
+}
+
 /// The facts of a stored record, with its groups put back from their set.
 pub fn facts_back(facts: &str, group_ids: Option<&str>) -> Option<SignInFacts> {
     let mut f: SignInFacts = serde_json::from_str(facts).ok()?;

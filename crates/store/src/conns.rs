@@ -46,8 +46,23 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// The schema of the sign-in log, a database of its own (`signins.db` beside the main
 /// one): its writes never wait for the main database's writer, nor the other way
 /// round, and its retention purge touches nothing else.
-pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite-log/0001_signins.sql"))];
+pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite-log/0001_signins.sql")),
+    (
+        2,
+        include_str!("../migrations/sqlite-log/0002_lookups_and_set_cleanup.sql"),
+    ),
+];
+
+/// How a database is used, which decides its page size, cache and checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tuning {
+    /// The directory: small rows, random reads and writes; SQLite's defaults.
+    Directory,
+    /// An append-mostly log of ~2 KB rows written in batches (the sign-in log): 16 KiB
+    /// pages, a 64 MiB writer cache, a checkpoint every 64 MiB of WAL.
+    AppendLog,
+}
 
 /// The database holds password hashes, sealed keys and session hashes: only its owner
 /// may read it. The file is created 0600 before SQLite opens it (an existing one is
@@ -97,15 +112,29 @@ impl Conns {
     /// power cut may lose the last transactions but never corrupts), foreign keys on,
     /// and a busy timeout for another process holding the lock.
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        Self::open_with(path, MIGRATIONS)
+        Self::open_with(path, MIGRATIONS, Tuning::Directory)
     }
 
     /// Open `path` with the schema `migrations`.
-    pub(crate) fn open_with(path: &Path, migrations: &[(i64, &str)]) -> Result<Self> {
+    pub(crate) fn open_with(
+        path: &Path,
+        migrations: &[(i64, &str)],
+        tuning: Tuning,
+    ) -> Result<Self> {
         private_files(path);
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
+        if tuning == Tuning::AppendLog {
+            // Before the first table exists (it has no effect on an existing file).
+            writer.pragma_update(None, "page_size", 16384)?;
+        }
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        if tuning == Tuning::AppendLog {
+            // Batches dirty many index pages: keep them cached, and checkpoint every
+            // 64 MiB of WAL instead of every 4 MiB (BENCHMARKS.md, "Sign-in log").
+            writer.pragma_update(None, "cache_size", -65536)?;
+            writer.pragma_update(None, "wal_autocheckpoint", 4096)?;
+        }
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut writer, migrations)?;
         let mut readers = Vec::with_capacity(READERS);

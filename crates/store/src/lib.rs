@@ -26,7 +26,7 @@ pub use flows::{
     TokenUser,
 };
 pub use signin_log::{
-    SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
+    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
 };
 pub use sqlite::SqliteStore;
 

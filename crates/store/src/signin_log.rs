@@ -86,6 +86,23 @@ pub struct SignInPage {
     pub next: Option<i64>,
 }
 
+/// One sign-in's facts for replay: no record, no policy set.
+#[derive(Debug, Clone)]
+pub struct FactsRow {
+    /// The cursor position (and the record's key for an example).
+    pub seq: i64,
+    /// `createdDateTime` (ms).
+    pub created_ms: i64,
+    /// The user key (lowered user principal name).
+    pub user_key: Option<String>,
+    /// The client id.
+    pub app_id: Option<String>,
+    /// The facts JSON (groups as a set reference), if stored.
+    pub facts: Option<String>,
+    /// The hash of the user's group set, if any.
+    pub group_set: Option<String>,
+}
+
 /// What the overview charts count over a window of the log.
 #[derive(Debug, Clone, Default)]
 pub struct StatsQuery {
@@ -124,6 +141,17 @@ pub trait SignInLog: Send + Sync {
     async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()>;
     /// Read sign-ins. `with_facts` also reads the facts and their group sets (replay).
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage>;
+    /// The facts of the tenant's sign-ins since `since_ms`, newest first, older than
+    /// `before_seq` if given, at most `limit` (replay reads these, nothing else).
+    async fn signin_facts(
+        &self,
+        tenant_id: &str,
+        since_ms: i64,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FactsRow>>;
+    /// The group ids (JSON) of these group sets, by hash.
+    async fn group_sets(&self, hashes: &[String]) -> Result<Vec<(String, String)>>;
     /// The tenant id of the newest sign-in with this correlation id, if any (where a
     /// correlation id on an error page leads).
     async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>>;

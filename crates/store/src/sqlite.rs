@@ -180,7 +180,11 @@ impl SqliteStore {
         let log_path = path.with_file_name("signins.db");
         Ok(Self::with(
             Conns::open(path)?,
-            Conns::open_with(&log_path, crate::conns::LOG_MIGRATIONS)?,
+            Conns::open_with(
+                &log_path,
+                crate::conns::LOG_MIGRATIONS,
+                crate::conns::Tuning::AppendLog,
+            )?,
         ))
     }
 

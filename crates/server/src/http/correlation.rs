@@ -58,24 +58,32 @@ fn acceptable(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_string())
 }
 
-/// A fresh id, shaped as a UUIDv4 (RFC 9562 §5.4).
+/// A fresh id, shaped as a UUIDv7 (RFC 9562 §5.7): the time in milliseconds, then
+/// unique bits, so ids sort by creation — the sign-in log indexes them, and an index
+/// that grows at its end costs a fraction of one written in random order
+/// (BENCHMARKS.md, "Sign-in log").
 ///
 /// A correlation id must be unique, not secret (a caller may choose its own), so it is
 /// not drawn from a cryptographic generator per request: `Uuid::new_v4` costs a
 /// `getrandom` system call each time (2 % of the token endpoint's CPU under load), and
 /// aws-lc's generator takes ~60 ms to initialise on its first use, which the first
-/// response after start-up would wait for. Instead: 64 random bits chosen once per
-/// process, beside a per-process counter passed through SplitMix64's finalizer (a
-/// bijection, so distinct counters give distinct ids).
+/// response after start-up would wait for. Instead: after the 48-bit time, 12 bits
+/// chosen once per process and 62 bits of a per-process counter passed through
+/// SplitMix64's finalizer (a bijection, so ids of one process and millisecond differ
+/// unless 2^62 counters collide after truncation).
 pub fn new_correlation_id() -> String {
     static PROCESS: OnceLock<(u64, u64)> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (prefix, key) = *PROCESS.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&prefix.to_be_bytes());
-    bytes[8..].copy_from_slice(&splitmix64(n ^ key).to_be_bytes());
-    uuid::Builder::from_random_bytes(bytes)
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut bytes = [0u8; 10];
+    bytes[..2].copy_from_slice(&(prefix as u16).to_be_bytes());
+    bytes[2..].copy_from_slice(&splitmix64(n ^ key).to_be_bytes());
+    uuid::Builder::from_unix_timestamp_millis(ms, &bytes)
         .into_uuid()
         .hyphenated()
         .to_string()
@@ -160,7 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fresh_ids_are_distinct_version_4_uuids() {
+    fn fresh_ids_are_distinct_time_ordered_version_7_uuids() {
         let ids: Vec<String> = (0..20_000).map(|_| new_correlation_id()).collect();
         let distinct: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
@@ -172,9 +180,12 @@ mod tests {
             .filter(|(x, y)| x != y)
             .count();
         assert!(differing >= 8, "{a} / {b}");
+        // Time-ordered: the first 48 bits never go back.
+        let ts = |s: &String| u64::from_str_radix(&s[..13].replace('-', ""), 16).expect("hex");
+        assert!(ids.windows(2).all(|w| ts(&w[0]) <= ts(&w[1])));
         for id in &ids[..100] {
             let u = uuid::Uuid::parse_str(id).expect("a UUID");
-            assert_eq!(u.get_version_num(), 4, "{id}");
+            assert_eq!(u.get_version_num(), 7, "{id}");
             assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{id}");
             assert_eq!(id.len(), 36, "hyphenated: {id}");
         }

@@ -12,12 +12,15 @@
 use crate::access::{parse_stored, tables, Resolvable};
 use crate::error::ApiError;
 use crate::state::AppState;
-use portvakt_core::signin::facts_back;
+use portvakt_core::signin::facts_with;
 use portvakt_core::ErrorCode;
 use portvakt_policy::{compile, evaluate, Decision, PolicySet};
-use portvakt_store::{Directory, SignInQuery, StoredGraphObject};
+use portvakt_store::{Directory, SignInQuery, SqlValue, StoredGraphObject};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Sign-ins read per page.
+const PAGE: u32 = 5000;
 
 /// What a sign-in's decision was, for comparing two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,20 +191,32 @@ pub async fn replay(
     let mut out = Replay::default();
     let mut users: [BTreeSet<String>; 4] = Default::default();
     let mut cursor = None;
+    // Each group set is read and parsed once (a tenant has few distinct ones).
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    // The changed sign-ins' keys, to read their records for the examples at the end.
+    let mut wanted: Vec<(usize, usize, i64)> = Vec::new();
     loop {
-        let q = SignInQuery {
-            tenant_id: tenant_id.to_string(),
-            since_ms: Some(since_ms),
-            before_seq: cursor,
-            limit: 1000,
-            ..Default::default()
-        };
-        let page = st.store.signins(&q, true).await?;
-        for row in &page.rows {
+        let rows = st
+            .store
+            .signin_facts(tenant_id, since_ms, cursor, PAGE)
+            .await?;
+        let missing: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.group_set.clone())
+            .filter(|h| !groups.contains_key(h))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            for (h, ids) in st.store.group_sets(&missing).await? {
+                groups.insert(h, serde_json::from_str(&ids).unwrap_or_default());
+            }
+        }
+        for row in &rows {
             let Some(facts) = row
                 .facts
                 .as_deref()
-                .and_then(|f| facts_back(f, row.group_ids.as_deref()))
+                .and_then(|f| facts_with(f, row.group_set.as_ref().and_then(|h| groups.get(h))))
                 .filter(|f| f.version <= portvakt_policy::FACTS_VERSION)
             else {
                 out.not_replayable += 1;
@@ -215,34 +230,65 @@ pub async fn replay(
             if vb == va {
                 continue;
             }
-            let record: serde_json::Value = serde_json::from_str(&row.record).unwrap_or_default();
             let who = row
                 .user_key
                 .clone()
                 .unwrap_or_else(|| row.app_id.clone().unwrap_or_default());
             let ex = Example {
-                correlation_id: record["correlationId"].as_str().unwrap_or("").to_string(),
+                correlation_id: String::new(),
                 created_date_time: portvakt_core::clock::rfc3339_ms(row.created_ms),
-                user_principal_name: record["userPrincipalName"].as_str().map(str::to_string),
+                user_principal_name: row.user_key.clone(),
                 app_id: row.app_id.clone().unwrap_or_default(),
                 before: name(vb),
                 after: name(va),
             };
-            let (change, set) = match (vb, va) {
-                (_, Verdict::Blocked) => (&mut out.newly_blocked, &mut users[0]),
-                (_, Verdict::Interaction { mfa: true }) => (&mut out.newly_mfa, &mut users[1]),
-                (_, Verdict::Interaction { mfa: false }) => {
-                    (&mut out.newly_interaction, &mut users[2])
-                }
-                (_, Verdict::Allowed) => (&mut out.no_longer_affected, &mut users[3]),
+            let k = match (vb, va) {
+                (_, Verdict::Blocked) => 0,
+                (_, Verdict::Interaction { mfa: true }) => 1,
+                (_, Verdict::Interaction { mfa: false }) => 2,
+                (_, Verdict::Allowed) => 3,
             };
-            change.add(ex, who, max_examples, set);
+            let change = match k {
+                0 => &mut out.newly_blocked,
+                1 => &mut out.newly_mfa,
+                2 => &mut out.newly_interaction,
+                _ => &mut out.no_longer_affected,
+            };
+            if change.examples.len() < max_examples {
+                wanted.push((k, change.examples.len(), row.seq));
+            }
+            change.add(ex, who, max_examples, &mut users[k]);
         }
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
+        match rows.last() {
+            Some(r) if rows.len() == PAGE as usize => cursor = Some(r.seq),
+            _ => break,
         }
         tokio::task::yield_now().await;
+    }
+    // The examples' records: the correlation id and the name as typed.
+    for (k, i, seq) in wanted {
+        let q = SignInQuery {
+            tenant_id: tenant_id.to_string(),
+            extra: Some(("s.seq = ?".into(), vec![SqlValue::Int(seq)])),
+            limit: 1,
+            ..Default::default()
+        };
+        let Some(row) = st.store.signins(&q, false).await?.rows.into_iter().next() else {
+            continue;
+        };
+        let record: serde_json::Value = serde_json::from_str(&row.record).unwrap_or_default();
+        let change = match k {
+            0 => &mut out.newly_blocked,
+            1 => &mut out.newly_mfa,
+            2 => &mut out.newly_interaction,
+            _ => &mut out.no_longer_affected,
+        };
+        if let Some(ex) = change.examples.get_mut(i) {
+            ex.correlation_id = record["correlationId"].as_str().unwrap_or("").to_string();
+            if let Some(u) = record["userPrincipalName"].as_str() {
+                ex.user_principal_name = Some(u.to_string());
+            }
+        }
     }
     Ok(out)
 }
