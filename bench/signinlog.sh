@@ -3,7 +3,7 @@
 #
 #   bench/signinlog.sh                          # everything (10,000,000 records: ~45 GB!)
 #   BENCH_RECORDS=3000000 bench/signinlog.sh    # what fits on a 30 GB disk
-#   BENCH_PARTS="cc replay" bench/signinlog.sh  # a subset: store cc replay whatif
+#   BENCH_PARTS="cc replay" bench/signinlog.sh  # a subset: store cc replay portal whatif
 #
 # 1. store: `signinlog-bench run` ingests BENCH_RECORDS records (4 tenants, 70 % in
 #    the first; 10,000 users each; 30 days) into a fresh signins.db through
@@ -26,14 +26,15 @@
 # Environment: BENCH_RECORDS (10000000), BENCH_QUERIES (200), BENCH_ROUNDS (5),
 # BENCH_DURATION (10, ≤ 120), BENCH_WARMUP (3), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_REPLAY_RECORDS (1000000), BENCH_REPLAY_RUNS (5),
-# BENCH_PARTS ("store cc replay"), BENCH_TMP (/tmp), CARGO_TARGET_DIR.
+# BENCH_PARTS ("store cc replay portal"), BENCH_PORTAL_RECORDS (BENCH_RECORDS),
+# BENCH_PORTAL_RUNS (200), BENCH_TMP (/tmp), CARGO_TARGET_DIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RECORDS=${BENCH_RECORDS:-10000000}; QUERIES=${BENCH_QUERIES:-200}
 ROUNDS=${BENCH_ROUNDS:-5}; DURATION=${BENCH_DURATION:-10}; WARMUP=${BENCH_WARMUP:-3}
 THREADS=${BENCH_THREADS:-2}; CONNECTIONS=${BENCH_CONNECTIONS:-32}
 REPLAY_RECORDS=${BENCH_REPLAY_RECORDS:-1000000}; REPLAY_RUNS=${BENCH_REPLAY_RUNS:-5}
-PARTS=${BENCH_PARTS:-store cc replay}; TMPROOT=${BENCH_TMP:-/tmp}
+PARTS=${BENCH_PARTS:-store cc replay portal}; TMPROOT=${BENCH_TMP:-/tmp}
 (( DURATION <= 120 && WARMUP <= 120 )) || { echo "BENCH_DURATION/BENCH_WARMUP ≤ 120" >&2; exit 2; }
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET/release/signinlog-bench"; PV="$TARGET/release/portvakt"
@@ -102,7 +103,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 if part store; then
   need_disk "$RECORDS" store
   say "store: $RECORDS records, $QUERIES runs per query"
-  "$BIN" run --dir "$RUN/store" --records "$RECORDS" --queries "$QUERIES" 2> >(tee "$RUN/store.err" >&2) | tee "$RUN/store.out"
+  "$BIN" run --dir "$RUN/store" --records "$RECORDS" --queries "$QUERIES" --no-what-if 2> >(tee "$RUN/store.err" >&2) | tee "$RUN/store.out"
   rm -rf "$RUN/store"
   echo "load after the store part: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
@@ -212,4 +213,90 @@ print("  check: " + ("the answer matches and is non-trivial" if ok else "MISMATC
 sys.exit(0 if ok else 1)
 PY
   rm -rf "$RUN/replay"
+fi
+
+# 4. portal (issue #14): the portal's sign-in log page over BENCH_PORTAL_RECORDS
+#    records (30 days): a data dir with tenant logbench and a portal admin, the
+#    records seeded, an admin session made by the real sign-in (password), then
+#    BENCH_PORTAL_RUNS sequential requests of the first page and of a filtered page
+#    (a user's failures in 7 days); p50/p95 of the time to the last byte over
+#    loopback (= the server's time), and the size of every portal page. Goals:
+#    ≤ 100 ms p95, no page over 150 KB.
+if part portal; then
+  PORTAL_RECORDS=${BENCH_PORTAL_RECORDS:-$RECORDS}; PORTAL_RUNS=${BENCH_PORTAL_RUNS:-200}
+  need_disk "$PORTAL_RECORDS" portal
+  say "portal: $PORTAL_RECORDS records, $PORTAL_RUNS requests per page"
+  [[ -f "$RUN/import.json" ]] || "$BIN" import-file "$RUN/import.json" --users 10000
+  python3 - "$RUN/import.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+t = next(t for t in f["tenants"] if t["name"] == "logbench")
+t.setdefault("users", []).append({"userPrincipalName": "portal-admin@logbench.example", "displayName": "Portal admin",
+                                  "password": "portal admin long password", "roles": ["admin"]})
+json.dump(f, open(sys.argv[1], "w"))
+PY
+  PORT=$(free_port)
+  start portal-import "$RUN/portal" "$PORT" --import "$RUN/import.json"; stop "$LAST_PID"
+  "$BIN" seed --data "$RUN/portal" --tenant logbench --records "$PORTAL_RECORDS" --users 10000 --days 30 \
+    --proposal-out "$RUN/portal-proposal.json" > "$RUN/portal-seed.out"
+  start portal "$RUN/portal" "$PORT"; PID=$LAST_PID
+  COOKIE=$(python3 - "http://127.0.0.1:$PORT" <<'PY'
+import http.client, re, sys, urllib.parse
+base = urllib.parse.urlsplit(sys.argv[1]); jar = {}
+def req(method, url, body=None):
+    u = urllib.parse.urlsplit(url if "://" in url else sys.argv[1] + url)
+    c = http.client.HTTPConnection(base.hostname, base.port)
+    h = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+    if body is not None:
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    c.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=h)
+    r = c.getresponse(); data = r.read().decode()
+    for k, v in r.getheaders():
+        if k.lower() == "set-cookie":
+            name, _, rest = v.partition("=")
+            val = rest.split(";")[0]
+            if val and "Max-Age=0" not in v: jar[name] = val
+            else: jar.pop(name, None)
+    return r.status, r.getheader("Location"), data
+s, loc, _ = req("GET", "/portal/logbench/signins"); assert s == 303, s
+s, loc, _ = req("GET", loc); assert s == 303, s
+s, _, page = req("GET", loc); assert s == 200, s
+hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+form = urllib.parse.urlencode({"interaction": hidden["interaction"], "csrf": hidden["csrf"],
+                               "username": "portal-admin@logbench.example", "password": "portal admin long password"})
+s, loc, body = req("POST", loc.split("?")[0], form); assert s == 303, (s, body[:300])
+s, loc, _ = req("GET", loc); assert s == 303 and "pv_portal" in jar, s
+print(jar["pv_portal"])
+PY
+)
+  USER=$(python3 - "$RUN/portal/signins.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("SELECT user_key FROM signins WHERE status = 1 AND user_key IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()[0])
+PY
+)
+  measure() { # label path
+    local out="$RUN/portal-$1.times"; : > "$out"
+    for _ in $(seq 1 "$PORTAL_RUNS"); do
+      curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}\n' -H "Cookie: pv_portal=$COOKIE" \
+        "http://127.0.0.1:$PORT$2" >> "$out"
+    done
+    python3 - "$1" "$out" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[2])]
+assert all(r[0] == "200" for r in rows), set(r[0] for r in rows)
+t = sorted(float(r[1]) * 1000 for r in rows); size = max(int(r[2]) for r in rows)
+p = lambda q: t[min(len(t) - 1, int(q * len(t)))]
+print(f"portal {sys.argv[1]}: p50 {p(0.5):.1f} ms, p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms over {len(t)} requests; {size} bytes")
+PY
+  }
+  measure "sign-in log, first page" "/portal/logbench/signins"
+  measure "sign-in log, one user's failures in 7 days" "/portal/logbench/signins?range=7d&status=failure&user=$USER"
+  measure "sign-in log, failures in 24 h" "/portal/logbench/signins?range=24h&status=failure"
+  for p in overview policies audit users groups apps keys whatif replay; do
+    curl -sS -o /dev/null -w "portal page $p: %{http_code}, %{size_download} bytes, %{time_total} s\n" \
+      -H "Cookie: pv_portal=$COOKIE" "http://127.0.0.1:$PORT/portal/logbench/$p"
+  done
+  stop "$PID"
+  rm -rf "$RUN/portal"
 fi
