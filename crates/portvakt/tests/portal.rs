@@ -709,6 +709,72 @@ async fn the_directory_pages_change_users_groups_apps_and_keys_through_the_admin
         (Some(true), json!(["admin"])),
         "{new}"
     );
+    // Reset Kim's password: a generated one, shown once, works; the old one does not,
+    // and the audit log names the change without the password.
+    let p = b
+        .post(
+            &url(&format!("users/{KIM}")),
+            &[("csrf", &csrf), ("action", "reset-password")],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let i = p
+        .body
+        .find("class=\"secret-value\">")
+        .expect("the password is shown")
+        + "class=\"secret-value\">".len();
+    let generated = p.body[i..i + p.body[i..].find('<').expect("end")].to_string();
+    assert!(generated.len() >= 16, "{generated}");
+    let sign_in = |password: String| {
+        let srv = &srv;
+        async move {
+            let mut kim = Browser::new();
+            let (_, challenge) = pkce();
+            let start = kim
+                .get(&authorize_url(
+                    srv,
+                    &[
+                        ("client_id", "webapp"),
+                        ("response_type", "code"),
+                        ("scope", "openid"),
+                        ("code_challenge", &challenge),
+                        ("code_challenge_method", "S256"),
+                    ],
+                ))
+                .await;
+            post_login(&mut kim, &start, KIM, &password).await.status
+        }
+    };
+    assert_eq!(
+        sign_in("kim's long password".into()).await,
+        401,
+        "the old password is gone"
+    );
+    assert_eq!(
+        sign_in(generated.clone()).await,
+        303,
+        "the generated one works"
+    );
+    assert!(
+        !b.get(&url("users")).await.body.contains(&generated),
+        "shown once only"
+    );
+    let short = b
+        .post(
+            &url(&format!("users/{KIM}")),
+            &[
+                ("csrf", &csrf),
+                ("action", "reset-password"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert!(
+        short.body.contains("at least 8 characters"),
+        "{}",
+        short.body
+    );
     // A group, an application whose secret is shown once, consent, a resource, a rotation.
     assert_eq!(
         b.post(
@@ -817,12 +883,17 @@ async fn the_directory_pages_change_users_groups_apps_and_keys_through_the_admin
         .filter(|r| r["initiatedBy"]["user"]["userPrincipalName"] == USER)
         .map(|r| r["activityDisplayName"].as_str().expect("name"))
         .collect();
+    assert!(
+        !audit.to_string().contains(&generated),
+        "no password in the audit log"
+    );
     for a in [
         "Add user",
         "Disable account",
         "Enable account",
         "Update user",
         "Revoke user sessions",
+        "Reset password (by admin)",
         "Add group",
         "Add application",
         "Consent to application",

@@ -204,3 +204,6 @@ portal-report-only-success = Report-only: success
 portal-report-only-failure = Report-only: failure
 portal-report-only-not-applied = Report-only: not applied
 portal-report-only-interrupted = Report-only: interrupted
+portal-reset-password = Reset password
+portal-new-password-for = New password for
+portal-password-once = The generated password is shown now and never again. The user's sessions were revoked.

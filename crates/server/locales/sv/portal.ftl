@@ -204,3 +204,6 @@ portal-report-only-success = Endast rapport: lyckades
 portal-report-only-failure = Endast rapport: misslyckades
 portal-report-only-not-applied = Endast rapport: tillämpades inte
 portal-report-only-interrupted = Endast rapport: avbruten
+portal-reset-password = Återställ lösenord
+portal-new-password-for = Nytt lösenord för
+portal-password-once = Det genererade lösenordet visas nu och aldrig igen. Användarens sessioner återkallades.

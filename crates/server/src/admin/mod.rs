@@ -58,6 +58,10 @@ pub fn router() -> Router<AppState> {
             post(revoke_sessions),
         )
         .route(
+            "/admin/v1/tenants/{tenant}/users/{upn}/reset-password",
+            post(reset_password),
+        )
+        .route(
             "/admin/v1/tenants/{tenant}/users/{upn}/reset-mfa",
             post(reset_mfa),
         )
@@ -638,6 +642,83 @@ async fn revoke_sessions_in(
     }))
 }
 
+/// Body of `POST /users/{upn}/reset-password`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetPassword {
+    /// The new password (at least 8 characters); absent: a random one is generated and
+    /// returned once.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Response of `POST /users/{upn}/reset-password`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordReset {
+    /// The user.
+    pub user: User,
+    /// The generated password, when none was given: shown here once only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// The shortest password an administrator may set (the sign-in page's rule).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users/{upn}/reset-password", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), request_body = ResetPassword, responses((status = 200, body = PasswordReset), (status = 400), (status = 404)), security(("bearer" = [])))]
+/// Set a user's password (or generate one, returned once) and revoke their sessions,
+/// so a session signed in with the old password does not live on. The password is
+/// never in the audit log.
+pub async fn reset_password(
+    admin: Admin,
+    State(st): State<AppState>,
+    Path((tenant, upn)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ResetPassword>,
+) -> Result<Json<PasswordReset>, ApiError> {
+    let mut change = Change::of(&tenant, audit::RESET_PASSWORD, target("User", "", &upn));
+    let r = reset_password_in(&st, &tenant, &upn, body, &mut change).await;
+    change.finish(&st, &admin, r).await
+}
+
+async fn reset_password_in(
+    st: &AppState,
+    tenant: &str,
+    upn: &str,
+    body: ResetPassword,
+    change: &mut Change,
+) -> Result<Json<PasswordReset>, ApiError> {
+    let d = directory(st, tenant).await?;
+    let user = existing_user(st, &d.tenant.id, upn).await?;
+    let (password, generated) = match body.password {
+        Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("$.password: at least {MIN_PASSWORD_CHARS} characters"),
+            ))
+        }
+        Some(p) => (p, false),
+        None => (portvakt_jose::random_id(18), true),
+    };
+    let hash = crate::password::hash(password.clone()).await?;
+    let now = st.clock.now();
+    st.store
+        .set_password(&d.tenant.id, &user.id, &hash, now)
+        .await?;
+    st.store.revoke_user(&d.tenant.id, &user.id, now).await?;
+    user_target(change, &user, audit::secret("password"));
+    tracing::info!(tenant = %tenant, user = %user.user_principal_name, "password reset by an administrator");
+    let user = st
+        .store
+        .user_by_id(&d.tenant.id, &user.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::EntityNotFound, "the user vanished"))?;
+    Ok(Json(PasswordReset {
+        user,
+        password: generated.then_some(password),
+    }))
+}
+
 #[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users/{upn}/reset-mfa", tag = "users", params(("tenant" = String, Path), ("upn" = String, Path)), responses((status = 200, body = User), (status = 404)), security(("bearer" = [])))]
 /// Remove a user's registered authenticator: at the next sign-in that needs MFA, the
 /// user registers a new one (after the password). Their sessions are revoked too, so a
@@ -693,6 +774,26 @@ async fn set_admin_consent(
     let mut change = Change::of(tenant, activity, target("Application", client_id, ""));
     let r = set_admin_consent_in(st, tenant, client_id, on, &mut change).await;
     change.finish(st, admin, r).await
+}
+
+/// Tenant-wide consent given by a signed-in admin on the consent page ("consent on
+/// behalf of your organisation"): audited with that user as the initiator.
+pub async fn grant_admin_consent_as(
+    st: &AppState,
+    tenant: &str,
+    client_id: &str,
+    user: &portvakt_core::model::User,
+    correlation_id: &str,
+) -> Result<(), ApiError> {
+    let admin = Admin {
+        client_id: client_id.to_owned(),
+        display_name: "Consent page".into(),
+        user: Some((user.id.clone(), user.user_principal_name.clone())),
+        correlation_id: correlation_id.to_owned(),
+    };
+    set_admin_consent(st, &admin, tenant, client_id, true)
+        .await
+        .map(|_| ())
 }
 
 async fn set_admin_consent_in(

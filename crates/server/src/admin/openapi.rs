@@ -28,7 +28,7 @@ impl Modify for Bearer {
     info(title = "Portvakt admin API", description = "Tenants, users, groups, applications, resources, keys and import. Authenticate with a token from the system tenant for resource urn:portvakt:admin, scope admin."),
     paths(
         super::list_tenants, super::create_tenant, super::get_tenant,
-        super::list_users, super::create_user, super::update_user, super::revoke_sessions, super::reset_mfa,
+        super::list_users, super::create_user, super::update_user, super::revoke_sessions, super::reset_mfa, super::reset_password,
         super::list_groups, super::create_group,
         super::list_apps, super::create_app, super::grant_admin_consent, super::withdraw_admin_consent,
         super::list_resources, super::create_resource,

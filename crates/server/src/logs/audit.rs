@@ -82,6 +82,9 @@ pub const ENABLE_ACCOUNT: Activity = activity("Enable account", "UserManagement"
 pub const REVOKE_SESSIONS: Activity = activity("Revoke user sessions", "Authentication", "Update");
 /// `POST /users/{upn}/reset-mfa`.
 pub const RESET_MFA: Activity = activity("Reset MFA", "Authentication", "Update");
+/// `POST /users/{upn}/reset-password` (Graph's activity is "Reset password (by admin)").
+pub const RESET_PASSWORD: Activity =
+    activity("Reset password (by admin)", "UserManagement", "Update");
 /// `POST /groups`.
 pub const ADD_GROUP: Activity = activity("Add group", "GroupManagement", "Add");
 /// `POST /applications` (the secret is [`REDACTED`]).
@@ -128,6 +131,7 @@ pub const ALL: &[Activity] = &[
     ENABLE_ACCOUNT,
     REVOKE_SESSIONS,
     RESET_MFA,
+    RESET_PASSWORD,
     ADD_GROUP,
     ADD_APPLICATION,
     CONSENT_TO_APPLICATION,

@@ -75,6 +75,8 @@ struct UsersPage<'a> {
     users: Vec<User>,
     search: String,
     outcome: Outcome,
+    /// A generated password (user, password), shown this once.
+    generated: Option<(String, String)>,
 }
 
 async fn users_page(
@@ -83,6 +85,18 @@ async fn users_page(
     tenant: &str,
     search: String,
     outcome: Outcome,
+    status: StatusCode,
+) -> Response {
+    users_page_with(admin, st, tenant, search, outcome, None, status).await
+}
+
+async fn users_page_with(
+    admin: &PortalAdmin,
+    st: &AppState,
+    tenant: &str,
+    search: String,
+    outcome: Outcome,
+    generated: Option<(String, String)>,
     status: StatusCode,
 ) -> Response {
     let users = match admin::list_users(
@@ -126,6 +140,7 @@ async fn users_page(
             users,
             search,
             outcome,
+            generated,
         },
     )
 }
@@ -221,6 +236,46 @@ pub async fn user_action(
         account_enabled: enabled,
         roles,
     };
+    if form.get("action").map(String::as_str) == Some("reset-password") {
+        let given = form.get("password").filter(|p| !p.is_empty()).cloned();
+        let body = crate::admin::ResetPassword { password: given };
+        let failed = |e: ApiError| Outcome {
+            done: false,
+            error: Some(why(&e)),
+        };
+        return match admin::reset_password(a, s, p, JsonBody(body)).await {
+            Ok(axum::Json(r)) => match r.password {
+                Some(pw) => {
+                    let done = Outcome {
+                        done: true,
+                        error: None,
+                    };
+                    users_page_with(
+                        &admin,
+                        &st,
+                        &tenant,
+                        String::new(),
+                        done,
+                        Some((upn, pw)),
+                        StatusCode::OK,
+                    )
+                    .await
+                }
+                None => again(&admin, &format!("/portal/{tenant}/users?done=1")),
+            },
+            Err(e) => {
+                users_page(
+                    &admin,
+                    &st,
+                    &tenant,
+                    String::new(),
+                    failed(e),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
+        };
+    }
     let r: Result<(), ApiError> = match form.get("action").map(String::as_str) {
         Some("disable") => admin::update_user(a, s, p, JsonBody(update(Some(false), None)))
             .await
@@ -243,7 +298,7 @@ pub async fn user_action(
         Some("reset-mfa") => admin::reset_mfa(a, s, p).await.map(|_| ()),
         _ => Err(ApiError::new(
             portvakt_core::ErrorCode::InvalidInput,
-            "action: disable, enable, roles, revoke or reset-mfa",
+            "action: disable, enable, roles, revoke, reset-mfa or reset-password",
         )),
     };
     match r {

@@ -214,6 +214,9 @@ crate::strings! {
     report_only_failure = "portal-report-only-failure",
     report_only_not_applied = "portal-report-only-not-applied",
     report_only_interrupted = "portal-report-only-interrupted",
+    reset_password = "portal-reset-password",
+    new_password_for = "portal-new-password-for",
+    password_once = "portal-password-once",
 }
 
 impl PortalStrings {
