@@ -18,8 +18,46 @@ fn startup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> CliErr
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<(), CliError> {
-    let started = Instant::now();
     init_tracing();
+    let server = start(args, data).await?;
+    server.print_banner();
+    server.serve(shutdown_signal()).await;
+    println!("Portvakt stopped");
+    Ok(())
+}
+
+/// A server that is set up and listening (its data directory opened, the system
+/// tenant bootstrapped, the imports applied) but not yet answering: call
+/// [`Started::serve`].
+pub struct Started {
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    signins: portvakt_server::signin::SignInSink,
+    settings: Settings,
+    max_connections: usize,
+    /// The base URL of issuers (`{public_url}/{tenant}`).
+    pub public_url: String,
+    /// The address it listens on.
+    pub bound: std::net::SocketAddr,
+    /// `DATA/admin.json`: the admin credential the CLI uses.
+    pub admin_file: std::path::PathBuf,
+    master_source: String,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("public_url", &self.public_url)
+            .field("bound", &self.bound)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open the data directory, bootstrap, import and bind: everything `serve` does
+/// before it answers requests. Logging is the caller's ([`crate::logging::init`]).
+pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<Started, CliError> {
+    let started = Instant::now();
     let s: Settings = args.resolve(data)?;
     std::fs::create_dir_all(&s.data).map_err(|e| {
         CliError::Io(format!(
@@ -113,35 +151,63 @@ pub async fn run(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<()
 
     let signins = state.signins.clone();
     let app = portvakt_server::app(state);
-    let shutdown = shutdown_signal();
     let max_connections = listener::fit_to_fd_limit(s.limits.max_connections);
-    println!("Portvakt listening on http://{bound}");
-    println!("  issuers:          {public_url}/{{tenant}}");
-    println!("  admin portal:     {public_url}/portal/{{tenant}}/  (for users with the role admin: portvakt user set-roles --tenant T UPN admin)");
-    println!("  data:             {} (SQLite, WAL)", s.data.display());
-    println!("  master key:       {master_source}");
-    println!(
-        "  admin credential: {} (used by the portvakt CLI)",
-        admin_file.display()
-    );
-    let l = &s.limits;
-    println!(
-        "  limits:           {max_connections} connections ({} per address), timeouts: \
-         header {} s, body {} s, idle {} s",
-        match l.max_connections_per_address {
-            0 => "no cap".to_string(),
-            n => n.to_string(),
-        },
-        l.header_timeout.as_secs(),
-        l.body_timeout.as_secs(),
-        l.idle_timeout.as_secs()
-    );
-    println!("  ready in {} ms", started.elapsed().as_millis());
-    listener::serve(listener, app, s.limits, max_connections, shutdown).await;
-    // Every sign-in answered is in the log before the process ends.
-    signins.shutdown().await;
-    println!("Portvakt stopped");
-    Ok(())
+    Ok(Started {
+        listener,
+        app,
+        signins,
+        max_connections,
+        public_url,
+        bound,
+        admin_file,
+        master_source: master_source.to_string(),
+        started,
+        settings: s,
+    })
+}
+
+impl Started {
+    /// Print where it listens and what it uses, as `portvakt serve` does.
+    pub fn print_banner(&self) {
+        let (s, public_url, bound) = (&self.settings, &self.public_url, self.bound);
+        println!("Portvakt listening on http://{bound}");
+        println!("  issuers:          {public_url}/{{tenant}}");
+        println!("  admin portal:     {public_url}/portal/{{tenant}}/  (for users with the role admin: portvakt user set-roles --tenant T UPN admin)");
+        println!("  data:             {} (SQLite, WAL)", s.data.display());
+        println!("  master key:       {}", self.master_source);
+        println!(
+            "  admin credential: {} (used by the portvakt CLI)",
+            self.admin_file.display()
+        );
+        let l = &s.limits;
+        println!(
+            "  limits:           {} connections ({} per address), timeouts: \
+             header {} s, body {} s, idle {} s",
+            self.max_connections,
+            match l.max_connections_per_address {
+                0 => "no cap".to_string(),
+                n => n.to_string(),
+            },
+            l.header_timeout.as_secs(),
+            l.body_timeout.as_secs(),
+            l.idle_timeout.as_secs()
+        );
+        println!("  ready in {} ms", self.started.elapsed().as_millis());
+    }
+
+    /// Answer requests until `shutdown` completes, then finish the requests in flight
+    /// and drain the sign-in log: every sign-in answered is in the log on return.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        listener::serve(
+            self.listener,
+            self.app,
+            self.settings.limits,
+            self.max_connections,
+            shutdown,
+        )
+        .await;
+        self.signins.shutdown().await;
+    }
 }
 
 /// Keep admin.json's URL in step with the current public URL.
@@ -173,7 +239,7 @@ fn init_tracing() {
 /// Wait for SIGINT or SIGTERM. The handlers are installed when this is *called*
 /// (before the server says it is ready), not when the future is first polled, so a
 /// signal that arrives right after start-up still shuts down gracefully.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     #[cfg(unix)]
