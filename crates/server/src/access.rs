@@ -244,6 +244,12 @@ pub fn service_facts(now: i64, client_id: &str, resource: &str, origin: Origin<'
 /// id and the control (for the token endpoint and the redirect of `/authorize`).
 pub fn refusal(e: &Evaluation) -> Option<ApiError> {
     let description = e.description()?;
+    let policy = match &e.decision {
+        Decision::Allowed => None,
+        Decision::Blocked { policies } => policies.first(),
+        Decision::FailedClosed { failures } => failures.first().map(|f| &f.policy),
+        Decision::InteractionRequired { requirements } => requirements.first().map(|r| &r.policy),
+    };
     let code = match &e.decision {
         Decision::Allowed => return None,
         Decision::Blocked { .. } => ErrorCode::ConditionalAccessBlocked,
@@ -259,7 +265,9 @@ pub fn refusal(e: &Evaluation) -> Option<ApiError> {
             }
         }
     };
-    Some(ApiError::new(code, description))
+    let mut err = ApiError::new(code, description);
+    err.policy = policy.map(|p| (p.id().to_owned(), p.display_name().to_owned()));
+    Some(err)
 }
 
 /// RFC 3339 UTC, as Graph writes `createdDateTime`.

@@ -24,6 +24,8 @@ error-title = Sign-in failed
 consent-title = Permissions requested
 # Preceded by the application's name: "Contoso Analytics would like to:".
 consent-asks = would like to:
+consent-organisation = Consent on behalf of your organisation
+consent-organisation-hint = No one in the organisation will be asked again; an administrator can withdraw it in the portal.
 # Followed by the user's name.
 signed-in-as = Signed in as
 accept = Accept

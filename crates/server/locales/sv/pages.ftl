@@ -24,6 +24,8 @@ error-title = Inloggningen misslyckades
 consent-title = Begärda behörigheter
 # Föregås av programmets namn: "Contoso Analytics vill:".
 consent-asks = vill:
+consent-organisation = Ge medgivande för hela organisationen
+consent-organisation-hint = Ingen i organisationen tillfrågas igen; en administratör kan återkalla det i portalen.
 # Följs av användarens namn.
 signed-in-as = Inloggad som
 accept = Godkänn

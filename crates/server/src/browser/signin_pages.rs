@@ -173,9 +173,26 @@ fn consent_page(c: &Ctx, i: &Interaction, user: &User) -> Result<Response, ApiEr
             user: user.user_principal_name.clone(),
             scopes,
             device_user_code: i.request.device_user_code.clone(),
+            offer_organisation: offers_organisation(app, user, i),
         },
         &[&i.request.redirect_uri],
     ))
+}
+
+/// Tenant-wide consent is offered to the tenant's admins, for an application that
+/// does not have it yet, and never for a device sign-in (whose approval is about
+/// that device only).
+fn offers_organisation(
+    app: &portvakt_core::model::Application,
+    user: &User,
+    i: &Interaction,
+) -> bool {
+    !app.admin_consented
+        && i.request.device_user_code.is_none()
+        && user
+            .roles
+            .iter()
+            .any(|r| r == portvakt_core::model::ADMIN_ROLE)
 }
 
 /// GET `{issuer}/login?interaction=ID`.
@@ -442,6 +459,11 @@ pub async fn consent_post(
                         "the signed-in user no longer exists",
                     )
                 })?;
+        if form.get("organisation") == Some("on") && offers_organisation(app, &user, &i) {
+            // The admin's consent for everyone: the same change (and audit record) as
+            // the portal's and the admin API's, initiated by this user.
+            crate::admin::grant_admin_consent_as(&c.st, &c.view.tenant.name, &app.client_id, &user, &c.cid.to_string()).await?;
+        }
         // The code carries the session's own auth_time; the session must still be live.
         let session =
             match crate::authorize::current_session(&c.st, &c.view, &c.headers, c.now).await? {

@@ -18,6 +18,9 @@ pub struct ApiError {
     pub challenge: Option<String>,
     /// Seconds for a `Retry-After` header (RFC 9110 §10.2.3), with a 429 or 503.
     pub retry_after: Option<i64>,
+    /// The Conditional Access policy that decided a refusal (Graph `id` and
+    /// `displayName`), so that a client can name it in its own words and language.
+    pub policy: Option<(String, String)>,
 }
 
 impl ApiError {
@@ -28,6 +31,7 @@ impl ApiError {
             detail: detail.into(),
             challenge: None,
             retry_after: None,
+            policy: None,
         }
     }
 
@@ -45,14 +49,19 @@ impl ApiError {
 
     /// The JSON body (RFC 6749 §5.2 plus Portvakt's fields).
     pub fn body(&self, correlation_id: &str, public_url: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "error": self.code.oauth_error(),
             "error_description": format!("{}: {}", self.code.title(), self.detail),
             "error_code": self.code.code(),
             "error_uri": format!("{public_url}/errors/{}", self.code.code()),
             "correlation_id": correlation_id,
             "fix": self.code.fix(),
-        })
+        });
+        // An extension parameter (RFC 6749 §5.2 allows them): the deciding policy.
+        if let Some((id, name)) = &self.policy {
+            body["policy"] = serde_json::json!({"id": id, "displayName": name});
+        }
+        body
     }
 }
 

@@ -66,6 +66,8 @@ strings! {
     password = "password",
     consent_title = "consent-title",
     consent_asks = "consent-asks",
+    consent_organisation = "consent-organisation",
+    consent_organisation_hint = "consent-organisation-hint",
     signed_in_as = "signed-in-as",
     accept = "accept",
     deny = "deny",
@@ -192,6 +194,9 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<String>,
     /// Set when the consent approves a device (RFC 8628 §5.4): its user code.
     pub device_user_code: Option<String>,
+    /// Whether to offer "consent on behalf of your organisation" (the user holds the
+    /// role `admin`, as Entra offers it to administrators).
+    pub offer_organisation: bool,
 }
 
 /// A message or error page.

@@ -126,19 +126,14 @@ fn secure(st: &AppState) -> bool {
     st.config.public_url.starts_with("https://")
 }
 
-/// A `Set-Cookie` for the portal of `tenant`: HttpOnly, SameSite=Strict (the
-/// pending sign-in's is Lax: it must come back on the redirect from the sign-in page).
-fn cookie(
-    st: &AppState,
-    tenant: &str,
-    name: &str,
-    value: &str,
-    max_age: i64,
-    strict: bool,
-) -> HeaderValue {
-    let same = if strict { "Strict" } else { "Lax" };
+/// A `Set-Cookie` for the portal of `tenant`: HttpOnly, SameSite=Lax. Not Strict: a
+/// link from elsewhere (an application's error page, an e-mail) must open the page it
+/// names, and with Strict the browser withholds the cookie on that cross-site
+/// navigation and on every redirect it starts, so the sign-in would loop. Every change
+/// is a POST with the session's CSRF token, and Lax withholds cross-site POSTs anyway.
+fn cookie(st: &AppState, tenant: &str, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let mut c = format!(
-        "{name}={value}; Path=/portal/{tenant}/; HttpOnly; SameSite={same}; Max-Age={max_age}"
+        "{name}={value}; Path=/portal/{tenant}/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
     );
     if secure(st) {
         c.push_str("; Secure");
@@ -201,7 +196,7 @@ pub fn start_sign_in(st: &AppState, tenant: &str, back: &str, ui: &Ui) -> Respon
     }
     h.append(
         header::SET_COOKIE,
-        cookie(st, tenant, LOGIN_COOKIE, &sealed, LOGIN_LIFETIME, false),
+        cookie(st, tenant, LOGIN_COOKIE, &sealed, LOGIN_LIFETIME),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
@@ -301,11 +296,11 @@ pub async fn callback(
             }
             h.append(
                 header::SET_COOKIE,
-                cookie(&st, &tenant, COOKIE, &sealed, ABSOLUTE_TIMEOUT, true),
+                cookie(&st, &tenant, COOKIE, &sealed, ABSOLUTE_TIMEOUT),
             );
             h.append(
                 header::SET_COOKIE,
-                cookie(&st, &tenant, LOGIN_COOKIE, "", 0, false),
+                cookie(&st, &tenant, LOGIN_COOKIE, "", 0),
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
@@ -473,8 +468,7 @@ impl FromRequestParts<AppState> for PortalAdmin {
                 let refreshed = if now - c.seen >= TOUCH_EVERY {
                     c.seen = now;
                     let left = ABSOLUTE_TIMEOUT - (now - c.began);
-                    seal(st, &tenant, "session", &c)
-                        .map(|s| cookie(st, &tenant, COOKIE, &s, left, true))
+                    seal(st, &tenant, "session", &c).map(|s| cookie(st, &tenant, COOKIE, &s, left))
                 } else {
                     None
                 };
@@ -534,10 +528,8 @@ pub async fn sign_out(
         }
     }
     let mut res = render::signed_out(&st, &admin.ui, &tenant);
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        cookie(&st, &tenant, COOKIE, "", 0, true),
-    );
+    res.headers_mut()
+        .append(header::SET_COOKIE, cookie(&st, &tenant, COOKIE, "", 0));
     res
 }
 
