@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test-suite, from a fresh clone: Rust unit, black-box and property tests,
 # then the interop tests that drive Portvakt with third-party clients (npm
-# openid-client v6, PyPI authlib), then the admin portal end to end in headless
-# Chromium (Debian's chromium, driven by npm playwright-core; axe-core). Installs the
+# openid-client v6, PyPI authlib), then the admin portal and the story of
+# examples/analytics-onboarding end to end in headless Chromium (Debian's chromium,
+# driven by npm playwright-core; axe-core). Installs the
 # npm and PyPI packages it needs (npm ci, pip in a venv), never a browser. Fails
 # loudly when a tool is missing.
 set -euo pipefail
@@ -32,5 +33,6 @@ echo "== interop: npm openid-client v6 and PyPI authlib against the real binary"
 cargo build -p portvakt
 PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
 
-echo "== portal: the admin portal end to end in headless Chromium (playwright-core, axe-core)"
-PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/portal/run.sh
+echo "== browser: the admin portal and the onboarding story in headless Chromium (playwright-core, axe-core)"
+cargo build -p analytics-onboarding
+PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" ANALYTICS_BIN="$CARGO_TARGET_DIR/debug/analytics-onboarding" bash tests/portal/run.sh
