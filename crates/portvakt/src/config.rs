@@ -82,10 +82,38 @@ pub struct ServeArgs {
         value_name = "on|off"
     )]
     pub signin_log: Option<OnOff>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    /// Re-read when the file changes or on SIGHUP. The public URL then defaults to
+    /// https://{listen address}.
+    #[arg(
+        long = "tls-cert",
+        env = "PORTVAKT_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long = "tls-key",
+        env = "PORTVAKT_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics (/metrics) and the health checks on this address, a
+    /// management listener apart from the main one (off by default). It has no
+    /// authentication, as Prometheus scrapes it: bind it to a private address.
+    #[arg(
+        long = "metrics-listen",
+        env = "PORTVAKT_METRICS_LISTEN",
+        value_name = "ADDR"
+    )]
+    pub metrics_listen: Option<SocketAddr>,
     /// TOML config file with the same settings (data, listen, public_url, import,
     /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
     /// max_connections, max_connections_per_address, signins_per_minute,
-    /// device_codes_per_minute, trust_forwarded_for, signin_log_retention, signin_log).
+    /// device_codes_per_minute, trust_forwarded_for, signin_log_retention, signin_log,
+    /// tls_cert, tls_key, metrics_listen).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -111,6 +139,9 @@ struct FileConfig {
     trust_forwarded_for: Vec<String>,
     signin_log_retention: Option<u32>,
     signin_log: Option<OnOff>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// A setting that is on or off.
@@ -148,6 +179,10 @@ pub struct Settings {
     pub signin_log_retention: u32,
     /// Whether sign-ins are recorded.
     pub signin_log: bool,
+    /// TLS certificate and key, when serving HTTPS.
+    pub tls: Option<crate::serve::tls::TlsFiles>,
+    /// The management listener (metrics, health), if any.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -163,6 +198,16 @@ impl ServeArgs {
                     .map_err(|e| CliError::Config(format!("config file {}: {e}", p.display())))?
             }
             None => FileConfig::default(),
+        };
+        let tls = match (self.tls_cert.or(file.tls_cert), self.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some(crate::serve::tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(CliError::Config(
+                "--tls-cert is set but --tls-key is not (PORTVAKT_TLS_KEY, tls_key in the config file): HTTPS needs both".into(),
+            )),
+            (None, Some(_)) => return Err(CliError::Config(
+                "--tls-key is set but --tls-cert is not (PORTVAKT_TLS_CERT, tls_cert in the config file): HTTPS needs both".into(),
+            )),
         };
         let public_url = self.public_url.or(file.public_url);
         if let Some(u) = &public_url {
@@ -245,6 +290,8 @@ impl ServeArgs {
                 v => v.unwrap_or(30),
             },
             signin_log: self.signin_log.or(file.signin_log) != Some(OnOff::Off),
+            tls,
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
             trusted_proxies: {
                 let given = if self.trust_forwarded_for.is_empty() {
                     file.trust_forwarded_for

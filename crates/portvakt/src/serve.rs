@@ -1,6 +1,7 @@
 //! `portvakt serve`: open the data directory, bootstrap, import, listen.
 
 pub mod listener;
+pub mod tls;
 
 use crate::config::{ServeArgs, Settings};
 use crate::error::CliError;
@@ -33,6 +34,8 @@ pub struct Started {
     listener: tokio::net::TcpListener,
     app: axum::Router,
     signins: portvakt_server::signin::SignInSink,
+    tls: Option<(std::sync::Arc<tls::Reloader>, tokio_rustls::TlsAcceptor)>,
+    management: Option<(tokio::net::TcpListener, axum::Router)>,
     settings: Settings,
     max_connections: usize,
     /// The base URL of issuers (`{public_url}/{tenant}`).
@@ -82,10 +85,19 @@ pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<
     let bound = listener
         .local_addr()
         .map_err(startup("cannot read the bound address"))?;
+    let tls = match &s.tls {
+        Some(files) => {
+            let reloader = tls::Reloader::new(files.clone()).map_err(CliError::Startup)?;
+            let acceptor = tls::acceptor(reloader.clone()).map_err(CliError::Startup)?;
+            Some((reloader, acceptor))
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = s
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{bound}"));
+        .unwrap_or_else(|| format!("{scheme}://{bound}"));
 
     let mut config = ServerConfig::new(&public_url);
     config.refresh_reuse_grace_ms = s.refresh_reuse_grace.saturating_mul(1000);
@@ -150,12 +162,23 @@ pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<
     }
 
     let signins = state.signins.clone();
+    let management = match s.metrics_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                CliError::Startup(format!("cannot listen on {addr} (--metrics-listen): {e}"))
+            })?;
+            Some((l, portvakt_server::metrics::management(state.clone())))
+        }
+        None => None,
+    };
     let app = portvakt_server::app(state);
     let max_connections = listener::fit_to_fd_limit(s.limits.max_connections);
     Ok(Started {
         listener,
         app,
         signins,
+        tls,
+        management,
         max_connections,
         public_url,
         bound,
@@ -170,15 +193,35 @@ impl Started {
     /// Print where it listens and what it uses, as `portvakt serve` does.
     pub fn print_banner(&self) {
         let (s, public_url, bound) = (&self.settings, &self.public_url, self.bound);
-        println!("Portvakt listening on http://{bound}");
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        println!("Portvakt listening on {scheme}://{bound}");
         println!("  issuers:          {public_url}/{{tenant}}");
         println!("  admin portal:     {public_url}/portal/{{tenant}}/  (for users with the role admin: portvakt user set-roles --tenant T UPN admin)");
         println!("  data:             {} (SQLite, WAL)", s.data.display());
         println!("  master key:       {}", self.master_source);
+        if let (Some((r, _)), Some(files)) = (&self.tls, &s.tls) {
+            println!(
+                "  TLS:              {} (expires {}; re-read when it changes or on SIGHUP)",
+                files.cert.display(),
+                time::OffsetDateTime::from_unix_timestamp(r.not_after())
+                    .ok()
+                    .and_then(|d| d
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok())
+                    .unwrap_or_default()
+            );
+        }
         println!(
             "  admin credential: {} (used by the portvakt CLI)",
             self.admin_file.display()
         );
+        if let Some(addr) = self
+            .management
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+        {
+            println!("  metrics:          http://{addr}/metrics and /health/ready (no authentication: keep it private)");
+        }
         let l = &s.limits;
         println!(
             "  limits:           {} connections ({} per address), timeouts: \
@@ -198,14 +241,36 @@ impl Started {
     /// Answer requests until `shutdown` completes, then finish the requests in flight
     /// and drain the sign-in log: every sign-in answered is in the log on return.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        let acceptor = self.tls.map(|(reloader, acceptor)| {
+            reloader.watch();
+            acceptor
+        });
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let management = self.management.map(|(l, router)| {
+            tokio::spawn(async move {
+                let r = axum::serve(l, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.wait_for(|s| *s).await;
+                    })
+                    .await;
+                if let Err(e) = r {
+                    tracing::error!("the management listener stopped: {e}");
+                }
+            })
+        });
         listener::serve(
             self.listener,
             self.app,
             self.settings.limits,
             self.max_connections,
+            acceptor,
             shutdown,
         )
         .await;
+        let _ = stop_tx.send(true);
+        if let Some(m) = management {
+            let _ = m.await;
+        }
         self.signins.shutdown().await;
     }
 }

@@ -24,7 +24,8 @@ pub mod tenant;
 pub use browser::{authorize, device, logout, mfa, password, signin_pages, signin_steps, throttle};
 pub use grants::{client_auth, token, token_endpoints, user_grants, user_tokens};
 pub use http::{
-    client_addr, cookies, correlation, error, errors_page, form, l10n, pages, rate_limit,
+    client_addr, cookies, correlation, error, errors_page, form, health, l10n, metrics, pages,
+    rate_limit,
 };
 pub use logs::{audit, signin_events as signin};
 pub use tenant::{bootstrap, directory, discovery, import, keys, maintenance, verified_tokens};
@@ -39,10 +40,9 @@ use portvakt_core::ErrorCode;
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/health", get(health::live))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/errors/", get(errors_page::index))
         .route("/errors/{code}", get(errors_page::error_page))
         .route(
@@ -92,6 +92,8 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(admin::router())
         .merge(portal::routes())
+        // After routing, so the route's pattern (MatchedPath) labels the metrics.
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no endpoint at this path") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -103,5 +105,20 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             correlation::correlate,
         ))
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                hsts(&state.config.public_url),
+            ),
+        )
         .with_state(state)
+}
+
+/// `Strict-Transport-Security` (RFC 6797) when the public URL is https: a year, so a
+/// browser that once reached Portvakt over TLS never tries plain HTTP. Nothing over
+/// plain HTTP (a browser ignores it there, and a proxy in front decides).
+fn hsts(public_url: &str) -> Option<axum::http::HeaderValue> {
+    public_url
+        .starts_with("https://")
+        .then(|| axum::http::HeaderValue::from_static("max-age=31536000"))
 }

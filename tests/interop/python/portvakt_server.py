@@ -55,7 +55,7 @@ class Portvakt:
         return "\n".join(self.log)
 
 
-def start_portvakt(import_document: dict) -> Portvakt:
+def start_portvakt(import_document: dict, extra_args: tuple[str, ...] = ()) -> Portvakt:
     binary = require_binary()
     directory = tempfile.mkdtemp(prefix="portvakt-interop-py-")
     import_file = os.path.join(directory, "import.json")
@@ -65,7 +65,7 @@ def start_portvakt(import_document: dict) -> Portvakt:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTVAKT_")}
     process = subprocess.Popen(
         [binary, "serve", "--data", os.path.join(directory, "data"),
-         "--listen", "127.0.0.1:0", "--import", import_file],
+         "--listen", "127.0.0.1:0", "--import", import_file, *extra_args],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, encoding="utf-8", errors="replace",
     )
@@ -78,7 +78,7 @@ def start_portvakt(import_document: dict) -> Portvakt:
             line = line.rstrip("\n")
             server.log.append(f"[{name}] {line}")
             if name == "stdout":
-                m = re.match(r"^Portvakt listening on (http://127\.0\.0\.1:\d+)\s*$", line)
+                m = re.match(r"^Portvakt listening on (https?://127\.0\.0\.1:\d+)\s*$", line)
                 if m:
                     found["base"] = m.group(1)
                 if re.match(r"^\s*ready in \d+ ms\s*$", line):

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -29,6 +28,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from browser import parse_form, sign_in
 from portvakt_server import start_portvakt, stop_portvakt
 
 RESOURCE = "api://analytics"
@@ -100,88 +100,6 @@ def discovery(portvakt, tenant: str = "contoso") -> dict:
     res = requests.get(f"{portvakt.issuer(tenant)}/.well-known/openid-configuration", timeout=10)
     res.raise_for_status()
     return res.json()
-
-
-# --- the browser -------------------------------------------------------------
-
-
-class _FormParser(HTMLParser):
-    """The first <form> of a page: action, method, hidden inputs, field names, buttons."""
-
-    def __init__(self):
-        super().__init__()
-        self.form = None
-        self.done = False
-        self.list_items: list[str] = []
-        self._in_code = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "code":
-            self._in_code = True
-        if self.done:
-            return
-        if tag == "form" and self.form is None:
-            self.form = {"action": a.get("action"), "method": (a.get("method") or "get").lower(),
-                         "hidden": {}, "fields": [], "buttons": []}
-        elif self.form is not None and tag == "input" and a.get("name"):
-            self.form["fields"].append(a["name"])
-            if a.get("type") == "hidden":
-                self.form["hidden"][a["name"]] = a.get("value") or ""
-        elif self.form is not None and tag == "button":
-            self.form["buttons"].append((a.get("name"), a.get("value")))
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self.form is not None:
-            self.done = True
-        if tag == "code":
-            self._in_code = False
-
-    def handle_data(self, data):
-        if self._in_code:
-            self.list_items.append(data)
-
-
-def parse_form(html: str, page_url: str) -> tuple[dict, list[str]]:
-    p = _FormParser()
-    p.feed(html)
-    assert p.form is not None, f"no <form> on {page_url}:\n{html}"
-    assert p.form["method"] == "post"
-    p.form["action"] = urljoin(page_url, p.form["action"] or page_url)
-    return p.form, p.list_items
-
-
-def sign_in(url: str, user: dict, redirect_uri: str, browser: requests.Session | None = None):
-    """Play the user: from the authorization URL to the redirect back to the
-    client, signing in and accepting consent on the way. Returns the callback
-    URL (not fetched), the browser and what was seen."""
-    browser = browser or requests.Session()
-    seen = {"login": 0, "consent": 0, "consent_scopes": [], "hops": []}
-    res = browser.get(url, allow_redirects=False, timeout=10)
-    for _ in range(10):
-        seen["hops"].append(f"{res.status_code} {res.url}")
-        if res.status_code in (302, 303):
-            nxt = urljoin(res.url, res.headers["Location"])
-            if nxt.startswith(redirect_uri + "?"):
-                return nxt, browser, seen
-            res = browser.get(nxt, allow_redirects=False, timeout=10)
-            continue
-        assert res.status_code == 200, f"unexpected {res.status_code} from {res.url}:\n{res.text}"
-        assert res.headers.get("content-type", "").startswith("text/html")
-        form, items = parse_form(res.text, res.url)
-        if "password" in form["fields"]:
-            seen["login"] += 1
-            assert form["hidden"].get("interaction"), "login form without a hidden interaction"
-            assert form["hidden"].get("csrf"), "login form without a hidden csrf"
-            data = {**form["hidden"], "username": user["upn"], "password": user["password"]}
-        elif ("consent", "accept") in form["buttons"]:
-            seen["consent"] += 1
-            seen["consent_scopes"] = items
-            data = {**form["hidden"], "consent": "accept"}
-        else:
-            raise AssertionError(f"neither a login nor a consent form at {res.url}:\n{res.text}")
-        res = browser.post(form["action"], data=data, allow_redirects=False, timeout=10)
-    raise AssertionError(f"no redirect to {redirect_uri} after {' -> '.join(seen['hops'])}")
 
 
 # --- checks ------------------------------------------------------------------

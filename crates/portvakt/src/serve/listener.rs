@@ -126,6 +126,7 @@ pub async fn serve(
     app: Router,
     limits: Limits,
     max_connections: usize,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(max_connections.max(1)));
@@ -183,11 +184,32 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let shared = Shared::new(limits.timeouts());
-        let io = TokioIo::new(WatchedIo::new(stream, shared.clone()));
+        let watched = WatchedIo::new(stream, shared.clone());
         let service = ConnService::new(app.clone(), peer, shared.clone());
         let builder = builder.clone();
         let mut stop = stop_rx.clone();
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
+            // The handshake is part of the first request's header time: a client that
+            // opens a connection and sends nothing is cut at the header timeout.
+            let io = match tls {
+                None => ConnIo::Plain(watched),
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(watched)).await {
+                        Ok(Ok(s)) => ConnIo::Tls(Box::new(s)),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake not done within the header timeout");
+                            return;
+                        }
+                    }
+                }
+            };
+            let io = TokioIo::new(io);
             let conn = Box::pin(builder.serve_connection(io, service));
             // Borrowed, not moved: the receiver must live as long as the connection,
             // since shutdown waits for every receiver to be dropped.
@@ -234,7 +256,77 @@ fn builder() -> auto::Builder<TokioExecutor> {
     b
 }
 
-type AutoConn<'a> = auto::Connection<'a, TokioIo<WatchedIo>, ConnService, TokioExecutor>;
+type AutoConn<'a> = auto::Connection<'a, TokioIo<ConnIo>, ConnService, TokioExecutor>;
+
+/// A connection's byte stream: the watched socket, or TLS over it.
+enum ConnIo {
+    Plain(WatchedIo),
+    Tls(Box<tokio_rustls::server::TlsStream<WatchedIo>>),
+}
+
+impl tokio::io::AsyncRead for ConnIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Plain(io) => Pin::new(io).poll_read(cx, buf),
+            ConnIo::Tls(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for ConnIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ConnIo::Plain(io) => Pin::new(io).poll_write(cx, buf),
+            ConnIo::Tls(io) => Pin::new(io.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ConnIo::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            ConnIo::Tls(io) => Pin::new(io.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ConnIo::Plain(io) => io.is_write_vectored(),
+            ConnIo::Tls(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Plain(io) => Pin::new(io).poll_flush(cx),
+            ConnIo::Tls(io) => Pin::new(io.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Plain(io) => Pin::new(io).poll_shutdown(cx),
+            ConnIo::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 /// hyper-util's connection, as [`deadline::drive`] takes it (boxed once per
 /// connection so that it can be pinned without a projection).

@@ -104,14 +104,28 @@ fn argon2_into(params: Params, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> Resul
     r.map_err(|e| e.to_string())
 }
 
+/// Jobs sent to the hashing threads and not yet started.
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Password hashes waiting for a hashing thread (the metrics' queue depth).
+pub fn queue_depth() -> usize {
+    WAITING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Run `f` on a hashing thread and wait for its result.
 async fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    use std::sync::atomic::Ordering;
     let (tx, rx) = tokio::sync::oneshot::channel();
+    WAITING.fetch_add(1, Ordering::Relaxed);
     hashers()
         .send(Box::new(move || {
+            WAITING.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send(f());
         }))
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the password hashing threads stopped"))?;
+        .map_err(|_| {
+            WAITING.fetch_sub(1, Ordering::Relaxed);
+            ApiError::new(ErrorCode::Internal, "the password hashing threads stopped")
+        })?;
     rx.await
         .map_err(|_| ApiError::new(ErrorCode::Internal, "a password hashing job was lost"))
 }

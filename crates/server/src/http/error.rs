@@ -81,6 +81,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(ErrorCode::EntityNotFound, format!("{what} does not exist"))
             }
             StoreError::Unavailable(m) => {
+                crate::metrics::metrics().store_error();
                 tracing::error!(error = %m, "storage unavailable");
                 ApiError::new(
                     ErrorCode::StorageUnavailable,
@@ -88,6 +89,7 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Corrupt(m) => {
+                crate::metrics::metrics().store_error();
                 tracing::error!(error = %m, "stored data is invalid");
                 ApiError::new(
                     ErrorCode::Internal,

@@ -8,6 +8,8 @@ pub mod correlation;
 pub mod error;
 pub mod errors_page;
 pub mod form;
+pub mod health;
 pub mod l10n;
+pub mod metrics;
 pub mod pages;
 pub mod rate_limit;

@@ -112,10 +112,23 @@ impl SignInSink {
 
     /// Hand an event to the writer without waiting.
     pub fn record(&self, ev: SignInEvent) {
+        crate::metrics::metrics().signin(&ev);
         let Some(tx) = &self.tx else { return };
         if tx.try_send(Msg::Event(Box::new(ev))).is_err() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Whether the writer thread still takes events (always true when the log is off).
+    pub fn writer_alive(&self) -> bool {
+        self.tx.as_ref().is_none_or(|t| !t.is_closed())
+    }
+
+    /// Events waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.tx
+            .as_ref()
+            .map_or(0, |t| t.max_capacity() - t.capacity())
     }
 
     /// Events dropped because the writer fell behind.
