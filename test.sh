@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test-suite, from a fresh clone: Rust unit, black-box and property tests,
 # then the interop tests that drive Portvakt with third-party clients (npm
-# openid-client v6, PyPI authlib), then the admin portal and the story of
+# openid-client v6, PyPI authlib, PyPI msal over TLS), then the admin portal and the story of
 # examples/analytics-onboarding end to end in headless Chromium (Debian's chromium,
 # driven by npm playwright-core; axe-core). Installs the
 # npm and PyPI packages it needs (npm ci, pip in a venv), never a browser. Fails
@@ -29,7 +29,7 @@ cargo test --workspace --all-targets
 echo "== the README's serve and first-token commands on a clean copy (ephemeral port)"
 tests/readme/run.sh --copy
 
-echo "== interop: npm openid-client v6 and PyPI authlib against the real binary"
+echo "== interop: npm openid-client v6, PyPI authlib and Microsoft's PyPI msal against the real binary"
 cargo build -p portvakt
 PORTVAKT_BIN="$CARGO_TARGET_DIR/debug/portvakt" bash tests/interop/run.sh
 

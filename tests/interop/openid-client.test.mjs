@@ -160,7 +160,8 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
   }
 
   /** Verify an access token the way a resource server would, and check its claims. */
-  async function verifyAccessToken(config, tokens, { alg, scopes }) {
+  /** `asked`: the request's scope; the response's `scope` is in its words (RFC 6749 §5.1). */
+  async function verifyAccessToken(config, tokens, { alg, scopes, asked }) {
     const md = config.serverMetadata();
     const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwksFor(md.jwks_uri), {
       issuer: md.issuer,
@@ -194,7 +195,8 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
     if (payload.nbf !== undefined) assert.ok(payload.nbf <= payload.iat + 1, 'nbf is after iat');
     const now = Math.floor(Date.now() / 1000);
     assert.ok(Math.abs(payload.iat - now) < 120, `iat ${payload.iat} is far from now ${now}`);
-    assert.deepEqual(tokens.scope.split(' ').sort(), [...scopes].sort());
+    if (asked) assert.equal(tokens.scope, asked, 'the response scope is the request\'s, all of it granted');
+    else assert.deepEqual(tokens.scope.split(' ').sort(), [...scopes].sort());
     assert.equal(tokens.refresh_token, undefined, 'client credentials must not return a refresh token');
     assert.equal(tokens.id_token, undefined, 'client credentials must not return an ID token');
     return { payload, protectedHeader };
@@ -233,7 +235,7 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
     assert.equal(req.body.get('client_secret'), null, 'secret must not also be in the body');
     assert.equal(req.body.get('grant_type'), 'client_credentials');
 
-    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES });
+    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES, asked: `${RESOURCE}/.default` });
   });
 
   test('client credentials, client_secret_post, scope={resource}/.default', async () => {
@@ -248,7 +250,7 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
     assert.equal(req.body.get('client_id'), CLIENT_ID);
     assert.equal(req.body.get('client_secret'), secret);
 
-    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES });
+    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES, asked: `${RESOURCE}/.default` });
   });
 
   test("client credentials with openid-client's default client auth (client_secret_post)", async () => {
@@ -258,13 +260,13 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
     // openid-client v6 documents ClientSecretPost as its default.
     assert.equal(requests[0].headers.get('authorization'), null);
     assert.equal(requests[0].body.get('client_secret'), TENANTS.contoso.secret);
-    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES });
+    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ALL_SCOPES, asked: `${RESOURCE}/.default` });
   });
 
   test('client credentials, scope={resource}/{scope}', async () => {
     const config = await discover('contoso');
     const tokens = await client.clientCredentialsGrant(config, { scope: `${RESOURCE}/Onboarding.ReadWrite` });
-    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ['Onboarding.ReadWrite'] });
+    await verifyAccessToken(config, tokens, { alg: 'ES256', scopes: ['Onboarding.ReadWrite'], asked: `${RESOURCE}/Onboarding.ReadWrite` });
   });
 
   test('client credentials, RFC 8707 resource with a plain scope', async () => {
@@ -368,7 +370,7 @@ describe('Portvakt with openid-client v6', { timeout: 120_000 }, () => {
       const requests = recordRequests(basic);
       const t1 = await client.clientCredentialsGrant(basic, { scope: `${RESOURCE}/.default` });
       assert.deepEqual(basicCredentials(requests[0].headers), { id: CLIENT_ID, secret: TENANTS[tenant].secret });
-      await verifyAccessToken(basic, t1, { alg, scopes: ALL_SCOPES });
+      await verifyAccessToken(basic, t1, { alg, scopes: ALL_SCOPES, asked: `${RESOURCE}/.default` });
 
       const post = await discover(tenant, { auth: 'post' });
       const t2 = await client.clientCredentialsGrant(post, { resource: RESOURCE, scope: 'Reports.Read' });

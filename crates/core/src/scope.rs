@@ -30,9 +30,38 @@ pub struct ResolvedScope {
 }
 
 impl ResolvedScope {
-    /// The space-separated `scope` claim / response value.
+    /// The space-separated `scope` claim: plain names (RFC 9068 §2.2.3).
     pub fn scope_string(&self) -> String {
         self.scopes.join(" ")
+    }
+
+    /// The token response's `scope` (RFC 6749 §5.1) in the words of the request
+    /// `asked`: a scope asked as `{resource}/{name}` is answered so, `{resource}/.default`
+    /// as asked, a plain name (or no scope at all, RFC 8707 `resource` alone) plainly.
+    /// A client granted everything it asked for thus reads back its own request, which
+    /// is what "identical to the scope requested" means, and what MSAL's token cache
+    /// needs to find the token again (it files tokens under the response's scopes).
+    pub fn in_words_of(&self, asked: Option<&str>) -> String {
+        self.words(asked).join(" ")
+    }
+
+    fn words(&self, asked: Option<&str>) -> Vec<String> {
+        let asked: Vec<&str> = asked.unwrap_or("").split_ascii_whitespace().collect();
+        let default = format!("{}/.default", self.resource);
+        if asked.iter().any(|a| *a == default) {
+            return vec![default];
+        }
+        self.scopes
+            .iter()
+            .map(|n| {
+                let qualified = format!("{}/{n}", self.resource);
+                if asked.iter().any(|a| *a == qualified) {
+                    qualified
+                } else {
+                    n.clone()
+                }
+            })
+            .collect()
     }
 }
 
@@ -242,7 +271,17 @@ impl UserScopes {
     pub fn has(&self, s: &str) -> bool {
         self.oidc.iter().any(|x| x == s)
     }
-    /// The `scope` claim / response value: OIDC scopes, then the resource's plain names.
+    /// The token response's `scope` in the words of the request (see
+    /// [`ResolvedScope::in_words_of`]): OIDC scopes, then the resource's.
+    pub fn in_words_of(&self, asked: Option<&str>) -> String {
+        let mut v: Vec<String> = self.oidc.clone();
+        if let Some(r) = &self.resource {
+            v.extend(r.words(asked));
+        }
+        v.join(" ")
+    }
+
+    /// The `scope` claim: OIDC scopes, then the resource's plain names.
     pub fn scope_string(&self) -> String {
         let mut v: Vec<&str> = self.oidc.iter().map(String::as_str).collect();
         if let Some(r) = &self.resource {
@@ -415,6 +454,35 @@ mod tests {
             )
             .map(|r| r.resource),
             Ok("https://api.example.com/v1".into())
+        );
+    }
+
+    #[test]
+    fn the_response_scope_uses_the_words_of_the_request() {
+        let r = ResolvedScope {
+            resource: "api://analytics".into(),
+            scopes: vec!["Onboarding.ReadWrite".into(), "Reports.Read".into()],
+        };
+        assert_eq!(
+            r.in_words_of(Some("api://analytics/.default")),
+            "api://analytics/.default"
+        );
+        assert_eq!(
+            r.in_words_of(Some("api://analytics/Reports.Read Onboarding.ReadWrite")),
+            "Onboarding.ReadWrite api://analytics/Reports.Read"
+        );
+        assert_eq!(r.in_words_of(None), "Onboarding.ReadWrite Reports.Read");
+        let u = UserScopes {
+            oidc: vec!["openid".into(), "offline_access".into()],
+            resource: Some(r),
+        };
+        assert_eq!(
+            u.in_words_of(Some("openid offline_access api://analytics/Reports.Read api://analytics/Onboarding.ReadWrite")),
+            "openid offline_access api://analytics/Onboarding.ReadWrite api://analytics/Reports.Read"
+        );
+        assert_eq!(
+            u.scope_string(),
+            "openid offline_access Onboarding.ReadWrite Reports.Read"
         );
     }
 

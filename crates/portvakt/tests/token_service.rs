@@ -162,7 +162,8 @@ async fn client_credentials_with_basic_and_post_verify_independently() {
     for body in [basic, post] {
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["expires_in"], 3600);
-        assert_eq!(body["scope"], "Onboarding.ReadWrite Reports.Read");
+        // The response speaks the request's words; the claim has the plain names.
+        assert_eq!(body["scope"], "api://analytics/.default");
         let token = body["access_token"].as_str().expect("token");
         let (h, _) = decode(token);
         assert_eq!(h["typ"], "at+jwt", "RFC 9068 §2.1");
@@ -197,18 +198,21 @@ async fn client_credentials_with_basic_and_post_verify_independently() {
 #[tokio::test]
 async fn every_scope_form_names_one_audience() {
     let srv = Server::start();
-    // (extra form parameters, expected audience, expected scope)
-    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    // (extra form parameters, expected audience, expected scope claim, expected
+    // response scope: in the words of the request, RFC 6749 §5.1)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
     let cases: &[Case] = &[
         (
             &[("scope", "api://analytics/.default")],
             "api://analytics",
             "Onboarding.ReadWrite Reports.Read",
+            "api://analytics/.default",
         ),
         (
             &[("scope", "api://analytics/Reports.Read")],
             "api://analytics",
             "Reports.Read",
+            "api://analytics/Reports.Read",
         ),
         (
             &[(
@@ -217,15 +221,18 @@ async fn every_scope_form_names_one_audience() {
             )],
             "api://analytics",
             "Onboarding.ReadWrite Reports.Read",
+            "api://analytics/Onboarding.ReadWrite api://analytics/Reports.Read",
         ),
         (
             &[("resource", "api://analytics"), ("scope", "Reports.Read")],
             "api://analytics",
             "Reports.Read",
+            "Reports.Read",
         ),
         (
             &[("resource", "api://analytics")],
             "api://analytics",
+            "Onboarding.ReadWrite Reports.Read",
             "Onboarding.ReadWrite Reports.Read",
         ),
         (
@@ -236,19 +243,22 @@ async fn every_scope_form_names_one_audience() {
             ],
             "api://analytics",
             "Reports.Read",
+            "Reports.Read",
         ),
         (
             &[("scope", "https://reports.example.com/read")],
             "https://reports.example.com",
             "read",
+            "https://reports.example.com/read",
         ),
         (
             &[("scope", "https://reports.example.com/.default")],
             "https://reports.example.com",
             "read",
+            "https://reports.example.com/.default",
         ),
     ];
-    for (params, aud, scope) in cases {
+    for (params, aud, scope, response) in cases {
         let mut form = vec![("grant_type", "client_credentials")];
         form.extend_from_slice(params);
         let res = srv
@@ -256,7 +266,7 @@ async fn every_scope_form_names_one_audience() {
             .await;
         assert_eq!(res.status(), 200, "{params:?}");
         let body: Value = res.json().await.expect("json");
-        assert_eq!(body["scope"], *scope, "{params:?}");
+        assert_eq!(body["scope"], *response, "{params:?}");
         let claims = verify_independently(
             &srv,
             "contoso",
@@ -280,7 +290,9 @@ async fn every_scope_form_names_one_audience() {
         )
         .await;
     let body: Value = res.json().await.expect("json");
-    assert_eq!(body["scope"], "Reports.Read");
+    assert_eq!(body["scope"], "api://analytics/.default");
+    let (_, claims) = decode(body["access_token"].as_str().expect("token"));
+    assert_eq!(claims["scope"], "Reports.Read");
 }
 
 #[tokio::test]

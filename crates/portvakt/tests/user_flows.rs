@@ -24,9 +24,10 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
     let (s, t) = exchange_spa(&srv, &code, &verifier).await;
     assert_eq!(s, 200, "{t}");
     assert_eq!(t["token_type"], "Bearer");
+    // In the words of the request (RFC 6749 §5.1); the claim has plain names.
     assert_eq!(
         t["scope"],
-        "openid profile email offline_access Reports.Read"
+        "openid profile email offline_access api://analytics/Reports.Read"
     );
     let at = t["access_token"].as_str().expect("at");
     let claims = verify_independently(&srv, "contoso", at, "api://analytics")
@@ -44,6 +45,10 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
         assert!(claims.get(c).is_some(), "access token lacks {c}: {claims}");
     }
     assert_eq!(claims["client_id"], "spa");
+    assert_eq!(
+        claims["scope"],
+        "openid profile email offline_access Reports.Read"
+    );
     assert_eq!(
         claims["groups"],
         serde_json::json!(["Analytics Admins"]),
@@ -131,7 +136,10 @@ async fn code_flow_with_pkce_consent_id_token_userinfo_and_refresh() {
         s, 200,
         "the granted scope, as the client first asked for it: {narrowed}"
     );
-    assert_eq!(narrowed["scope"], "openid offline_access Reports.Read");
+    assert_eq!(
+        narrowed["scope"], "openid offline_access api://analytics/Reports.Read",
+        "in the words of the refresh request"
+    );
     let rt2 = narrowed["refresh_token"]
         .as_str()
         .expect("rotated")
@@ -321,10 +329,7 @@ async fn an_admin_consented_confidential_app_skips_the_consent_page() {
     )
     .await;
     assert_eq!(s, 200, "{t}");
-    assert_eq!(
-        t["scope"],
-        "openid offline_access Onboarding.ReadWrite Reports.Read"
-    );
+    assert_eq!(t["scope"], "openid offline_access api://analytics/.default");
     // The same code again: refused, and what it produced is revoked.
     let (s, e) = token(
         &srv,

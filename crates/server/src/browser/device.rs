@@ -439,7 +439,9 @@ pub async fn device_code_grant(
                 nonce: None,
                 client_app_type: Some("mobileAppsAndDesktopClients"),
             };
-            let minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
+            let mut minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
+            // In the words of the device authorization request (RFC 8628 §3.1).
+            minted.response.scope = scopes.in_words_of(Some(&g.scope));
             ev.token_id = Some(minted.jti);
             Ok(minted.response)
         }

@@ -201,6 +201,7 @@ fn client_credentials(
     let signer = view.access_token_signer(now)?;
     let jti = portvakt_jose::random_id(16);
     let scope = resolved.scope_string();
+    let resolved_words = resolved.in_words_of(form.get("scope"));
     let claims = AccessTokenClaims {
         iss: view.issuer.clone(),
         sub: app.client_id.clone(),
@@ -223,7 +224,7 @@ fn client_credentials(
         access_token,
         token_type: "Bearer",
         expires_in: lifetime,
-        scope,
+        scope: resolved_words,
         id_token: None,
         refresh_token: None,
     })

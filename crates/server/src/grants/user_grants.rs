@@ -130,7 +130,8 @@ pub async fn authorization_code(
         nonce: r.nonce.as_deref(),
         client_app_type: r.client_app_type.as_deref(),
     };
-    let minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
+    let mut minted = mint(st, view, app, &who, &scopes, Refresh::NewFamily, now).await?;
+    minted.response.scope = scopes.in_words_of(form.get("scope").or(Some(r.scope.as_str())));
     st.store
         .link_code(&hash, minted.family.as_deref(), &minted.jti, minted.exp)
         .await?;
@@ -285,6 +286,8 @@ pub async fn refresh_token(
         now,
     )
     .await?;
+    let mut minted = minted;
+    minted.response.scope = scopes.in_words_of(form.get("scope"));
     ev.token_id = Some(minted.jti);
     Ok(minted.response)
 }
