@@ -40,9 +40,10 @@ const IMPORT = {
       name: TENANT,
       displayName: 'Contoso',
       signingAlgorithm: 'ES256',
+      groups: [{ displayName: 'Reviewers' }],
       users: [
         { userPrincipalName: ADMIN, displayName: 'Admin', password: ADMIN_PASSWORD, roles: ['admin'] },
-        { userPrincipalName: KIM, displayName: 'Kim', password: KIM_PASSWORD },
+        { userPrincipalName: KIM, displayName: 'Kim', password: KIM_PASSWORD, groups: ['Reviewers'] },
       ],
       resources: [
         { identifier: 'api://analytics', displayName: 'Analytics API', scopes: ['Onboarding.ReadWrite', 'Reports.Read'] },
@@ -403,6 +404,18 @@ test('the admin portal in headless Chromium: sign-in with TOTP, logs, Conditiona
     });
 
     // ---- 6. The language switch in the header.
+    await step('5c. the directory pages render (screenshots, axe)', async () => {
+      for (const name of ['users', 'groups', 'apps', 'keys']) {
+        await page.goto(`${portal}/${name}`);
+        assert.equal(page.url(), `${portal}/${name}`);
+        await assertStyled(page);
+        await visit(page, `directory-${name}`);
+      }
+      // The groups page offers to add and remove members.
+      await page.goto(`${portal}/groups`);
+      assert.ok((await page.locator('form[action$="/members"]').count()) > 0, 'membership forms');
+    });
+
     await step('6. the language link shows the logs page in Swedish', async () => {
       await go(page, page.locator('header nav a', { hasText: 'Sign-in logs' }), `${portal}/signins`);
       const sv = page.locator('header .who a[hreflang=sv]');

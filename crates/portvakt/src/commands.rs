@@ -119,6 +119,46 @@ pub enum GroupCmd {
         /// Name.
         display_name: String,
     },
+    /// Add a user to a group (Graph: POST /groups/{id}/members/$ref).
+    AddMember {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The group's id or display name.
+        group: String,
+        /// The user's principal name or id.
+        user: String,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The group's id or display name.
+        group: String,
+        /// The user's principal name or id.
+        user: String,
+    },
+}
+
+/// A group's id, from its id or display name (case-insensitive).
+async fn group_id(c: &AdminClient, tenant: &str, group: &str) -> Result<String, CliError> {
+    let v = c
+        .call(
+            Method::GET,
+            &format!("/tenants/{}/groups", seg(tenant)),
+            None,
+        )
+        .await?;
+    items(&v)
+        .iter()
+        .find(|g| s(g, "id") == group || s(g, "displayName").eq_ignore_ascii_case(group))
+        .map(|g| s(g, "id"))
+        .ok_or_else(|| {
+            CliError::Config(format!(
+                "tenant '{tenant}' has no group '{group}' (portvakt group list --tenant {tenant})"
+            ))
+        })
 }
 
 /// `portvakt app …`
@@ -540,6 +580,54 @@ pub async fn group(cmd: GroupCmd, target: &Target) -> Result<(), CliError> {
                         .collect(),
                 )
             });
+        }
+        GroupCmd::AddMember {
+            tenant,
+            group,
+            user,
+        } => {
+            let c = AdminClient::connect(target).await?;
+            let id = group_id(&c, &tenant, &group).await?;
+            let body = if user.contains('@') {
+                json!({"userPrincipalName": user})
+            } else {
+                json!({"@odata.id": format!("directoryObjects/{user}")})
+            };
+            c.call(
+                Method::POST,
+                &format!("/tenants/{}/groups/{}/members/$ref", seg(&tenant), seg(&id)),
+                Some(&body),
+            )
+            .await?;
+            out(
+                target,
+                &json!({"group": id, "user": user, "member": true}),
+                |_| println!("'{user}' is a member of '{group}'"),
+            );
+        }
+        GroupCmd::RemoveMember {
+            tenant,
+            group,
+            user,
+        } => {
+            let c = AdminClient::connect(target).await?;
+            let id = group_id(&c, &tenant, &group).await?;
+            c.call(
+                Method::DELETE,
+                &format!(
+                    "/tenants/{}/groups/{}/members/{}/$ref",
+                    seg(&tenant),
+                    seg(&id),
+                    seg(&user)
+                ),
+                None,
+            )
+            .await?;
+            out(
+                target,
+                &json!({"group": id, "user": user, "member": false}),
+                |_| println!("'{user}' is not a member of '{group}'"),
+            );
         }
         GroupCmd::Create {
             tenant,

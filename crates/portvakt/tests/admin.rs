@@ -321,6 +321,37 @@ async fn cli_manages_tenants_users_groups_apps_and_resources() {
     assert!(out.contains("Analytics Admins"), "{out}");
     let (_, out, _) = srv.cli(&["group", "list", "--tenant", "woodgrove"]);
     assert!(out.contains("Payroll Admins"), "{out}");
+    let (code, out, err) = srv.cli(&[
+        "group",
+        "add-member",
+        "--tenant",
+        "woodgrove",
+        "payroll admins",
+        "kim@woodgrove.example",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("is a member of"), "{out}");
+    let (_, out, _) = srv.cli(&["user", "list", "--tenant", "woodgrove", "--json"]);
+    assert!(out.contains("Payroll Admins"), "the user's groups: {out}");
+    let (code, _, err) = srv.cli(&[
+        "group",
+        "remove-member",
+        "--tenant",
+        "woodgrove",
+        "Payroll Admins",
+        "kim@woodgrove.example",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = srv.cli(&[
+        "group",
+        "add-member",
+        "--tenant",
+        "woodgrove",
+        "Nope",
+        "kim@woodgrove.example",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no group 'Nope'"), "{err}");
     let (code, _, err) = srv.cli(&["user", "list", "--tenant", "nope"]);
     assert_eq!(code, 4);
     assert!(err.contains("PV1301"), "{err}");
@@ -492,5 +523,173 @@ async fn global_flags_work_before_and_after_the_subcommand() {
     assert!(
         serde_json::from_str::<Value>(&out).is_err(),
         "text, not JSON: {out}"
+    );
+}
+
+#[tokio::test]
+async fn group_members_are_added_and_removed_in_graphs_shape_and_audited() {
+    let srv = Server::start();
+    let admin = srv.admin_token().await;
+    let base = format!("{}/admin/v1/tenants/contoso", srv.url);
+    let call = |method: reqwest::Method, url: String, body: Option<Value>| {
+        let mut req = srv.http.request(method, url).bearer_auth(&admin);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.expect("send");
+            let status = res.status().as_u16();
+            let v: Value = res.json().await.unwrap_or(Value::Null);
+            (status, v)
+        }
+    };
+    let (s, g) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups"),
+        Some(serde_json::json!({"displayName": "Onboarding admins"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().expect("id").to_string();
+    let (_, users) = call(reqwest::Method::GET, format!("{base}/users"), None).await;
+    let user = users["value"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["userPrincipalName"] == "admin@contoso.example")
+        .cloned()
+        .expect("the admin user");
+    let uid = user["id"].as_str().expect("id").to_string();
+    let groups_of = |v: &Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["id"] == uid.as_str())
+            .map(|u| {
+                u["groups"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    };
+
+    // Graph's reference form: the last segment of @odata.id is the user's id.
+    let (s, v) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups/{gid}/members/$ref"),
+        Some(serde_json::json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{uid}")})),
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (_, users) = call(reqwest::Method::GET, format!("{base}/users"), None).await;
+    assert!(
+        groups_of(&users).contains(&"Onboarding admins".to_string()),
+        "{users}"
+    );
+    // Adding again changes nothing and is not an error.
+    let (s, _) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups/{gid}/members/$ref"),
+        Some(serde_json::json!({"userPrincipalName": "ADMIN@contoso.example"})),
+    )
+    .await;
+    assert_eq!(s, 204);
+    // Removed by user principal name.
+    let (s, _) = call(
+        reqwest::Method::DELETE,
+        format!("{base}/groups/{gid}/members/admin@contoso.example/$ref"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (_, users) = call(reqwest::Method::GET, format!("{base}/users"), None).await;
+    assert!(
+        !groups_of(&users).contains(&"Onboarding admins".to_string()),
+        "{users}"
+    );
+
+    // Errors name what is wrong.
+    let (s, v) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups/nope/members/$ref"),
+        Some(serde_json::json!({"userPrincipalName": "admin@contoso.example"})),
+    )
+    .await;
+    assert_eq!((s, v["error_code"].as_str()), (404, Some("PV1404")), "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("group 'nope'"),
+        "{v}"
+    );
+    let (s, v) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups/{gid}/members/$ref"),
+        Some(serde_json::json!({"userPrincipalName": "nobody@contoso.example"})),
+    )
+    .await;
+    assert_eq!(s, 404, "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nobody@contoso.example"),
+        "{v}"
+    );
+    let (s, v) = call(
+        reqwest::Method::POST,
+        format!("{base}/groups/{gid}/members/$ref"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    // A user of another tenant is not found here.
+    let (s, _) = call(
+        reqwest::Method::DELETE,
+        format!(
+            "{}/admin/v1/tenants/fabrikam/groups/{gid}/members/{uid}/$ref",
+            srv.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // Each change is one audit record naming the group and the user.
+    let (_, audit) = call(
+        reqwest::Method::GET,
+        format!("{base}/auditLogs/directoryAudits"),
+        None,
+    )
+    .await;
+    let records = audit["value"].as_array().expect("audits");
+    let added: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["activityDisplayName"] == "Add member to group" && r["result"] == "success")
+        .collect();
+    assert_eq!(added.len(), 2, "{audit}");
+    let t = &added[0]["targetResources"];
+    assert_eq!(t[0]["id"], gid.as_str());
+    assert_eq!(t[0]["displayName"], "Onboarding admins");
+    assert_eq!(
+        t[1]["userPrincipalName"]
+            .as_str()
+            .or(t[1]["displayName"].as_str()),
+        Some("admin@contoso.example"),
+        "{t}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["activityDisplayName"] == "Remove member from group"
+                && r["result"] == "success"),
+        "{audit}"
     );
 }

@@ -785,7 +785,65 @@ async fn the_directory_pages_change_users_groups_apps_and_keys_through_the_admin
         .status,
         303
     );
-    assert!(b.get(&url("groups")).await.body.contains("Auditors"));
+    let groups = b.get(&url("groups")).await;
+    assert!(groups.body.contains("Auditors"));
+    // Members: the group's add form lists the users who are not in it.
+    let gid = {
+        let i = groups
+            .body
+            .find("<strong>Auditors</strong>")
+            .expect("the group");
+        let rest = &groups.body[i..];
+        let j = rest.find("<code class=\"meta\">").expect("its id") + "<code class=\"meta\">".len();
+        rest[j..rest[j..].find('<').expect("end") + j].to_string()
+    };
+    let members = format!("groups/{gid}/members");
+    let add = b
+        .post(
+            &url(&members),
+            &[
+                ("csrf", &csrf),
+                ("action", "add"),
+                ("upn", "new@contoso.example"),
+            ],
+        )
+        .await;
+    assert_eq!(add.status, 303, "{}", add.body);
+    let after = b.get(&url("groups")).await;
+    assert!(
+        after
+            .body
+            .contains("name=\"upn\" value=\"new@contoso.example\""),
+        "the member has its remove form: {}",
+        after.body
+    );
+    let forged = b
+        .post(
+            &url(&members),
+            &[
+                ("csrf", "forged"),
+                ("action", "remove"),
+                ("upn", "new@contoso.example"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let removed = b
+        .post(
+            &url(&members),
+            &[
+                ("csrf", &csrf),
+                ("action", "remove"),
+                ("upn", "new@contoso.example"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(!b
+        .get(&url("groups"))
+        .await
+        .body
+        .contains("name=\"upn\" value=\"new@contoso.example\""));
     let created = b
         .post(
             &url("apps"),

@@ -236,6 +236,15 @@ pub trait Store: Flows + AuditLog + SignInLog + Send + Sync + 'static {
     async fn delete_named_location(&self, tenant_id: &str, id: &str) -> Result<bool>;
     /// Set a user's roles. NotFound if there is no such user.
     async fn set_user_roles(&self, tenant_id: &str, upn: &str, roles: &[String]) -> Result<()>;
+    /// Add (`member`) or remove a user from a group of the same tenant; whether that
+    /// changed anything. NotFound if the group or the user is not in the tenant.
+    async fn set_group_member(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> Result<bool>;
 
     /// A user's sealed TOTP secret and the last time step used with it.
     async fn user_totp(&self, tenant_id: &str, user_id: &str) -> Result<Option<(Vec<u8>, i64)>>;

@@ -617,6 +617,55 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_group_member(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> Result<bool> {
+        let changed = self.transaction(|tx| {
+            let group: Option<i64> = one(
+                tx,
+                "SELECT 1 FROM groups WHERE tenant_id = ? AND id = ?",
+                params![tenant_id, group_id],
+                |r| Ok(r.get::<_, i64>(0)?),
+            )?;
+            let user: Option<i64> = one(
+                tx,
+                "SELECT 1 FROM users WHERE tenant_id = ? AND id = ?",
+                params![tenant_id, user_id],
+                |r| Ok(r.get::<_, i64>(0)?),
+            )?;
+            if group.is_none() {
+                return Err(StoreError::NotFound(format!("group '{group_id}'")));
+            }
+            if user.is_none() {
+                return Err(StoreError::NotFound(format!("user '{user_id}'")));
+            }
+            let n = if member {
+                exec(
+                    tx,
+                    "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)",
+                    params![group_id, user_id],
+                )?
+            } else {
+                exec(
+                    tx,
+                    "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
+                    params![group_id, user_id],
+                )?
+            };
+            Ok(n > 0)
+        })?;
+        if changed {
+            // A group can be what a session's tokens were allowed by (or a policy's
+            // condition): like a role change.
+            self.revoked();
+        }
+        Ok(changed)
+    }
+
     async fn user_totp(&self, tenant_id: &str, user_id: &str) -> Result<Option<(Vec<u8>, i64)>> {
         self.read(|c| {
             Ok(one(

@@ -78,6 +78,14 @@ pub fn router() -> Router<AppState> {
             get(list_groups).post(create_group),
         )
         .route(
+            "/admin/v1/tenants/{tenant}/groups/{group_id}/members/$ref",
+            post(add_group_member),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/groups/{group_id}/members/{user}/$ref",
+            axum::routing::delete(remove_group_member),
+        )
+        .route(
             "/admin/v1/tenants/{tenant}/applications",
             get(list_apps).post(create_app),
         )
@@ -879,6 +887,135 @@ pub async fn create_group(
     );
     let r = create_group_in(&st, &tenant, body, &mut change).await;
     change.finish(&st, &admin, r).await
+}
+
+/// A member to add: Graph's `{"@odata.id": "…/directoryObjects/{id}"}` (the last
+/// path segment is the user's id), or Portvakt's `{"userPrincipalName": "…"}`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRef {
+    /// A URL whose last segment is the user's id (Graph's reference form).
+    #[serde(rename = "@odata.id")]
+    pub odata_id: Option<String>,
+    /// The user's sign-in name.
+    #[serde(rename = "userPrincipalName")]
+    pub user_principal_name: Option<String>,
+}
+
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups/{group_id}/members/$ref", tag = "groups", params(("tenant" = String, Path), ("group_id" = String, Path)), request_body = MemberRef, responses((status = 204, description = "added (or already a member)"), (status = 400), (status = 404)), security(("bearer" = [])))]
+/// Add a user to a group (Graph: `POST /groups/{id}/members/$ref`).
+pub async fn add_group_member(
+    admin: Admin,
+    State(st): State<AppState>,
+    Path((tenant, group_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<MemberRef>,
+) -> Result<StatusCode, ApiError> {
+    let user = match (&body.odata_id, &body.user_principal_name) {
+        (Some(url), None) => url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        (None, Some(upn)) => upn.clone(),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "give exactly one of '@odata.id' (…/directoryObjects/{user id}) and 'userPrincipalName'",
+            ))
+        }
+    };
+    set_member(&st, &admin, &tenant, &group_id, &user, true).await
+}
+
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/groups/{group_id}/members/{user}/$ref", tag = "groups", params(("tenant" = String, Path), ("group_id" = String, Path), ("user" = String, Path, description = "the user's id or user principal name")), responses((status = 204, description = "removed (or not a member)"), (status = 404)), security(("bearer" = [])))]
+/// Remove a user from a group (Graph: `DELETE /groups/{id}/members/{id}/$ref`).
+pub async fn remove_group_member(
+    admin: Admin,
+    State(st): State<AppState>,
+    Path((tenant, group_id, user)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    set_member(&st, &admin, &tenant, &group_id, &user, false).await
+}
+
+async fn set_member(
+    st: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    group_id: &str,
+    user: &str,
+    member: bool,
+) -> Result<StatusCode, ApiError> {
+    let activity = if member {
+        audit::ADD_MEMBER
+    } else {
+        audit::REMOVE_MEMBER
+    };
+    let mut change = Change::of(tenant, activity, target("Group", group_id, ""));
+    let r = set_member_in(st, tenant, group_id, user, member, &mut change).await;
+    change.finish(st, admin, r).await
+}
+
+async fn set_member_in(
+    st: &AppState,
+    tenant: &str,
+    group_id: &str,
+    user: &str,
+    member: bool,
+    change: &mut Change,
+) -> Result<StatusCode, ApiError> {
+    let d = directory(st, tenant).await?;
+    let group = st
+        .store
+        .list_groups(&d.tenant.id)
+        .await?
+        .into_iter()
+        .find(|g| g.id == group_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EntityNotFound,
+                format!("group '{group_id}' does not exist in tenant '{tenant}'"),
+            )
+        })?;
+    let found = if user.contains('@') {
+        st.store.user_by_upn(&d.tenant.id, user).await?
+    } else {
+        st.store.user_by_id(&d.tenant.id, user).await?
+    };
+    let u = found.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::EntityNotFound,
+            format!("user '{user}' does not exist in tenant '{tenant}'"),
+        )
+    })?;
+    let changed = st
+        .store
+        .set_group_member(&d.tenant.id, &group.id, &u.id, member)
+        .await?;
+    st.directory.invalidate(&d.tenant.name);
+    if let Some(t) = change.first() {
+        t.display_name = group.display_name.clone();
+        t.modified_properties = vec![prop(
+            "members",
+            if member {
+                None
+            } else {
+                Some(&u.user_principal_name)
+            },
+            if member {
+                Some(&u.user_principal_name)
+            } else {
+                None
+            },
+        )];
+    }
+    change
+        .targets
+        .push(target("User", &u.id, &u.user_principal_name));
+    if !changed {
+        tracing::debug!(group = %group.display_name, user = %u.user_principal_name, member, "membership unchanged");
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_group_in(

@@ -29,7 +29,7 @@ impl Modify for Bearer {
     paths(
         super::list_tenants, super::create_tenant, super::get_tenant,
         super::list_users, super::create_user, super::update_user, super::revoke_sessions, super::reset_mfa, super::reset_password,
-        super::list_groups, super::create_group,
+        super::list_groups, super::create_group, super::add_group_member, super::remove_group_member,
         super::list_apps, super::create_app, super::grant_admin_consent, super::withdraw_admin_consent,
         super::list_resources, super::create_resource,
         super::list_keys, super::rotate_keys,

@@ -87,6 +87,11 @@ pub const RESET_PASSWORD: Activity =
     activity("Reset password (by admin)", "UserManagement", "Update");
 /// `POST /groups`.
 pub const ADD_GROUP: Activity = activity("Add group", "GroupManagement", "Add");
+/// `POST /groups/{id}/members/$ref` (Graph's name).
+pub const ADD_MEMBER: Activity = activity("Add member to group", "GroupManagement", "Add");
+/// `DELETE /groups/{id}/members/{user}/$ref` (Graph's name).
+pub const REMOVE_MEMBER: Activity =
+    activity("Remove member from group", "GroupManagement", "Delete");
 /// `POST /applications` (the secret is [`REDACTED`]).
 pub const ADD_APPLICATION: Activity = activity("Add application", "ApplicationManagement", "Add");
 /// `POST /applications/{id}/admin-consent`.
@@ -133,6 +138,8 @@ pub const ALL: &[Activity] = &[
     RESET_MFA,
     RESET_PASSWORD,
     ADD_GROUP,
+    ADD_MEMBER,
+    REMOVE_MEMBER,
     ADD_APPLICATION,
     CONSENT_TO_APPLICATION,
     REVOKE_CONSENT,

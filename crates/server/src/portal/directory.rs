@@ -322,10 +322,11 @@ pub async fn user_action(
 
 // ----- groups ------------------------------------------------------------------
 
-/// A group and its members.
+/// A group, its members and the users who could be added.
 pub struct GroupRow {
     pub group: Group,
     pub members: Vec<String>,
+    pub candidates: Vec<String>,
 }
 
 #[derive(Template)]
@@ -370,13 +371,21 @@ async fn groups_page(
     };
     let groups = groups
         .into_iter()
-        .map(|g| GroupRow {
-            members: users
+        .map(|g| {
+            let (members, others): (Vec<_>, Vec<_>) = users
                 .iter()
-                .filter(|u| u.groups.contains(&g.display_name))
-                .map(|u| u.user_principal_name.clone())
-                .collect(),
-            group: g,
+                .partition(|u| u.groups.contains(&g.display_name));
+            GroupRow {
+                members: members
+                    .iter()
+                    .map(|u| u.user_principal_name.clone())
+                    .collect(),
+                candidates: others
+                    .iter()
+                    .map(|u| u.user_principal_name.clone())
+                    .collect(),
+                group: g,
+            }
         })
         .collect();
     show(
@@ -436,6 +445,62 @@ pub async fn create_group(
     };
     match r {
         Ok(()) => again(&admin, &format!("/portal/{tenant}/groups?done=1")),
+        Err(e) => {
+            groups_page(
+                &admin,
+                &st,
+                &tenant,
+                Outcome {
+                    done: false,
+                    error: Some(why(&e)),
+                },
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /portal/{tenant}/groups/{group_id}/members` (`csrf`, `upn`, `action` =
+/// `add` or `remove`): the admin API's membership change, audited the same way.
+pub async fn member(
+    admin: PortalAdmin,
+    State(st): State<AppState>,
+    Path((tenant, group_id)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !admin.csrf_ok(form.get("csrf").map(String::as_str)) {
+        return render::csrf_refused(&st, &admin.ui, &admin.correlation_id);
+    }
+    let upn = form.get("upn").map(|s| s.trim()).unwrap_or("").to_string();
+    let r = match form.get("action").map(String::as_str) {
+        Some("add") => {
+            admin::add_group_member(
+                admin.as_admin(),
+                State(st.clone()),
+                Path((tenant.clone(), group_id)),
+                JsonBody(admin::MemberRef {
+                    odata_id: None,
+                    user_principal_name: Some(upn),
+                }),
+            )
+            .await
+        }
+        Some("remove") => {
+            admin::remove_group_member(
+                admin.as_admin(),
+                State(st.clone()),
+                Path((tenant.clone(), group_id, upn)),
+            )
+            .await
+        }
+        _ => Err(ApiError::new(
+            portvakt_core::ErrorCode::InvalidInput,
+            "action must be add or remove",
+        )),
+    };
+    match r {
+        Ok(_) => again(&admin, &format!("/portal/{tenant}/groups?done=1")),
         Err(e) => {
             groups_page(
                 &admin,

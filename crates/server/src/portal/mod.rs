@@ -63,6 +63,10 @@ pub fn routes() -> Router<AppState> {
             get(directory::groups).post(directory::create_group),
         )
         .route(
+            "/portal/{tenant}/groups/{group_id}/members",
+            post(directory::member),
+        )
+        .route(
             "/portal/{tenant}/apps",
             get(directory::apps).post(directory::create_app),
         )

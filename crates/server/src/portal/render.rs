@@ -217,6 +217,9 @@ crate::strings! {
     reset_password = "portal-reset-password",
     new_password_for = "portal-new-password-for",
     password_once = "portal-password-once",
+    add_member = "portal-add-member",
+    remove_member = "portal-remove-member",
+    member_user = "portal-member-user",
 }
 
 impl PortalStrings {
