@@ -1,4 +1,5 @@
-// Start and stop a real `portvakt serve` for the interop tests.
+// Start and stop a real `portvakt serve` for the interop tests and the portal's
+// browser suite (tests/portal/portal.mjs).
 //
 // startPortvakt(importDocument) writes the import file into a fresh temporary
 // data directory, spawns `$PORTVAKT_BIN serve --listen 127.0.0.1:0 --data DIR
@@ -21,7 +22,7 @@ export function requireBinary() {
   if (!bin) {
     throw new Error(
       'PORTVAKT_BIN is not set: point it at a built portvakt binary, e.g. ' +
-        'PORTVAKT_BIN=$CARGO_TARGET_DIR/debug/portvakt bash tests/interop/run.sh',
+        'PORTVAKT_BIN=$CARGO_TARGET_DIR/debug/portvakt bash tests/interop/run.sh (or tests/portal/run.sh)',
     );
   }
   let st;

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { base32Decode, go, launchChromium, Recorder, totp } from './kit.mjs';
-import { startPortvakt, stopPortvakt } from './portvakt-server.mjs';
+import { startPortvakt, stopPortvakt } from '../interop/portvakt-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = resolve(process.env.PORTVAKT_ARTIFACTS || join(HERE, '..', '..', 'target', 'portal-screenshots'));

@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0007_conditional_access.sql"),
     ),
     (9, include_str!("../migrations/sqlite/0009_audit_log.sql")),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_group_members_by_user.sql"),
+    ),
 ];
 
 /// The schema of the sign-in log, a database of its own (`signins.db` beside the main

@@ -180,6 +180,7 @@ portal-members = Members
 portal-members-note = Add or remove members here, through the admin API (POST …/groups/GROUP-ID/members/$ref) or in the import file (a user's "groups", which sets all of that user's memberships).
 portal-add-member = Add member
 portal-remove-member = Remove
+portal-list-truncated = Only the first 50 are shown: search to narrow the list.
 portal-member-user = User
 portal-new-group = New group
 portal-app-created = Application created

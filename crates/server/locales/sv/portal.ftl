@@ -180,6 +180,7 @@ portal-members = Medlemmar
 portal-members-note = Lägg till eller ta bort medlemmar här, via admin-API:t (POST …/groups/GROUP-ID/members/$ref) eller i importfilen (en användares "groups", som anger alla användarens medlemskap).
 portal-add-member = Lägg till medlem
 portal-remove-member = Ta bort
+portal-list-truncated = Bara de 50 första visas: sök för att begränsa listan.
 portal-member-user = Användare
 portal-new-group = Ny grupp
 portal-app-created = Programmet skapades

@@ -73,6 +73,8 @@ fn show(admin: &PortalAdmin, status: StatusCode, page: &impl Template) -> Respon
 struct UsersPage<'a> {
     f: Frame<'a>,
     users: Vec<User>,
+    /// How many users matched (more than shown when the list is cut).
+    total: usize,
     search: String,
     outcome: Outcome,
     /// A generated password (user, password), shown this once.
@@ -119,7 +121,7 @@ async fn users_page_with(
         }
     };
     let needle = search.to_lowercase();
-    let users = users
+    let users: Vec<User> = users
         .into_iter()
         .filter(|u| {
             needle.is_empty()
@@ -127,6 +129,10 @@ async fn users_page_with(
                 || u.display_name.to_lowercase().contains(&needle)
         })
         .collect();
+    // A page stays small however large the directory (10,000 users made 18 MB):
+    // the first LIST_MAX, and the search narrows.
+    let total = users.len();
+    let users = users.into_iter().take(LIST_MAX).collect();
     let lang_q = format!(
         "q={}&lang={}",
         form_urlencoded::byte_serialize(search.as_bytes()).collect::<String>(),
@@ -138,6 +144,7 @@ async fn users_page_with(
         &UsersPage {
             f: Frame::new(admin, "users", &lang_q),
             users,
+            total,
             search,
             outcome,
             generated,
@@ -322,11 +329,17 @@ pub async fn user_action(
 
 // ----- groups ------------------------------------------------------------------
 
-/// A group, its members and the users who could be added.
+/// Users listed at most on the users page (each row has its forms: ~2 KB).
+const LIST_MAX: usize = 50;
+/// Members named per group on the groups page.
+const MEMBERS_SHOWN: usize = 10;
+
+/// A group and (the first [`MEMBERS_SHOWN`] of) its members.
 pub struct GroupRow {
     pub group: Group,
     pub members: Vec<String>,
-    pub candidates: Vec<String>,
+    /// Members not listed.
+    pub more: usize,
 }
 
 #[derive(Template)]
@@ -372,18 +385,15 @@ async fn groups_page(
     let groups = groups
         .into_iter()
         .map(|g| {
-            let (members, others): (Vec<_>, Vec<_>) = users
+            let members: Vec<String> = users
                 .iter()
-                .partition(|u| u.groups.contains(&g.display_name));
+                .filter(|u| u.groups.contains(&g.display_name))
+                .map(|u| u.user_principal_name.clone())
+                .collect();
+            let more = members.len().saturating_sub(MEMBERS_SHOWN);
             GroupRow {
-                members: members
-                    .iter()
-                    .map(|u| u.user_principal_name.clone())
-                    .collect(),
-                candidates: others
-                    .iter()
-                    .map(|u| u.user_principal_name.clone())
-                    .collect(),
+                members: members.into_iter().take(MEMBERS_SHOWN).collect(),
+                more,
                 group: g,
             }
         })

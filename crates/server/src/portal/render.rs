@@ -220,6 +220,7 @@ crate::strings! {
     add_member = "portal-add-member",
     remove_member = "portal-remove-member",
     member_user = "portal-member-user",
+    list_truncated = "portal-list-truncated",
 }
 
 impl PortalStrings {
