@@ -203,12 +203,7 @@ impl Started {
             println!(
                 "  TLS:              {} (expires {}; re-read when it changes or on SIGHUP)",
                 files.cert.display(),
-                time::OffsetDateTime::from_unix_timestamp(r.not_after())
-                    .ok()
-                    .and_then(|d| d
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .ok())
-                    .unwrap_or_default()
+                portvakt_server::access::graph_time(r.not_after())
             );
         }
         println!(

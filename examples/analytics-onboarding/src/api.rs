@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portvakt_guard::{Guard, GuardConfig, GuardLayer, VerifiedClaims};
+use portvakt_server::access::graph_time;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,23 +80,20 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+/// How many simulated devices have reported in since onboarding.
+fn reported(o: &Onboarding) -> usize {
+    usize::try_from((now() - o.at) / DEVICE_INTERVAL + 1)
+        .unwrap_or(0)
+        .min(DEVICES.len())
 }
 
 fn status_of(tenant: &str, o: Option<&Onboarding>) -> Value {
     match o {
         None => json!({"tenant": tenant, "status": "notOnboarded"}),
         Some(o) => {
-            let n = ((now() - o.at) / DEVICE_INTERVAL + 1).clamp(0, DEVICES.len() as i64);
+            let n = reported(o);
             json!({"tenant": tenant, "status": "onboarded", "onboardedBy": o.by,
-                   "onboardedDateTime": rfc3339(o.at), "devicesReported": n})
+                   "onboardedDateTime": graph_time(o.at), "devicesReported": n})
         }
     }
 }
@@ -133,18 +131,15 @@ async fn devices(State(api): State<Api>, c: VerifiedClaims) -> Json<Value> {
     let t = api.tenants.lock().unwrap_or_else(|p| p.into_inner());
     let list: Vec<Value> = match t.get(&tenant) {
         None => Vec::new(),
-        Some(o) => {
-            let n = ((now() - o.at) / DEVICE_INTERVAL + 1).clamp(0, DEVICES.len() as i64);
-            DEVICES
-                .iter()
-                .take(n as usize)
-                .enumerate()
-                .map(|(i, (name, os))| {
-                    json!({"displayName": name, "operatingSystem": os,
-                           "reportedDateTime": rfc3339(o.at + i as i64 * DEVICE_INTERVAL)})
-                })
-                .collect()
-        }
+        Some(o) => DEVICES
+            .iter()
+            .take(reported(o))
+            .enumerate()
+            .map(|(i, (name, os))| {
+                json!({"displayName": name, "operatingSystem": os,
+                           "reportedDateTime": graph_time(o.at + i as i64 * DEVICE_INTERVAL)})
+            })
+            .collect(),
     };
     Json(json!({"value": list}))
 }

@@ -177,7 +177,7 @@ impl Client {
         nonce: &str,
         now: i64,
     ) -> Result<(Tokens, Identity), TokenError> {
-        let v = self
+        let (v, cid) = self
             .token_request(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
@@ -192,19 +192,19 @@ impl Client {
                 description: e,
                 ..TokenError::default()
             })?;
-        Ok((tokens(&v, now), identity))
+        Ok((tokens(&v, cid, now), identity))
     }
 
     /// Renew with the refresh token: a non-interactive sign-in at Portvakt, under its
     /// Conditional Access policies.
     pub async fn refresh(&self, refresh_token: &str, now: i64) -> Result<Tokens, TokenError> {
-        let v = self
+        let (v, cid) = self
             .token_request(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token),
             ])
             .await?;
-        let mut t = tokens(&v, now);
+        let mut t = tokens(&v, cid, now);
         // RFC 6749 §6: the server may keep the old refresh token (Portvakt rotates).
         if t.refresh_token.is_none() {
             t.refresh_token = Some(refresh_token.to_owned());
@@ -212,16 +212,8 @@ impl Client {
         Ok(t)
     }
 
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<Value, TokenError> {
-        let (v, cid) = self.token_request_with_id(form).await?;
-        let mut v = v;
-        if let (Some(c), Some(o)) = (cid, v.as_object_mut()) {
-            o.insert("x-correlation-id".into(), Value::String(c));
-        }
-        Ok(v)
-    }
-
-    async fn token_request_with_id(
+    /// A token request; the answer and its `x-correlation-id`.
+    async fn token_request(
         &self,
         form: &[(&str, &str)],
     ) -> Result<(Value, Option<String>), TokenError> {
@@ -318,12 +310,12 @@ pub struct AuthorizeParams<'a> {
     pub lang: &'a str,
 }
 
-fn tokens(v: &Value, now: i64) -> Tokens {
+fn tokens(v: &Value, correlation_id: Option<String>, now: i64) -> Tokens {
     Tokens {
         access_token: v["access_token"].as_str().unwrap_or_default().to_owned(),
         refresh_token: v["refresh_token"].as_str().map(str::to_owned),
         expires_at: now + v["expires_in"].as_i64().unwrap_or(0),
-        correlation_id: v["x-correlation-id"].as_str().map(str::to_owned),
+        correlation_id,
     }
 }
 

@@ -105,14 +105,7 @@ fn hms(t: i64) -> String {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+    portvakt_server::cookies::get(headers, COOKIE)
 }
 
 fn find(st: &State, headers: &HeaderMap) -> Option<Arc<tokio::sync::Mutex<Session>>> {

@@ -348,6 +348,14 @@ async fn wait_for_expiry() {
     tokio::time::sleep(Duration::from_millis(LIFETIME * 1000 + 1200)).await;
 }
 
+/// The entry of `policy` in a record's `appliedConditionalAccessPolicies`.
+fn applied(record: &Value, policy: &str, what: &str) -> Value {
+    record["appliedConditionalAccessPolicies"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["displayName"] == policy).cloned())
+        .expect(what)
+}
+
 /// The failure panel: (code, reason, correlation id).
 fn failure(page: &Page) -> (String, String, String) {
     assert_eq!(page.status, 200);
@@ -471,13 +479,7 @@ async fn b_mfa_policy_fails_renewal_until_the_user_completes_mfa() {
         .unwrap_or_else(|| panic!("{failures:?}"));
     assert_eq!(f["isInteractive"], false);
     assert_eq!(f["status"]["errorCode"], 4002, "{f}");
-    let applied = f["appliedConditionalAccessPolicies"]
-        .as_array()
-        .expect("policies");
-    let p = applied
-        .iter()
-        .find(|p| p["displayName"] == MFA_POLICY)
-        .unwrap_or_else(|| panic!("{f}"));
+    let p = applied(f, MFA_POLICY, "the MFA policy on the failed record");
     assert_eq!(p["result"], "failure", "{p}");
     // diagnose names the policy and the fix.
     let diag = d.diagnose(&cid);
@@ -498,10 +500,7 @@ async fn b_mfa_policy_fails_renewal_until_the_user_completes_mfa() {
     let latest = &ok[0];
     assert_eq!(latest["isInteractive"], true, "{latest}");
     assert_eq!(latest["status"]["errorCode"], 0, "{latest}");
-    let p = latest["appliedConditionalAccessPolicies"]
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["displayName"] == MFA_POLICY).cloned())
-        .expect("the MFA policy");
+    let p = applied(latest, MFA_POLICY, "the MFA policy");
     assert_eq!(p["result"], "success", "{p}");
     // And its renewals succeed now (the session has MFA, within the frequency).
     wait_for_expiry().await;
@@ -553,14 +552,7 @@ async fn b_location_policy_blocks_until_report_only_or_the_account_is_excluded()
     assert!(renewed.contains("förnyades"), "{renewed}");
     let latest = &d.records_with(&[], None, before + 1)[0];
     assert_eq!(latest["status"]["errorCode"], 0, "{latest}");
-    let p = latest["appliedConditionalAccessPolicies"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|p| p["displayName"] == LOCATION_POLICY)
-                .cloned()
-        })
-        .expect("the location policy");
+    let p = applied(latest, LOCATION_POLICY, "the location policy");
     assert_eq!(p["result"], "reportOnlyFailure", "{p}");
 
     // (c) Enforced again but the account excluded: works, the policy does not apply.
@@ -591,14 +583,7 @@ async fn b_location_policy_blocks_until_report_only_or_the_account_is_excluded()
     assert!(element(&page.body, "error-code").is_none(), "{}", page.body);
     let latest = &d.records_with(&[], None, before + 1)[0];
     assert_eq!(latest["status"]["errorCode"], 0, "{latest}");
-    let p = latest["appliedConditionalAccessPolicies"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|p| p["displayName"] == LOCATION_POLICY)
-                .cloned()
-        })
-        .expect("the location policy");
+    let p = applied(latest, LOCATION_POLICY, "the location policy");
     assert_eq!(p["result"], "notApplied", "{p}");
 }
 

@@ -5,6 +5,7 @@
 //! with an error in the log. At start, a missing, unreadable, mismatched or expired
 //! pair is refused with an error that says which and why.
 
+use portvakt_server::access::graph_time;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -59,16 +60,6 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
-}
-
 /// Read and check a pair: both files parse, the key is one aws-lc-rs can sign with,
 /// it belongs to the first certificate, and that certificate is valid now.
 fn load(files: &TlsFiles) -> Result<Loaded, String> {
@@ -112,14 +103,14 @@ fn load(files: &TlsFiles) -> Result<Loaded, String> {
         return Err(format!(
             "the TLS certificate {} expired at {} (renew it; Portvakt will not serve an expired certificate)",
             files.cert.display(),
-            rfc3339(not_after)
+            graph_time(not_after)
         ));
     }
     if now < not_before {
         return Err(format!(
             "the TLS certificate {} is not valid before {} (check the clock)",
             files.cert.display(),
-            rfc3339(not_before)
+            graph_time(not_before)
         ));
     }
     let provider = rustls::crypto::aws_lc_rs::default_provider();
@@ -155,7 +146,7 @@ impl Reloader {
     /// Load the pair; an error says what is wrong with it.
     pub fn new(files: TlsFiles) -> Result<Arc<Self>, String> {
         let loaded = load(&files)?;
-        tracing::info!(cert = %files.cert.display(), not_after = %rfc3339(loaded.not_after), "TLS certificate loaded");
+        tracing::info!(cert = %files.cert.display(), not_after = %graph_time(loaded.not_after), "TLS certificate loaded");
         Ok(Arc::new(Self {
             files,
             current: RwLock::new(loaded),
@@ -182,7 +173,7 @@ impl Reloader {
         }
         match load(&self.files) {
             Ok(l) => {
-                tracing::info!(cert = %self.files.cert.display(), not_after = %rfc3339(l.not_after), "TLS certificate reloaded");
+                tracing::info!(cert = %self.files.cert.display(), not_after = %graph_time(l.not_after), "TLS certificate reloaded");
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = l;
                 true
             }
