@@ -5,6 +5,7 @@
 
 mod admin_client;
 mod audit_cmd;
+mod backup_cmd;
 mod commands;
 pub mod config;
 mod diagnose_cmd;
@@ -93,6 +94,11 @@ enum Command {
     /// Explain a token: decode it, or validate it the way a resource server does.
     #[command(subcommand)]
     Token(token_cmd::TokenCmd),
+    /// Write a consistent backup of the data directory while the server runs
+    /// (`portvakt backup --data DIR FILE`). The master key is not in it.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into a new data directory (`portvakt restore FILE --data NEWDIR`).
+    Restore(backup_cmd::RestoreArgs),
 }
 
 /// Parse the command line and run the command: the `portvakt` binary.
@@ -124,6 +130,8 @@ pub fn cli_main() -> ExitCode {
             Command::Diagnose(a) => diagnose_cmd::run(a, &target).await,
             Command::Logs(a) => logs_cmd::run(a, &target).await,
             Command::Token(c) => token_cmd::run(c).await,
+            Command::Backup(a) => backup_cmd::backup(a, &target),
+            Command::Restore(a) => backup_cmd::restore(a, &target).await,
         }
     });
     match result {

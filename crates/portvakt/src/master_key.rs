@@ -8,8 +8,10 @@ use portvakt_jose::MasterKey;
 use std::io::Write;
 use std::path::Path;
 
-/// Load or create the master key.
-pub fn load(data: &Path) -> Result<(MasterKey, String), CliError> {
+/// Load the master key, or create it when `may_create` (a new data directory). A
+/// data directory whose database already holds sealed keys never gets a new one: that
+/// key could open none of them.
+pub fn load(data: &Path, may_create: bool) -> Result<(MasterKey, String), CliError> {
     if let Ok(v) = std::env::var("PORTVAKT_MASTER_KEY") {
         let key = MasterKey::parse(&v)
             .map_err(|e| CliError::Config(format!("PORTVAKT_MASTER_KEY: {e}")))?;
@@ -35,6 +37,12 @@ pub fn load(data: &Path) -> Result<(MasterKey, String), CliError> {
             let key = MasterKey::parse(&text)
                 .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
             Ok((key, path.display().to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => {
+            Err(CliError::Config(format!(
+                "{} is missing, but the database beside it already holds signing keys sealed with a master key\nfix: put back the master key this data directory was made with (copy its master.key here with mode 0600, or set PORTVAKT_MASTER_KEY); a new key could open none of them",
+                path.display()
+            )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];

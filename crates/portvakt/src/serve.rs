@@ -6,8 +6,11 @@ pub mod tls;
 use crate::config::{ServeArgs, Settings};
 use crate::error::CliError;
 use crate::master_key::{self, write_private};
+use portvakt_core::names::SYSTEM_TENANT;
 use portvakt_core::SystemClock;
-use portvakt_server::bootstrap::{ensure_system_tenant, reset_admin_secret, ADMIN_CLIENT_ID};
+use portvakt_server::bootstrap::{
+    check_master_key, ensure_system_tenant, reset_admin_secret, ADMIN_CLIENT_ID,
+};
 use portvakt_server::{AppState, ServerConfig};
 use portvakt_store::SqliteStore;
 use std::sync::Arc;
@@ -73,11 +76,26 @@ pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o700));
     }
-    let (master, master_source) = master_key::load(&s.data)?;
-    let db = s.data.join("portvakt.db");
+    let db = s.data.join(portvakt_store::backup::DIRECTORY_FILE);
     let store = SqliteStore::open(&db)
         .await
         .map_err(startup("cannot open the database"))?;
+    let existing = portvakt_store::Store::tenant(&store, SYSTEM_TENANT)
+        .await
+        .map_err(startup("cannot read the database"))?
+        .is_some();
+    let (master, master_source) = master_key::load(&s.data, !existing)?;
+    if existing {
+        let now = portvakt_core::Clock::now(&SystemClock);
+        check_master_key(&store, &master, now)
+            .await
+            .map_err(|e| {
+                CliError::Startup(format!(
+                    "{e} (master key from {master_source})\nfix: start with the master key this data directory was made with (PORTVAKT_MASTER_KEY, or {}/master.key)",
+                    s.data.display()
+                ))
+            })?;
+    }
 
     let listener = tokio::net::TcpListener::bind(s.listen)
         .await

@@ -8,6 +8,7 @@
 //! every multi-row change is one transaction, and uniqueness is enforced by the schema.
 
 mod audit;
+pub mod backup;
 mod conns;
 mod error;
 mod flows;

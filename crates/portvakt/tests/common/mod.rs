@@ -319,6 +319,18 @@ pub async fn verify_independently(
     token: &str,
     audience: &str,
 ) -> Result<Value, String> {
+    verify_as(srv, &srv.issuer(tenant), tenant, token, audience).await
+}
+
+/// Like [`verify_independently`], with the JWKS of `srv` and the expected issuer
+/// `issuer` (a server restored from a backup serves the original's issuer).
+pub async fn verify_as(
+    srv: &Server,
+    issuer: &str,
+    tenant: &str,
+    token: &str,
+    audience: &str,
+) -> Result<Value, String> {
     let jwks: jsonwebtoken::jwk::JwkSet = srv
         .http
         .get(format!("{}/oauth2/keys", srv.issuer(tenant)))
@@ -337,7 +349,7 @@ pub async fn verify_independently(
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.leeway = 0;
     v.set_audience(&[audience]);
-    v.set_issuer(&[srv.issuer(tenant)]);
+    v.set_issuer(&[issuer]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
     v.validate_nbf = true;
     jsonwebtoken::decode::<Value>(token, &key, &v)

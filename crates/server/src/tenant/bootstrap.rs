@@ -104,3 +104,37 @@ pub async fn reset_admin_secret(st: &AppState) -> Result<String, ApiError> {
     st.directory.invalidate(SYSTEM_TENANT);
     Ok(secret)
 }
+
+/// Can `master` open the signing keys already stored? Checked before a server starts
+/// on a data directory, and when a backup is restored: a wrong master key would
+/// otherwise start a server that cannot sign a single token (every key logged as
+/// unopenable, every request refused). A database without the system tenant (a new
+/// one) passes; one whose live keys do not open with `master` fails with the reason.
+pub async fn check_master_key(
+    store: &dyn portvakt_store::Store,
+    master: &portvakt_jose::MasterKey,
+    now: i64,
+) -> Result<(), String> {
+    let dir = match store.directory(SYSTEM_TENANT).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(format!("cannot read the stored signing keys: {e}")),
+    };
+    let live: Vec<_> = dir
+        .keys
+        .iter()
+        .filter(|k| k.info.retired_at.is_none_or(|t| t > now))
+        .collect();
+    if live.is_empty()
+        || live
+            .iter()
+            .any(|k| crate::keys::open_key(master, k).is_ok())
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "the master key cannot open the signing keys stored in this database ({} live key(s) of the system tenant, e.g. kid {}): it is not the key they were sealed with",
+        live.len(),
+        live[0].info.kid
+    ))
+}
