@@ -74,6 +74,8 @@ catalogue! {
         "Add the grant type to the application's grantTypes, or use a grant it is registered for.";
     ClientIdMismatch = "PV1108", "invalid_request", 400, "The client_id parameter does not match the authenticated client",
         "Send the same client id in the body as in the Authorization header, or leave client_id out of the body.";
+    ClientAuthThrottled = "PV1109", "invalid_client", 429, "Too many failed client authentications; try again later",
+        "Wait for the time in the Retry-After header, then send the right secret. Failures are counted per client and address (5), per address across clients (20) and per client from addresses it never authenticated from (100); the wait starts at 30 s and doubles up to 15 minutes (docs/limits.md).";
 
     ScopeRequired = "PV1201", "invalid_scope", 400, "The request does not say which resource the token is for",
         "Ask for '{resource}/.default' or '{resource}/{scope}', or send resource={resource} (RFC 8707) with plain scope names.";

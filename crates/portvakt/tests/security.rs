@@ -307,6 +307,112 @@ async fn failures_from_one_address_do_not_lock_the_owner_out_at_another() {
 }
 
 #[tokio::test]
+async fn failed_client_secrets_are_throttled_per_client_and_address_and_say_when_to_retry() {
+    let srv = Server::start();
+    let from = |a: &str| {
+        portvakt_guard::http::builder()
+            .expect("TLS")
+            .local_address(ip(a))
+            .build()
+            .expect("client")
+    };
+    let url = format!("{}/oauth2/token", srv.issuer("contoso"));
+    let cc = |c: reqwest::Client, id: &'static str, secret: &'static str, scope: &'static str| {
+        let url = url.clone();
+        async move {
+            let r = c
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+                .await
+                .expect("send");
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i64>().ok());
+            (
+                r.status().as_u16(),
+                retry,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    const API: &str = "api://analytics/.default";
+    let attacker = from("127.0.0.1");
+    for _ in 0..5 {
+        let (s, _, v) = cc(attacker.clone(), "bench", "guess-0123456789abcdef0123", API).await;
+        assert_eq!((s, v["error_code"].as_str()), (401, Some("PV1103")), "{v}");
+    }
+    let (s, retry, v) = cc(attacker.clone(), "bench", SECRET, API).await;
+    assert_eq!(s, 429, "held back even with the right secret: {v}");
+    assert_eq!(v["error"], "invalid_client");
+    assert_eq!(v["error_code"], "PV1109");
+    let wait = retry.expect("a Retry-After header");
+    assert!((1..=30).contains(&wait), "Retry-After {wait}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("try again in"),
+        "{v}"
+    );
+    // client_secret_post and the introspection endpoint answer to the same count.
+    let r = attacker
+        .post(format!("{}/oauth2/introspect", srv.issuer("contoso")))
+        .form(&[
+            ("client_id", "bench"),
+            ("client_secret", SECRET),
+            ("token", "x"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 429);
+    // The same client from another address, and another client from this one, are
+    // not held back; nor are the people at this address.
+    let (s, _, v) = cc(from("127.0.0.2"), "bench", SECRET, API).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _, v) = cc(
+        attacker.clone(),
+        "narrow",
+        "narrow-secret-0123456789abcdef",
+        "api://analytics/Reports.Read",
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mut person = Browser::from_address(ip("127.0.0.1"));
+    let start = start_sign_in(&srv, &mut person).await;
+    let p = post_login(&mut person, &start, USER, PASSWORD).await;
+    assert_eq!(
+        p.status, 303,
+        "password sign-in at the address works: {}",
+        p.body
+    );
+    // The refused attempts are in the sign-in log, under the client.
+    let admin = srv.admin_token().await;
+    let mut found = false;
+    for _ in 0..50 {
+        let (s, v) = admin_get(
+            &srv,
+            &admin,
+            "/tenants/contoso/auditLogs/signIns?$filter=status/errorCode%20eq%201109",
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        if let Some(r) = v["value"].as_array().and_then(|a| a.first()) {
+            assert_eq!(r["appId"], "bench");
+            assert_eq!(r["ipAddress"], "127.0.0.1");
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "a PV1109 record in the sign-in log");
+}
+
+#[tokio::test]
 async fn guessing_spread_over_addresses_is_slowed_but_a_familiar_address_is_not() {
     let srv = Server::start();
     // The owner signs in from 127.0.0.2 once: it becomes a familiar address.

@@ -567,3 +567,25 @@ fn base64_basic(id: &str, secret: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
 }
+
+#[test]
+fn an_oversized_request_head_is_refused_with_431_and_a_normal_one_passes() {
+    let srv = server("bighead", &[]);
+    let ask = |extra: usize| {
+        let mut s = connect(&srv);
+        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let pad = "a".repeat(extra);
+        let req = format!(
+            "GET /health/live HTTP/1.1\r\nHost: x\r\nX-Pad: {pad}\r\nConnection: close\r\n\r\n"
+        );
+        // The server may answer and close before all of an oversized head is written.
+        let _ = s.write_all(req.as_bytes());
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let small = ask(16 * 1024);
+    assert!(small.starts_with("HTTP/1.1 200"), "{}", &small[..small.len().min(200)]);
+    let big = ask(80 * 1024);
+    assert!(big.starts_with("HTTP/1.1 431"), "{}", &big[..big.len().min(200)]);
+}

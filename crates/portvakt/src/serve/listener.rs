@@ -241,13 +241,23 @@ pub async fn serve(
     stop_tx.closed().await;
 }
 
+/// The most an HTTP/1 request's head (request line and headers) may take: past it,
+/// hyper answers 431 and closes. hyper's default is ~400 KiB, which times the
+/// connection cap is gigabytes an attacker could make us hold; the largest real head
+/// here (a browser's cookies, or a bearer token of a few KiB) is far below 64 KiB.
+/// HTTP/2 has its own 16 KiB header-list cap (docs/limits.md).
+pub const H1_MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// One builder for every connection: HTTP/1 with keep-alive, HTTP/2 (prior
 /// knowledge) with pings and a stream cap. Deadlines are [`deadline`]'s, so hyper's
 /// HTTP/1 header timer stays off (it would also cut idle keep-alive connections at
 /// the header timeout, and it allocates a timer per request).
 fn builder() -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1().keep_alive(true).header_read_timeout(None);
+    b.http1()
+        .keep_alive(true)
+        .header_read_timeout(None)
+        .max_buf_size(H1_MAX_HEADER_BYTES);
     b.http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(H2_PING_INTERVAL)

@@ -416,6 +416,32 @@ pv1108 =
           Basic credentials.
         - That the secret belongs to the id in the header.
 
+pv1109 =
+    .title = Too many failed client authentications; try again later
+    .means =
+        Too many token, introspection, revocation or device requests failed to authenticate
+        their client, so further attempts wait, even with the right secret: five failures of
+        one client from one address, twenty from one address across clients, or a hundred
+        for one client from addresses it never authenticated from. The wait starts at 30
+        seconds and doubles, up to 15 minutes. These counts are kept apart from passwords:
+        a service with a wrong secret never locks people out of signing in.
+    .fix =
+        Wait for the time in the Retry-After header, then send the right secret. Failures
+        are counted per client and address (5), per address across clients (20) and per
+        client from addresses it never authenticated from (100); the wait starts at 30 s
+        and doubles up to 15 minutes (docs/limits.md).
+    .persists =
+        It persists while something keeps sending a wrong secret: a service still
+        configured with a secret that was replaced, a second instance with an old
+        configuration, or someone scanning for client ids. Each new failure while held back
+        makes the next wait longer.
+    .check =
+        - The sign-in logs for the client id (service principal sign-ins): the failures
+          before this one, their code (PV1103 wrong secret, PV1102 unknown client) and
+          their addresses.
+        - Every place the service's secret is configured, after the secret was changed.
+        - Whether the failures come from an address of yours at all.
+
 ## PV12xx: scopes and resources
 
 pv1201 =

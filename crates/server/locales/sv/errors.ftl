@@ -431,6 +431,33 @@ pv1108 =
           Basic-uppgifter skickas.
         - Att hemligheten hör till id:t i rubriken.
 
+pv1109 =
+    .title = För många misslyckade klientautentiseringar; försök igen senare
+    .means =
+        För många token-, introspektions-, återkallelse- eller enhetsbegäranden misslyckades
+        med att autentisera sin klient, så fler försök får vänta, även med rätt
+        hemlighet: fem misslyckanden för en klient från en adress, tjugo från en adress över
+        alla klienter, eller hundra för en klient från adresser den aldrig har autentiserat
+        sig från. Väntan börjar på 30 sekunder och fördubblas, upp till 15 minuter. De här
+        räknarna hålls isär från lösenord: en tjänst med fel hemlighet låser aldrig ute
+        personer från att logga in.
+    .fix =
+        Vänta den tid som anges i rubriken Retry-After och skicka sedan rätt hemlighet.
+        Misslyckanden räknas per klient och adress (5), per adress över alla klienter (20)
+        och per klient från adresser den aldrig har autentiserat sig från (100); väntan
+        börjar på 30 s och fördubblas upp till 15 minuter (docs/limits.md).
+    .persists =
+        Felet kvarstår så länge något fortsätter att skicka fel hemlighet: en tjänst som
+        fortfarande är konfigurerad med en hemlighet som har ersatts, en andra instans med
+        en gammal konfiguration, eller någon som letar efter klient-id:n. Varje nytt
+        misslyckande under väntan gör nästa väntan längre.
+    .check =
+        - Inloggningsloggarna för klient-id:t (inloggningar för tjänsthuvudnamn):
+          misslyckandena före det här, deras kod (PV1103 fel hemlighet, PV1102 okänd
+          klient) och deras adresser.
+        - Varje ställe där tjänstens hemlighet är konfigurerad, efter att hemligheten byttes.
+        - Om misslyckandena alls kommer från en av era adresser.
+
 ## PV12xx: omfång och resurser
 
 pv1201 =

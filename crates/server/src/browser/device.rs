@@ -66,7 +66,12 @@ pub async fn device_authorization(
     form::check_content_type(&headers)?;
     let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
     let form = form::parse(&body)?;
-    let (app, _) = authenticate(&view, &headers, &form)?;
+    let (app, _) = authenticate(
+        &view,
+        &headers,
+        &form,
+        &crate::client_auth::ClientGate::new(&st, ip, now),
+    )?;
     if !app.grant_types.iter().any(|g| g == DEVICE_CODE_GRANT) {
         return Err(ApiError::new(ErrorCode::GrantTypeNotAllowed, format!("application '{}' may not use the device flow (add {DEVICE_CODE_GRANT} to its grantTypes)", app.client_id)));
     }
@@ -339,7 +344,7 @@ pub async fn device_code_grant(
     now: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
-    let app = crate::user_grants::client(view, headers, form, DEVICE_CODE_GRANT, ev)?;
+    let app = crate::user_grants::client(st, view, headers, form, DEVICE_CODE_GRANT, ev)?;
     let device_code = form.require("device_code")?;
     let hash = portvakt_jose::sha256(device_code.as_bytes());
     let mut g = st

@@ -1,4 +1,5 @@
-//! Brute-force protection for secrets a person types: passwords and device user codes.
+//! Brute-force protection: passwords and device user codes, and client secrets at the
+//! token endpoints.
 //!
 //! Failures are counted per key; past a threshold, further attempts under that key are
 //! refused for a time that doubles with each failure (30 s, 60 s, ... capped at 15
@@ -14,6 +15,15 @@
 //!   from a familiar address are never held back by failures from elsewhere;
 //! - the address across accounts (20 failures): password spraying from one address.
 //!
+//! Client secrets (token, introspection, revocation and device authorization
+//! endpoints) are counted the same way in a realm of their own, with the client
+//! (`tenant/client_id`) as the account: its pair with an address (5 failures), the
+//! address across clients (20), and the client from unfamiliar addresses (100: higher
+//! than for people, because anyone who knows a client id could otherwise lock a
+//! service's new instances out; a random 256-bit secret cannot be guessed anyway, so
+//! this slows only the scans). A misconfigured service hammering a wrong secret thus
+//! never locks the people behind the same address out of password sign-ins.
+//!
 //! The counts live in memory, per node: enough to slow a guessing attack by orders of
 //! magnitude. (A shared store comes with the multi-node backend.)
 
@@ -26,6 +36,9 @@ pub const PAIR_THRESHOLD: u32 = 5;
 pub const UNFAMILIAR_THRESHOLD: u32 = 20;
 /// Failures from one address, across accounts, before it is held back.
 pub const ADDRESS_THRESHOLD: u32 = 20;
+/// Client-secret failures of one client from all unfamiliar addresses before they are
+/// held back.
+pub const CLIENT_UNFAMILIAR_THRESHOLD: u32 = 100;
 /// Wrong device user codes from one address before it is held back (RFC 8628 §5.1).
 pub const USER_CODE_THRESHOLD: u32 = 5;
 const BASE_LOCK: i64 = 30;
@@ -48,10 +61,30 @@ struct Counts {
     familiar: HashMap<String, Vec<(String, i64)>>,
 }
 
-/// The failure counts.
+/// The thresholds of one realm.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    pair: u32,
+    unfamiliar: u32,
+    address: u32,
+}
+
+const PEOPLE: Limits = Limits {
+    pair: PAIR_THRESHOLD,
+    unfamiliar: UNFAMILIAR_THRESHOLD,
+    address: ADDRESS_THRESHOLD,
+};
+const CLIENTS: Limits = Limits {
+    pair: PAIR_THRESHOLD,
+    unfamiliar: CLIENT_UNFAMILIAR_THRESHOLD,
+    address: ADDRESS_THRESHOLD,
+};
+
+/// The failure counts: people's (passwords, user codes) and clients' apart.
 #[derive(Debug, Default)]
 pub struct Throttle {
     counts: Mutex<Counts>,
+    clients: Mutex<Counts>,
 }
 
 fn lock_for(failures: u32, threshold: u32) -> i64 {
@@ -73,6 +106,22 @@ impl Counts {
     fn bump(&mut self, key: String, now: i64) {
         if self.failures.len() > MAX_KEYS {
             self.failures.retain(|_, e| now - e.last < FORGET_AFTER);
+            // Still full (a spray from many addresses within a day): forget the quarter
+            // with the fewest failures, idle longest first, so memory stays bounded
+            // whatever an attacker sends and the keys held back are the last to go.
+            // O(n), once per MAX_KEYS / 4 new keys.
+            if self.failures.len() > MAX_KEYS * 3 / 4 {
+                let mut all: Vec<(u32, i64, String)> = self
+                    .failures
+                    .iter()
+                    .map(|(k, e)| (e.failures, e.last, k.clone()))
+                    .collect();
+                let k = all.len() / 4;
+                all.select_nth_unstable_by(k, |a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+                for (_, _, key) in &all[..k] {
+                    self.failures.remove(key);
+                }
+            }
         }
         let e = self.failures.entry(key).or_insert(Entry {
             failures: 0,
@@ -97,34 +146,64 @@ fn pair(account: &str, address: Option<&str>) -> String {
     format!("pair:{account}|{}", address.unwrap_or("-"))
 }
 
-impl Throttle {
-    /// Seconds a password attempt for `account` from `address` must still wait, if any.
-    pub fn wait(&self, account: &str, address: Option<&str>, now: i64) -> Option<i64> {
-        let c = self.counts.lock().ok()?;
-        let mut waits = vec![c.remaining(&pair(account, address), PAIR_THRESHOLD, now)];
+impl Counts {
+    fn wait(&self, l: Limits, account: &str, address: Option<&str>, now: i64) -> Option<i64> {
+        let mut waits = vec![self.remaining(&pair(account, address), l.pair, now)];
         if let Some(ip) = address {
-            waits.push(c.remaining(&format!("ip:{ip}"), ADDRESS_THRESHOLD, now));
-            if !c.is_familiar(account, ip, now) {
-                waits.push(c.remaining(
-                    &format!("unfamiliar:{account}"),
-                    UNFAMILIAR_THRESHOLD,
-                    now,
-                ));
+            waits.push(self.remaining(&format!("ip:{ip}"), l.address, now));
+            if !self.is_familiar(account, ip, now) {
+                waits.push(self.remaining(&format!("unfamiliar:{account}"), l.unfamiliar, now));
             }
         }
         waits.into_iter().flatten().max()
     }
 
+    fn fail(&mut self, account: &str, address: Option<&str>, now: i64) {
+        self.bump(pair(account, address), now);
+        if let Some(ip) = address {
+            self.bump(format!("ip:{ip}"), now);
+            if !self.is_familiar(account, ip, now) {
+                self.bump(format!("unfamiliar:{account}"), now);
+            }
+        }
+    }
+
+    fn succeed(&mut self, account: &str, address: Option<&str>, now: i64) {
+        if !self.failures.is_empty() {
+            self.failures.remove(&pair(account, address));
+        }
+        let Some(ip) = address else { return };
+        // The common case, on every token request: already familiar, and recently so.
+        if self
+            .familiar
+            .get(account)
+            .is_some_and(|v| v.last().is_some_and(|(a, t)| a == ip && now - t < 3600))
+        {
+            return;
+        }
+        if self.familiar.len() > MAX_KEYS {
+            self.familiar
+                .retain(|_, v| v.iter().any(|(_, t)| now - t < FAMILIAR_FOR));
+        }
+        let v = self.familiar.entry(account.to_string()).or_default();
+        v.retain(|(a, t)| a != ip && now - t < FAMILIAR_FOR);
+        v.push((ip.to_string(), now));
+        if v.len() > FAMILIAR_KEEP {
+            v.remove(0);
+        }
+    }
+}
+
+impl Throttle {
+    /// Seconds a password attempt for `account` from `address` must still wait, if any.
+    pub fn wait(&self, account: &str, address: Option<&str>, now: i64) -> Option<i64> {
+        self.counts.lock().ok()?.wait(PEOPLE, account, address, now)
+    }
+
     /// Count a failed password for `account` from `address`.
     pub fn fail(&self, account: &str, address: Option<&str>, now: i64) {
         if let Ok(mut c) = self.counts.lock() {
-            c.bump(pair(account, address), now);
-            if let Some(ip) = address {
-                c.bump(format!("ip:{ip}"), now);
-                if !c.is_familiar(account, ip, now) {
-                    c.bump(format!("unfamiliar:{account}"), now);
-                }
-            }
+            c.fail(account, address, now);
         }
     }
 
@@ -132,18 +211,30 @@ impl Throttle {
     /// familiar to the account.
     pub fn succeed(&self, account: &str, address: Option<&str>, now: i64) {
         if let Ok(mut c) = self.counts.lock() {
-            c.failures.remove(&pair(account, address));
-            let Some(ip) = address else { return };
-            if c.familiar.len() > MAX_KEYS {
-                c.familiar
-                    .retain(|_, v| v.iter().any(|(_, t)| now - t < FAMILIAR_FOR));
-            }
-            let v = c.familiar.entry(account.to_string()).or_default();
-            v.retain(|(a, t)| a != ip && now - t < FAMILIAR_FOR);
-            v.push((ip.to_string(), now));
-            if v.len() > FAMILIAR_KEEP {
-                v.remove(0);
-            }
+            c.succeed(account, address, now);
+        }
+    }
+
+    /// Seconds a client authentication of `client` (`tenant/client_id`) from `address`
+    /// must still wait, if any.
+    pub fn client_wait(&self, client: &str, address: Option<&str>, now: i64) -> Option<i64> {
+        self.clients
+            .lock()
+            .ok()?
+            .wait(CLIENTS, client, address, now)
+    }
+
+    /// Count a failed client authentication (wrong secret, or an unknown client).
+    pub fn client_fail(&self, client: &str, address: Option<&str>, now: i64) {
+        if let Ok(mut c) = self.clients.lock() {
+            c.fail(client, address, now);
+        }
+    }
+
+    /// A client authenticated: its pair is cleared and the address is familiar to it.
+    pub fn client_succeed(&self, client: &str, address: Option<&str>, now: i64) {
+        if let Ok(mut c) = self.clients.lock() {
+            c.succeed(client, address, now);
         }
     }
 
@@ -224,6 +315,73 @@ mod tests {
         assert_eq!(
             t.key_wait("usercode:1.2.3.5", USER_CODE_THRESHOLD, 10),
             None
+        );
+    }
+
+    #[test]
+    fn client_secrets_are_counted_apart_from_people() {
+        let t = Throttle::default();
+        for _ in 0..ADDRESS_THRESHOLD {
+            t.client_fail("contoso/svc", Some("10.1.1.1"), 100);
+        }
+        assert!(t
+            .client_wait("contoso/svc", Some("10.1.1.1"), 100)
+            .is_some());
+        assert!(
+            t.client_wait("contoso/other", Some("10.1.1.1"), 100)
+                .is_some(),
+            "the address is held back across clients"
+        );
+        assert_eq!(
+            t.wait("alice@contoso.example", Some("10.1.1.1"), 100),
+            None,
+            "a service with a wrong secret does not lock people out of passwords at its address"
+        );
+        assert_eq!(t.client_wait("contoso/svc", Some("10.2.2.2"), 100), None);
+    }
+
+    #[test]
+    fn a_client_is_locked_from_unfamiliar_addresses_only_past_its_higher_threshold() {
+        let t = Throttle::default();
+        t.client_succeed("c/svc", Some("10.0.0.1"), 50);
+        for i in 0..CLIENT_UNFAMILIAR_THRESHOLD - 1 {
+            t.client_fail("c/svc", Some(&format!("6.6.{}.{}", i / 200, i % 200)), 100);
+        }
+        assert_eq!(t.client_wait("c/svc", Some("7.7.7.7"), 100), None);
+        t.client_fail("c/svc", Some("6.7.0.1"), 100);
+        assert!(t.client_wait("c/svc", Some("7.7.7.7"), 100).is_some());
+        assert_eq!(
+            t.client_wait("c/svc", Some("10.0.0.1"), 100),
+            None,
+            "familiar"
+        );
+        // A success clears the pair.
+        for _ in 0..PAIR_THRESHOLD {
+            t.client_fail("c/svc", Some("10.0.0.1"), 200);
+        }
+        assert!(t.client_wait("c/svc", Some("10.0.0.1"), 200).is_some());
+        t.client_succeed("c/svc", Some("10.0.0.1"), 300);
+        assert_eq!(t.client_wait("c/svc", Some("10.0.0.1"), 300), None);
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_a_spray_and_locked_keys_survive_it() {
+        let t = Throttle::default();
+        for _ in 0..PAIR_THRESHOLD {
+            t.client_fail("c/svc", Some("9.9.9.9"), 10);
+        }
+        for i in 0..(MAX_KEYS as u32 + 10) {
+            t.client_fail(
+                "c/x",
+                Some(&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)),
+                10,
+            );
+        }
+        let n = t.clients.lock().expect("lock").failures.len();
+        assert!(n <= MAX_KEYS + 2, "{n} keys");
+        assert!(
+            t.client_wait("c/svc", Some("9.9.9.9"), 10).is_some(),
+            "the locked pair is kept"
         );
     }
 }

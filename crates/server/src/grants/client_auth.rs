@@ -3,10 +3,16 @@
 //!
 //! Secrets are high-entropy random strings, so a SHA-256 digest is a safe stored
 //! form; it is compared in constant time. No slow hash sits on this path.
+//!
+//! Failed client authentications are throttled per client and address, per address
+//! and per client from unfamiliar addresses ([`crate::throttle`], the clients' realm):
+//! while held back, even the right secret is refused with PV1109 (429, `Retry-After`),
+//! so a lockout cannot be probed.
 
 use crate::directory::TenantView;
 use crate::error::ApiError;
 use crate::form::Form;
+use crate::throttle::Throttle;
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -99,11 +105,47 @@ pub fn claimed_client_id(headers: &HeaderMap, form: &Form) -> Option<String> {
         .or_else(|| form.get("client_id").map(str::to_string))
 }
 
+/// Where a client authentication comes from, for the brute-force throttle.
+#[derive(Debug, Clone)]
+pub struct ClientGate<'a> {
+    /// The counts.
+    pub throttle: &'a Throttle,
+    /// The client's address as rate limits key it (IPv6 by its /64), if known.
+    pub address: Option<String>,
+    /// Now, in seconds.
+    pub now: i64,
+}
+
+impl<'a> ClientGate<'a> {
+    /// The gate of a request from `ip` (after `--trust-forwarded-for`) at `now`.
+    pub fn new(st: &'a crate::state::AppState, ip: Option<std::net::IpAddr>, now: i64) -> Self {
+        Self {
+            throttle: &st.throttle,
+            address: ip.map(crate::client_addr::rate_key),
+            now,
+        }
+    }
+
+    /// The gate of the request a sign-in event describes (its `ipAddress`).
+    pub fn for_event(
+        st: &'a crate::state::AppState,
+        ev: &portvakt_core::signin::SignInEvent,
+        now: i64,
+    ) -> Self {
+        Self::new(
+            st,
+            ev.ip_address.as_deref().and_then(|a| a.parse().ok()),
+            now,
+        )
+    }
+}
+
 /// Authenticate the client of a token request.
 pub fn authenticate<'v>(
     view: &'v TenantView,
     headers: &HeaderMap,
     form: &Form,
+    gate: &ClientGate<'_>,
 ) -> Result<(&'v Application, AuthMethod), ApiError> {
     let header_creds = basic(headers)?;
     let (body_id, body_secret) = (form.get("client_id"), form.get("client_secret"));
@@ -147,35 +189,68 @@ pub fn authenticate<'v>(
             e
         }
     };
+    // Only attempts that present a secret are counted and held back: a public client
+    // (client_id alone) proves nothing, so there is nothing to guess.
+    let account = format!("{}/{client_id}", view.tenant.name);
+    if secret.is_some() {
+        if let Some(wait) = gate
+            .throttle
+            .client_wait(&account, gate.address.as_deref(), gate.now)
+        {
+            return Err(challenge(
+                ApiError::new(
+                    ErrorCode::ClientAuthThrottled,
+                    format!(
+                        "client '{}' failed to authenticate too often from {}; try again in {wait} s",
+                        client_id.escape_default(),
+                        gate.address.as_deref().unwrap_or("this address")
+                    ),
+                )
+                .with_retry_after(wait),
+            ));
+        }
+    }
+    let failed = |e: ApiError| {
+        gate.throttle
+            .client_fail(&account, gate.address.as_deref(), gate.now);
+        e
+    };
     let app = view.application(&client_id).ok_or_else(|| {
-        challenge(ApiError::new(
+        let e = challenge(ApiError::new(
             ErrorCode::ClientUnknown,
             format!(
                 "no application with client id '{}' in tenant '{}'",
                 client_id.escape_default(),
                 view.tenant.name
             ),
-        ))
+        ));
+        if secret.is_some() {
+            failed(e)
+        } else {
+            e
+        }
     })?;
     match (app.secret_sha256, secret) {
         (Some(stored), Some(s)) => {
             if !portvakt_jose::constant_time_eq(&portvakt_jose::sha256(s.as_bytes()), &stored) {
-                return Err(challenge(ApiError::new(
+                return Err(failed(challenge(ApiError::new(
                     ErrorCode::ClientSecretWrong,
                     format!("the secret presented for client '{client_id}' does not match"),
-                )));
+                ))));
             }
+            gate.throttle
+                .client_succeed(&account, gate.address.as_deref(), gate.now);
         }
         (Some(_), None) => {
             return Err(ApiError::new(ErrorCode::ClientAuthMissing, format!("client '{client_id}' is confidential: authenticate with its secret (client_secret_basic or client_secret_post)")));
         }
         (None, Some(_)) => {
-            return Err(challenge(ApiError::new(
+            return Err(failed(challenge(ApiError::new(
                 ErrorCode::ClientSecretWrong,
                 format!(
                     "client '{client_id}' is a public client and has no secret; do not send one"
                 ),
-            )));
+            ))));
         }
         (None, None) => {}
     }

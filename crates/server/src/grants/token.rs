@@ -2,7 +2,7 @@
 //! they land. Every request, whatever its outcome, produces one sign-in event.
 
 use crate::access::EventOrigin;
-use crate::client_auth::{authenticate, claimed_client_id};
+use crate::client_auth::{authenticate, claimed_client_id, ClientGate};
 use crate::correlation::CorrelationId;
 use crate::directory::TenantView;
 use crate::discovery::unknown_tenant;
@@ -75,7 +75,10 @@ pub async fn token_handler(
         let grant_type = form.require("grant_type")?;
         ev.protocol = Some(grant_type.to_string());
         match grant_type {
-            CLIENT_CREDENTIALS => client_credentials(&view, &parts.headers, &form, now, &mut ev),
+            CLIENT_CREDENTIALS => {
+                let gate = ClientGate::for_event(&st, &ev, now);
+                client_credentials(&view, &parts.headers, &form, now, &mut ev, &gate)
+            }
             "authorization_code" => {
                 crate::user_grants::authorization_code(
                     &st,
@@ -162,9 +165,10 @@ fn client_credentials(
     form: &Form,
     now: i64,
     ev: &mut SignInEvent,
+    gate: &ClientGate<'_>,
 ) -> Result<TokenResponse, ApiError> {
     ev.kind = SignInKind::ServicePrincipal;
-    let (app, _method) = authenticate(view, headers, form).inspect_err(|e| {
+    let (app, _method) = authenticate(view, headers, form, gate).inspect_err(|e| {
         ev.client_id = claimed_client_id(headers, form);
         ev.auth_steps.push(AuthStep {
             authentication_method: "Client secret",

@@ -1,7 +1,7 @@
 //! Endpoints that take a token Portvakt issued: userinfo (OIDC Core §5.3),
 //! introspection (RFC 7662) and revocation (RFC 7009).
 
-use crate::client_auth::{authenticate, AuthMethod};
+use crate::client_auth::{authenticate, AuthMethod, ClientGate};
 use crate::directory::TenantView;
 use crate::discovery::unknown_tenant;
 use crate::error::ApiError;
@@ -201,12 +201,13 @@ async fn client_form(
     tenant: &str,
     req: Request,
     now: i64,
-) -> Result<(Arc<TenantView>, HeaderMap, Form), ApiError> {
+) -> Result<(Arc<TenantView>, HeaderMap, Form, Option<std::net::IpAddr>), ApiError> {
     let view = view(st, tenant, now).await?;
+    let ip = crate::client_addr::client_ip(req.extensions());
     let headers = req.headers().clone();
     form::check_content_type(&headers)?;
     let body = form::read_body(req.into_body(), FORM_LIMIT).await?;
-    Ok((view, headers, form::parse(&body)?))
+    Ok((view, headers, form::parse(&body)?, ip))
 }
 
 /// POST `{issuer}/oauth2/introspect` (RFC 7662), for confidential clients of the tenant.
@@ -216,8 +217,8 @@ pub async fn introspect(
     req: Request,
 ) -> Result<Response, ApiError> {
     let now = st.clock.now();
-    let (view, headers, form) = client_form(&st, &tenant, req, now).await?;
-    let (app, method) = authenticate(&view, &headers, &form)?;
+    let (view, headers, form, ip) = client_form(&st, &tenant, req, now).await?;
+    let (app, method) = authenticate(&view, &headers, &form, &ClientGate::new(&st, ip, now))?;
     if method == AuthMethod::None {
         return Err(ApiError::new(
             ErrorCode::ClientAuthMissing,
@@ -293,8 +294,8 @@ pub async fn revoke(
     req: Request,
 ) -> Result<Response, ApiError> {
     let now = st.clock.now();
-    let (view, headers, form) = client_form(&st, &tenant, req, now).await?;
-    let (app, _) = authenticate(&view, &headers, &form)?;
+    let (view, headers, form, ip) = client_form(&st, &tenant, req, now).await?;
+    let (app, _) = authenticate(&view, &headers, &form, &ClientGate::new(&st, ip, now))?;
     let token = form.require("token")?;
     if token.bytes().filter(|b| *b == b'.').count() == 2 {
         if let Ok(jws) = portvakt_jose::verify_compact(token, &view.verifiers) {

@@ -3,7 +3,7 @@
 //! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14).
 
 use crate::access::EventOrigin;
-use crate::client_auth::{authenticate, claimed_client_id, AuthMethod};
+use crate::client_auth::{authenticate, claimed_client_id, AuthMethod, ClientGate};
 use crate::directory::TenantView;
 use crate::error::ApiError;
 use crate::form::Form;
@@ -22,13 +22,15 @@ use portvakt_store::CodeTake;
 
 /// Authenticate the client of a user grant and check that it may use `grant`.
 pub(crate) fn client<'v>(
+    st: &AppState,
     view: &'v TenantView,
     headers: &HeaderMap,
     form: &Form,
     grant: &str,
     ev: &mut SignInEvent,
 ) -> Result<&'v Application, ApiError> {
-    let (app, method) = authenticate(view, headers, form)
+    let gate = ClientGate::for_event(st, ev, st.clock.now());
+    let (app, method) = authenticate(view, headers, form, &gate)
         .inspect_err(|_| ev.client_id = claimed_client_id(headers, form))?;
     ev.client_id = Some(app.client_id.clone());
     ev.app_display_name = Some(app.display_name.clone());
@@ -63,7 +65,7 @@ pub async fn authorization_code(
     now: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
-    let app = client(view, headers, form, "authorization_code", ev)?;
+    let app = client(st, view, headers, form, "authorization_code", ev)?;
     let code = form.require("code")?;
     let hash = portvakt_jose::sha256(code.as_bytes());
     let grant = match st.store.take_code(&hash, now).await? {
@@ -150,7 +152,7 @@ pub async fn refresh_token(
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
     let now = now_ms.div_euclid(1000);
-    let app = client(view, headers, form, "refresh_token", ev)?;
+    let app = client(st, view, headers, form, "refresh_token", ev)?;
     let token = form.require("refresh_token")?;
     let hash = portvakt_jose::sha256(token.as_bytes());
     let rec =
