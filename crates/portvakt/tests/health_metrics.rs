@@ -187,3 +187,64 @@ async fn metrics_count_requests_sign_ins_and_show_the_log_and_keys() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn ready_turns_503_with_the_reason_when_a_check_fails_and_back_when_it_passes() {
+    let (srv, base) = start_with_metrics();
+    let ready = |url: String| {
+        let http = srv.http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("send");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let (s, v) = ready(format!("{}/health/ready", srv.url)).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("ready")), "{v}");
+    // Behind the server's back, another process takes the system tenant away (what a
+    // bad manual edit or a restore of the wrong file would do): the store check fails.
+    let db = rusqlite::Connection::open(srv.data().join("portvakt.db")).expect("open db");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    db.execute(
+        "UPDATE tenants SET name = 'system-gone' WHERE name = 'system'",
+        [],
+    )
+    .expect("rename");
+    for url in [
+        format!("{}/health/ready", srv.url),
+        format!("{base}/health/ready"),
+    ] {
+        let (s, v) = ready(url.clone()).await;
+        assert_eq!(s, 503, "{url}: {v}");
+        assert_eq!(v["status"], "notReady");
+        let store = v["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "store"))
+            .unwrap_or_else(|| panic!("a store check in {v}"));
+        assert_eq!(store["status"], "failed");
+        assert!(
+            store["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("system tenant is missing")),
+            "{v}"
+        );
+        let others_ok = v["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .filter(|c| c["name"] != "store")
+            .all(|c| c["status"] == "ok");
+        assert!(others_ok, "only the failing check fails: {v}");
+        // Live stays 200: the process is up, restarting it would not help.
+        let (s, _) = ready(url.replace("/ready", "/live")).await;
+        assert_eq!(s, 200);
+    }
+    db.execute(
+        "UPDATE tenants SET name = 'system' WHERE name = 'system-gone'",
+        [],
+    )
+    .expect("rename back");
+    let (s, v) = ready(format!("{}/health/ready", srv.url)).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("ready")), "{v}");
+}
