@@ -5,6 +5,45 @@
 use crate::clock::UnixTime;
 use serde::{Deserialize, Serialize};
 
+/// How the authorization response reaches the client's redirect URI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the query (the default for `response_type=code`, OAuth 2.0 Multiple Response
+    /// Type Encoding Practices §2.1).
+    #[default]
+    Query,
+    /// In the fragment (§2.1: permitted for any response type; single-page apps use it
+    /// so the code never reaches a server log).
+    Fragment,
+    /// POSTed as a form by the browser (OAuth 2.0 Form Post Response Mode §2): the
+    /// parameters are in neither the URL nor the history.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The `response_mode` value (`query`, `fragment`, `form_post`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+
+    /// Every mode, for discovery's `response_modes_supported`.
+    pub const ALL: [ResponseMode; 3] = [
+        ResponseMode::Query,
+        ResponseMode::Fragment,
+        ResponseMode::FormPost,
+    ];
+
+    /// The mode named `s`, if supported.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequest {
@@ -40,6 +79,9 @@ pub struct AuthRequest {
     /// that refreshes are evaluated as the same kind of client.
     #[serde(default)]
     pub client_app_type: Option<String>,
+    /// `response_mode` (absent in requests stored before it existed: query).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
 }
 
 /// A browser session (one sign-in).

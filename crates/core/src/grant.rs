@@ -458,6 +458,7 @@ mod code_tests {
                 login_hint: None,
                 device_user_code: None,
                 client_app_type: None,
+                response_mode: Default::default(),
             },
             user_id: "u".into(),
             sid: "s".into(),

@@ -1165,3 +1165,193 @@ async fn device_polling_pending_slow_down_and_denial() {
     let v: Value = res.json().await.expect("json");
     assert_eq!(v["error_code"], "PV1107");
 }
+
+/// An attribute value as a browser reads it: character references decoded (askama
+/// writes `&#34;` and the like; named ones for completeness).
+fn html_unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail.find(';').unwrap_or(0);
+        let entity = &tail[1..end.max(1)];
+        let ch = match entity {
+            "quot" => Some('"'),
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") || e.starts_with("#X") => {
+                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
+            }
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) if end > 0 => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn response_mode_form_post_and_fragment_deliver_the_code_and_errors_as_asked() {
+    let srv = Server::start();
+    let (_, discovery) = srv
+        .get_json("/contoso/.well-known/openid-configuration")
+        .await;
+    assert_eq!(
+        discovery["response_modes_supported"],
+        serde_json::json!(["query", "fragment", "form_post"]),
+        "{discovery}"
+    );
+    // form_post (OAuth 2.0 Form Post Response Mode §2): a page that posts the
+    // response to the redirect URI, the parameters in no URL.
+    let mut b = Browser::new();
+    let (verifier, challenge) = pkce();
+    let state = "s\"<&>'x";
+    let start = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("response_mode", "form_post"),
+                ("scope", "openid api://analytics/.default"),
+                ("state", state),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let page = post_login(&mut b, &start, USER, PASSWORD).await;
+    assert_eq!(
+        page.status, 200,
+        "a form page, not a redirect: {}",
+        page.body
+    );
+    assert!(page.location.is_none());
+    assert!(
+        page.body
+            .contains(&format!("<form method=\"post\" action=\"{WEB_CB}\"")),
+        "{}",
+        page.body
+    );
+    let code = page.hidden("code").expect("code field");
+    assert_eq!(html_unescape(&page.hidden("state").expect("state")), state);
+    assert_eq!(
+        html_unescape(&page.hidden("iss").expect("iss")),
+        srv.issuer("contoso")
+    );
+    // The page may run its one script (by hash) and post only to the client.
+    let csp = page.csp.as_deref().expect("a CSP");
+    let mut hash =
+        portvakt_jose::b64url_encode(&portvakt_jose::sha256(b"document.forms[0].submit();"))
+            .replace('-', "+")
+            .replace('_', "/");
+    while hash.len() % 4 != 0 {
+        hash.push('=');
+    }
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{hash}';")),
+        "the script's own hash: {csp}"
+    );
+    assert!(
+        csp.contains("form-action https://web.example.com;"),
+        "{csp}"
+    );
+    assert!(!csp.contains("script-src 'unsafe"), "{csp}");
+    assert!(page
+        .body
+        .contains("<script>document.forms[0].submit();</script>"));
+    let (s, t) = token(
+        &srv,
+        Some(("webapp", WEB_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &html_unescape(&code)),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "the posted code redeems: {t}");
+    assert!(t["id_token"].is_string());
+
+    // An error goes the same way: prompt=none with consent missing for the spa client
+    // in a fresh browser → login_required, posted.
+    let mut fresh = Browser::new();
+    let (_, challenge) = pkce();
+    let p = fresh
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "spa"),
+                ("response_type", "code"),
+                ("response_mode", "form_post"),
+                ("redirect_uri", SPA_CB),
+                ("scope", "api://analytics/Reports.Read"),
+                ("prompt", "none"),
+                ("state", "e1"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(p.hidden("error").as_deref(), Some("login_required"));
+    assert_eq!(p.hidden("state").as_deref(), Some("e1"));
+    assert!(p.hidden("correlation_id").is_some());
+
+    // fragment: the response after '#', so it never reaches the client's server logs.
+    let (_, challenge) = pkce();
+    let p = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("response_mode", "fragment"),
+                ("scope", "api://analytics/.default"),
+                ("state", "f1"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(p.status, 303, "the session signs in silently: {}", p.body);
+    let loc = p.location.expect("location");
+    let (base, frag) = loc.split_once('#').expect("a fragment");
+    assert_eq!(base, WEB_CB);
+    let params = common::browser::form_urlencoded_parse(frag);
+    assert!(params.contains_key("code"), "{loc}");
+    assert_eq!(params["state"], "f1");
+
+    // An unknown mode is an error, reported in the default mode (the query).
+    let p = b
+        .get(&authorize_url(
+            &srv,
+            &[
+                ("client_id", "webapp"),
+                ("response_type", "code"),
+                ("response_mode", "web_message"),
+                ("scope", "api://analytics/.default"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(p.status, 303);
+    let q = p.redirect_params();
+    assert_eq!(q["error"], "invalid_request");
+    assert!(q["error_description"].contains("form_post"), "{q:?}");
+}

@@ -7,6 +7,8 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub body: String,
+    /// The Content-Security-Policy header, if any.
+    pub csp: Option<String>,
 }
 
 impl Page {
@@ -112,11 +114,16 @@ impl Browser {
             .headers()
             .get("location")
             .map(|v| v.to_str().expect("ascii").to_string());
+        let csp = res
+            .headers()
+            .get("content-security-policy")
+            .map(|v| v.to_str().expect("ascii").to_string());
         let body = res.text().await.expect("body");
         Page {
             status,
             location,
             body,
+            csp,
         }
     }
 

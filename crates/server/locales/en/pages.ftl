@@ -116,3 +116,9 @@ password-change-submit = Change password and continue
 password-too-short = The new password must have at least 8 characters.
 password-mismatch = The two passwords are not the same.
 password-same = The new password must differ from the current one.
+
+## The authorization response posted to the application (response_mode=form_post)
+
+form-post-title = Returning to the application
+form-post-text = Your browser does not run scripts on this page: press Continue to return to the application.
+form-post-continue = Continue

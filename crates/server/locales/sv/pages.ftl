@@ -116,3 +116,9 @@ password-change-submit = Byt lösenord och fortsätt
 password-too-short = Det nya lösenordet måste ha minst 8 tecken.
 password-mismatch = De två lösenorden är inte lika.
 password-same = Det nya lösenordet måste skilja sig från det nuvarande.
+
+## Auktoriseringssvaret som skickas till programmet (response_mode=form_post)
+
+form-post-title = Tillbaka till programmet
+form-post-text = Webbläsaren kör inte skript på den här sidan: tryck på Fortsätt för att återgå till programmet.
+form-post-continue = Fortsätt

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portvakt_core::flow::{AuthRequest, CodeGrant, Session};
+use portvakt_core::flow::{AuthRequest, CodeGrant, ResponseMode, Session};
 use portvakt_core::model::{Application, User};
 use portvakt_core::scope::{resolve_user, UserScopes};
 use portvakt_core::signin::{AuthStep, SignInEvent, SignInKind};
@@ -49,6 +49,37 @@ pub fn error_page(st: &AppState, t: &Strings, cid: &str, e: &ApiError) -> Respon
     )
 }
 
+/// Send an authorization response, success or error, to the client's redirect URI in
+/// the request's `response_mode`.
+pub fn respond(req: &AuthRequest, params: &[(&str, &str)]) -> Response {
+    match req.response_mode {
+        ResponseMode::Query => redirect_with(&req.redirect_uri, params),
+        ResponseMode::Fragment => {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params {
+                ser.append_pair(k, v);
+            }
+            // RFC 6749 §3.1.2: a redirect URI has no fragment of its own.
+            let base = req.redirect_uri.split('#').next().unwrap_or_default();
+            see_other(&format!("{base}#{}", ser.finish()))
+        }
+        ResponseMode::FormPost => {
+            let lang = crate::l10n::pick(req.ui_locales.as_deref(), &HeaderMap::new());
+            pages::form_post(pages::Strings::of(lang), &req.redirect_uri, params)
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 /// Append parameters to a redirect URI, keeping any query it already has.
 pub fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let mut ser = form_urlencoded::Serializer::new(String::new());
@@ -56,14 +87,7 @@ pub fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
         ser.append_pair(k, v);
     }
     let sep = if uri.contains('?') { '&' } else { '?' };
-    let location = format!("{uri}{sep}{}", ser.finish());
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    see_other(&format!("{uri}{sep}{}", ser.finish()))
 }
 
 /// Send an error back to the client.
@@ -79,7 +103,7 @@ pub fn redirect_error(view: &TenantView, req: &AuthRequest, e: &ApiError, cid: &
         params.push(("state", s));
     }
     params.push(("iss", &view.issuer));
-    redirect_with(&req.redirect_uri, &params)
+    respond(req, &params)
 }
 
 fn resource_params(form: &Form) -> Vec<&str> {
@@ -236,6 +260,7 @@ pub async fn authorize_handler(
             .as_str()
             .to_string(),
         ),
+        response_mode: Default::default(),
     };
     // 2. Everything else is reported to the client.
     match validate(&view, app, &form, auth_req.clone()) {
@@ -323,15 +348,15 @@ fn validate(
         }
     }
     if let Some(m) = form.get("response_mode") {
-        if m != "query" {
-            return Err(ApiError::new(
+        r.response_mode = ResponseMode::parse(m).ok_or_else(|| {
+            ApiError::new(
                 ErrorCode::InvalidParameter,
                 format!(
-                    "response_mode '{}' is not supported; use 'query'",
+                    "response_mode '{}' is not supported; use 'query', 'fragment' or 'form_post'",
                     m.escape_default()
                 ),
-            ));
-        }
+            )
+        })?;
     }
     if !app.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(ApiError::new(
@@ -627,5 +652,5 @@ pub async fn issue_code(
         params.push(("state", state));
     }
     params.push(("iss", &view.issuer));
-    Ok(redirect_with(&req.redirect_uri, &params))
+    Ok(respond(req, &params))
 }

@@ -315,6 +315,7 @@ pub async fn device_page(
                 .as_str()
                 .to_string(),
         ),
+        response_mode: Default::default(),
     };
     let session = current_session(&st, &view, &headers, now)
         .await

@@ -122,6 +122,9 @@ strings! {
     password_too_short = "password-too-short",
     password_mismatch = "password-mismatch",
     password_same = "password-same",
+    form_post_title = "form-post-title",
+    form_post_text = "form-post-text",
+    form_post_continue = "form-post-continue",
 }
 
 /// Message id of the throttled sign-in text (it has a `$seconds` placeable).
@@ -235,6 +238,53 @@ pub struct LogoutPage<'a> {
     pub state: Option<String>,
 }
 
+/// The authorization response as a form the browser posts to the client (OAuth 2.0
+/// Form Post Response Mode §2).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub t: &'a Strings,
+    pub action: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+}
+
+/// The one script of the form-post page; the page's CSP allows it by its hash alone.
+pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The CSP source of [`FORM_POST_SCRIPT`]: `'sha256-…'` (CSP Level 3 §8.4).
+fn form_post_script_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        use base64::Engine;
+        let digest = portvakt_jose::sha256(FORM_POST_SCRIPT.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    })
+}
+
+/// Answer with a page that POSTs `fields` to `action` as soon as it loads (or when the
+/// person presses Continue, without script). Its CSP allows exactly the page's own
+/// script and a form post to `action`'s origin.
+pub fn form_post(t: &Strings, action: &str, fields: &[(&str, &str)]) -> Response {
+    let page = FormPostPage {
+        t,
+        action,
+        fields: fields.to_vec(),
+    };
+    let Some(target) = form_action_source(action) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "invalid redirect URI").into_response();
+    };
+    finish_with_script(
+        StatusCode::OK,
+        &page,
+        "no-store",
+        &target,
+        Some(form_post_script_source()),
+    )
+}
+
 /// Render a page with a status; pages are never cached and never framed, and their
 /// forms may post only to this server.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -302,10 +352,23 @@ fn finish(
     cache_control: &'static str,
     form_action: &str,
 ) -> Response {
+    finish_with_script(status, page, cache_control, form_action, None)
+}
+
+fn finish_with_script(
+    status: StatusCode,
+    page: &impl Template,
+    cache_control: &'static str,
+    form_action: &str,
+    script: Option<&str>,
+) -> Response {
     match page.render() {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();
-            let csp = format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
+            let script_src = script
+                .map(|s| format!("script-src {s}; "))
+                .unwrap_or_default();
+            let csp = format!("default-src 'none'; {script_src}style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'");
             let h = res.headers_mut();
             h.insert(
                 header::CACHE_CONTROL,

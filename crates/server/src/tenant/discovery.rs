@@ -44,7 +44,7 @@ fn common(
         "device_authorization_endpoint": format!("{issuer}/oauth2/devicecode"),
         "grant_types_supported": SUPPORTED_GRANT_TYPES,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
