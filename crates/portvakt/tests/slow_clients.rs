@@ -573,7 +573,8 @@ fn an_oversized_request_head_is_refused_with_431_and_a_normal_one_passes() {
     let srv = server("bighead", &[]);
     let ask = |extra: usize| {
         let mut s = connect(&srv);
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         let pad = "a".repeat(extra);
         let req = format!(
             "GET /health/live HTTP/1.1\r\nHost: x\r\nX-Pad: {pad}\r\nConnection: close\r\n\r\n"
@@ -585,7 +586,15 @@ fn an_oversized_request_head_is_refused_with_431_and_a_normal_one_passes() {
         String::from_utf8_lossy(&out).into_owned()
     };
     let small = ask(16 * 1024);
-    assert!(small.starts_with("HTTP/1.1 200"), "{}", &small[..small.len().min(200)]);
+    assert!(
+        small.starts_with("HTTP/1.1 200"),
+        "{}",
+        &small[..small.len().min(200)]
+    );
     let big = ask(80 * 1024);
-    assert!(big.starts_with("HTTP/1.1 431"), "{}", &big[..big.len().min(200)]);
+    assert!(
+        big.starts_with("HTTP/1.1 431"),
+        "{}",
+        &big[..big.len().min(200)]
+    );
 }
