@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop tests: drive a built Portvakt binary with third-party clients:
-# npm openid-client v6 + jose (node --test), then PyPI authlib + requests and
-# Microsoft's msal over TLS (pytest, in python/.venv). Needs Node 20+ with npm, and Python 3.11+ with venv.
+# npm openid-client v6 + jose (node --test), then PyPI authlib + requests,
+# Microsoft's msal over TLS, and schemathesis against the admin API's OpenAPI document
+# (pytest, in python/.venv: every test_*.py there). Needs Node 20+ with npm, and Python 3.11+ with venv.
 #
 #   PORTVAKT_BIN=/path/to/target/debug/portvakt bash tests/interop/run.sh
 #
@@ -35,7 +36,7 @@ npm ci --no-audit --no-fund
 status=0
 node --test openid-client.test.mjs openid-client-user.test.mjs || status=$?
 
-echo "== interop: PyPI authlib (requests client) and msal against the real binary"
+echo "== interop: PyPI authlib (requests client), msal and schemathesis against the real binary"
 venv=python/.venv
 if [[ ! -x "$venv/bin/python" ]]; then
   "$PYTHON" -m venv --clear "$venv"

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The whole file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportFile {
     /// Tenants to create or update.
@@ -20,7 +20,7 @@ pub struct ImportFile {
 }
 
 /// One tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantSpec {
     /// URL name.
@@ -32,7 +32,7 @@ pub struct TenantSpec {
     #[serde(default)]
     pub signing_algorithm: Option<String>,
     /// Tenant-wide access-token lifetime.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub access_token_lifetime_seconds: Option<u64>,
     /// Groups.
     #[serde(default)]
@@ -53,14 +53,16 @@ pub struct TenantSpec {
     /// Graph `ipNamedLocation` objects, as exported (validated by the server with the
     /// policy engine; problems carry their JSON path).
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub named_locations: Vec<serde_json::Value>,
     /// Graph `conditionalAccessPolicy` objects, as exported.
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub conditional_access_policies: Vec<serde_json::Value>,
 }
 
 /// One group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupSpec {
     /// The group's own id (e.g. its Entra object id), kept as its id so that exported
@@ -72,7 +74,7 @@ pub struct GroupSpec {
 }
 
 /// One user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserSpec {
     /// The user's own id (e.g. its Entra object id) for a new user; default a UUID.
@@ -107,7 +109,7 @@ fn yes() -> bool {
 }
 
 /// One resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceSpec {
     /// Absolute URI; the `aud`.
@@ -119,7 +121,7 @@ pub struct ResourceSpec {
     #[serde(default)]
     pub scopes: Vec<String>,
     /// Lifetime override.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub access_token_lifetime_seconds: Option<u64>,
     /// Put the user's groups into access tokens for this resource.
     #[serde(default)]
@@ -130,7 +132,7 @@ pub struct ResourceSpec {
 }
 
 /// One application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationSpec {
     /// OAuth client id.
@@ -151,14 +153,37 @@ pub struct ApplicationSpec {
     #[serde(default)]
     pub allowed_scopes: Vec<String>,
     /// Lifetime override.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub access_token_lifetime_seconds: Option<u64>,
     /// Tenant-wide consent: users are not asked.
     #[serde(default)]
     pub admin_consented: bool,
     /// Absolute lifetime of refresh-token families, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub refresh_token_lifetime_seconds: Option<u64>,
+}
+
+/// A JSON number that is a whole number, as JSON Schema's `integer` is: `3600` and
+/// `3600.0` alike (JSON does not tell them apart). For `deserialize_with` on optional
+/// non-negative integers of request bodies and import files.
+pub fn whole_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error as _;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|v| T::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("invalid value: {n}, expected a whole number")))
 }
 
 /// The longest lifetime accepted anywhere (one year): longer is a mistake.
@@ -196,7 +221,9 @@ pub fn parse(json: &[u8]) -> Result<ImportFile, Error> {
 
 /// An id or name kept as given: 1-128 printable characters, no spaces.
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    !s.is_empty()
+        && s.chars().count() <= 128
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn check_lifetime(p: &mut Vec<String>, path: &str, v: Option<u64>) {
@@ -304,7 +331,7 @@ pub fn validate(file: &ImportFile) -> Vec<String> {
             let up = format!("{tp}.users[{ui}]");
             let upn = &u.user_principal_name;
             if upn.is_empty()
-                || upn.len() > 254
+                || upn.chars().count() > 254
                 || upn.chars().any(|c| c.is_whitespace() || c.is_control())
             {
                 p.push(format!(

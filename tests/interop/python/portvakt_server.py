@@ -106,6 +106,20 @@ def start_portvakt(import_document: dict, extra_args: tuple[str, ...] = ()) -> P
     return server
 
 
+def admin_token(server: Portvakt, verify: bool | str = True) -> str:
+    """A bearer token for the admin API, as the CLI gets one: client credentials at the
+    system tenant with the credential the server wrote to DATA/admin.json."""
+    import requests  # only the tests that call the admin API need it
+
+    with open(os.path.join(server.directory, "data", "admin.json"), encoding="utf-8") as f:
+        cred = json.load(f)
+    r = requests.post(f"{server.base}/system/oauth2/token", auth=(cred["clientId"], cred["clientSecret"]),
+                      data={"grant_type": "client_credentials", "scope": "urn:portvakt:admin/admin"},
+                      verify=verify, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
 def stop_portvakt(server: Portvakt) -> None:
     already = server.process.poll() is not None
     if not already:

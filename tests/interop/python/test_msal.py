@@ -28,7 +28,7 @@ import requests
 
 from browser import parse_form, sign_in
 from certs import make as make_certs
-from portvakt_server import start_portvakt, stop_portvakt
+from portvakt_server import admin_token, start_portvakt, stop_portvakt
 
 RESOURCE = "api://analytics"
 SCOPE = f"{RESOURCE}/Reports.Read"
@@ -184,18 +184,8 @@ def auth_code_sign_in(portvakt, app) -> dict:
     return app.acquire_token_by_auth_code_flow(flow, auth_response)
 
 
-def admin_token(portvakt) -> str:
-    with open(os.path.join(portvakt.directory, "data", "admin.json"), encoding="utf-8") as f:
-        cred = json.load(f)
-    r = requests.post(f"{portvakt.base}/system/oauth2/token", auth=(cred["clientId"], cred["clientSecret"]),
-                      data={"grant_type": "client_credentials", "scope": "urn:portvakt:admin/admin"},
-                      verify=portvakt.ca, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
-
-
 def set_policy_state(portvakt, state: str):
-    token = admin_token(portvakt)
+    token = admin_token(portvakt, verify=portvakt.ca)
     base = f"{portvakt.base}/admin/v1/tenants/contoso/identity/conditionalAccess/policies"
     h = {"authorization": f"Bearer {token}"}
     policies = requests.get(base, headers=h, verify=portvakt.ca, timeout=10).json()["value"]

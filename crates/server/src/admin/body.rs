@@ -35,6 +35,12 @@ pub async fn read_json<T: DeserializeOwned>(
         ));
     }
     let bytes = read_body(req.into_body(), limit).await?;
+    // Every admin body is a JSON object. serde would also read a struct from an array
+    // of its fields in order (`[null, 60]`), which the document does not allow.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::new(code, "$: the body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -169,7 +169,7 @@ pub struct CreateTenant {
     #[serde(default)]
     pub signing_algorithm: Option<String>,
     /// Lifetime override, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "portvakt_core::import::whole_number")]
     pub access_token_lifetime_seconds: Option<u64>,
 }
 
@@ -207,13 +207,13 @@ pub struct CreateApplication {
     #[serde(default)]
     pub allowed_scopes: Vec<String>,
     /// Lifetime override, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "portvakt_core::import::whole_number")]
     pub access_token_lifetime_seconds: Option<u64>,
     /// Tenant-wide consent: users are not asked.
     #[serde(default)]
     pub admin_consented: bool,
     /// Absolute lifetime of refresh-token families, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "portvakt_core::import::whole_number")]
     pub refresh_token_lifetime_seconds: Option<u64>,
 }
 
@@ -250,7 +250,7 @@ pub struct KeyOut {
 pub struct RotateKeys {
     /// Seconds the new key is published before it signs (default 60, the JWKS
     /// `max-age`, so every reader that honours caching headers knows it in time).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "portvakt_core::import::whole_number")]
     pub prepublish_seconds: Option<u64>,
     /// Algorithm of the new key (default: the tenant's).
     #[serde(default)]
@@ -306,6 +306,17 @@ fn validate_spec(spec: &TenantSpec, prefix: &str) -> Result<(), ApiError> {
         .collect::<Vec<_>>()
         .join("; ");
     Err(ApiError::new(ErrorCode::InvalidInput, msg))
+}
+
+/// The name a tenant's new users and groups are validated under: the system tenant's
+/// name is reserved, so its own are checked under a stand-in name, by the same rules
+/// as every other tenant's (user principal name, password, ids).
+fn checked_name(d: &Directory) -> &str {
+    if d.tenant.name == SYSTEM_TENANT {
+        "system-users"
+    } else {
+        d.tenant.name.as_str()
+    }
 }
 
 fn empty_spec(name: &str) -> TenantSpec {
@@ -446,7 +457,7 @@ pub async fn list_users(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = User), (status = 409)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = UserSpec, responses((status = 201, body = User), (status = 409, description = "a user with that user principal name or id exists")), security(("bearer" = [])))]
 /// Create a user (`userPrincipalName`, `displayName`, `password`, `accountEnabled`).
 pub async fn create_user(
     admin: Admin,
@@ -476,14 +487,9 @@ async fn create_user_in(
             "$.groups: group memberships are set by import for now",
         ));
     }
-    // The system tenant's name is reserved, so its users are checked under a stand-in
-    // name: the same rules as every other tenant's (user principal name, password).
-    let name = if d.tenant.name == portvakt_core::names::SYSTEM_TENANT {
-        "system-users"
-    } else {
-        d.tenant.name.as_str()
-    };
-    let mut spec = empty_spec(name);
+    let mut spec = empty_spec(checked_name(&d));
+    // The tenant's roles, which the user's may name.
+    spec.roles = d.roles.clone();
     spec.users.push(body.clone());
     validate_spec(&spec, "$.tenants[0].users[0]")?;
     let has_password = body.password.is_some();
@@ -492,7 +498,11 @@ async fn create_user_in(
         None => None,
     };
     let u = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        // The user's own id (an Entra object id, say), as an import keeps it.
+        id: body
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         display_name: body
             .display_name
             .unwrap_or_else(|| body.user_principal_name.clone()),
@@ -872,7 +882,7 @@ pub async fn list_groups(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Group), (status = 409)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/groups", tag = "groups", params(("tenant" = String, Path)), request_body = GroupSpec, responses((status = 201, body = Group), (status = 409, description = "a group with that name or id exists")), security(("bearer" = [])))]
 /// Create a group (`displayName`).
 pub async fn create_group(
     admin: Admin,
@@ -1025,14 +1035,12 @@ async fn create_group_in(
     change: &mut Change,
 ) -> Result<(StatusCode, Json<Group>), ApiError> {
     let d = directory(st, tenant).await?;
-    if body.display_name.trim().is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "$.displayName: must not be empty",
-        ));
-    }
+    let mut spec = empty_spec(checked_name(&d));
+    spec.groups.push(body.clone());
+    validate_spec(&spec, "$.tenants[0].groups[0]")?;
     let g = Group {
-        id: uuid::Uuid::new_v4().to_string(),
+        // The group's own id (an Entra object id, say), as an import keeps it.
+        id: body.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         display_name: body.display_name,
     };
     st.store
@@ -1058,7 +1066,7 @@ pub async fn list_apps(
     Ok(Json(List { value }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/applications", tag = "applications", params(("tenant" = String, Path)), request_body = CreateApplication, responses((status = 201, body = CreatedApplication), (status = 409, description = "an application with that client id exists")), security(("bearer" = [])))]
 /// Register an application; a confidential one gets a generated secret, shown once.
 pub async fn create_app(
     admin: Admin,
@@ -1182,7 +1190,7 @@ pub async fn list_resources(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), request_body = Object, responses((status = 201, body = Resource), (status = 409)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/resources", tag = "resources", params(("tenant" = String, Path)), request_body = ResourceSpec, responses((status = 201, body = Resource), (status = 409, description = "a resource with that identifier exists")), security(("bearer" = [])))]
 /// Register a resource (`identifier`, `displayName`, `scopes`, `accessTokenLifetimeSeconds`).
 pub async fn create_resource(
     admin: Admin,
@@ -1375,7 +1383,7 @@ async fn rotate_keys_in(
     }))
 }
 
-#[utoipa::path(post, path = "/admin/v1/import", tag = "import", request_body = Object, responses((status = 200, body = ImportSummary), (status = 400, description = "invalid file; nothing changed")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/admin/v1/import", tag = "import", request_body = ImportFile, responses((status = 200, body = ImportSummary), (status = 400, description = "invalid file; nothing changed"), (status = 409, description = "a name in the file is taken by another object; nothing changed")), security(("bearer" = [])))]
 /// Apply an import file: one transaction, idempotent upsert.
 pub async fn import_file(
     admin: Admin,

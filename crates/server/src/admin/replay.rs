@@ -32,7 +32,7 @@ pub struct ReplayBody {
     #[serde(default)]
     pub since: Option<String>,
     /// Examples per kind of change (default 10, at most 100).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "portvakt_core::import::whole_number")]
     pub examples: Option<usize>,
 }
 
