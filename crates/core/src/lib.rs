@@ -19,6 +19,7 @@ pub mod model;
 pub mod names;
 pub mod scope;
 pub mod signin;
+mod signin_json;
 pub mod token;
 
 pub use clock::{Clock, SystemClock};

@@ -11,7 +11,7 @@
 
 use crate::clock::UnixTimeMs;
 use crate::ErrorCode;
-use portvakt_policy::{AppliedResult, ConditionalAccessStatus, Evaluation, Outcome, SignInFacts};
+use portvakt_policy::{ConditionalAccessStatus, Evaluation, SignInFacts};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -256,7 +256,7 @@ const CONDITIONS: [portvakt_policy::evaluate::Condition; 7] = {
     ]
 };
 
-fn bits(c: portvakt_policy::evaluate::Conditions) -> u8 {
+pub(crate) fn bits(c: portvakt_policy::evaluate::Conditions) -> u8 {
     CONDITIONS
         .iter()
         .enumerate()
@@ -278,10 +278,6 @@ fn condition_names(b: u64) -> String {
     }
 }
 
-fn result_name(r: AppliedResult) -> Value {
-    serde_json::to_value(r).unwrap_or(Value::Null)
-}
-
 fn sha_hex(s: &str) -> String {
     portvakt_jose::sha256(s.as_bytes())[..12]
         .iter()
@@ -291,6 +287,7 @@ fn sha_hex(s: &str) -> String {
 
 /// The stored form of `ev`, with Graph `id` `id`.
 pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
+    use crate::signin_json as j;
     let status = ev.status();
     let error_code = numeric_code(ev.error_code);
     let device = ev
@@ -298,110 +295,79 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         .as_deref()
         .map(portvakt_policy::agent::device_detail)
         .unwrap_or_default();
-    let client_app = ev
-        .facts
-        .as_ref()
-        .and_then(|f| f.client_app_type)
-        .map(|t| match t.as_str() {
-            "browser" => "Browser",
-            "mobileAppsAndDesktopClients" => "Mobile Apps and Desktop clients",
-            _ => "Other clients",
-        });
-    let mut record = json!({
-        "id": id,
-        "createdDateTime": crate::clock::rfc3339_ms(ev.created_at_ms),
-        "userPrincipalName": ev.user_principal_name,
-        "userId": ev.user_id,
-        "userDisplayName": ev.user_display_name,
-        "appId": ev.client_id,
-        "appDisplayName": ev.app_display_name,
-        "resourceId": ev.resource,
-        "resourceDisplayName": ev.resource_display_name,
-        "ipAddress": ev.ip_address,
-        "clientAppUsed": client_app,
-        "userAgent": ev.user_agent,
-        "deviceDetail": {"operatingSystem": device.operating_system, "browser": device.browser},
-        "correlationId": ev.correlation_id,
-        "isInteractive": ev.kind == SignInKind::Interactive,
-        "signInEventTypes": [ev.kind.event_type()],
-        "authenticationProtocol": ev.protocol,
-        "authenticationRequirement": if ev.auth_steps.iter().any(|s| s.succeeded && s.authentication_method.starts_with("Authenticator")) || ev.facts.as_ref().is_some_and(|f| f.has_mfa()) { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
-        "authenticationDetails": ev.auth_steps.iter().map(|s| json!({
-            "authenticationMethod": s.authentication_method, "succeeded": s.succeeded,
-            "authenticationStepDateTime": crate::clock::rfc3339_ms(s.at_ms),
-            "authenticationStepResultDetail": s.detail})).collect::<Vec<_>>(),
-        "status": {"errorCode": error_code, "failureReason": ev.failure_reason,
-                   "additionalDetails": ev.error_code.map(|c| c.fix())},
-        "portvaktStatus": match status { SignInStatus::Success => "success", SignInStatus::Failure => "failure", SignInStatus::Interrupted => "interrupted" },
-        "errorCodeName": ev.error_code.map(|c| c.code()),
-        "processingTimeInMilliseconds": ev.processing_ms,
-        "tokenId": ev.token_id,
+    let e = ev.evaluation.as_deref();
+    let ca_status = e.map(|e| match e.conditional_access_status {
+        ConditionalAccessStatus::NotApplied => 0,
+        ConditionalAccessStatus::Success => 1,
+        ConditionalAccessStatus::Failure => 2,
     });
-    let mut ca_status = None;
-    let mut policy_set = None;
-    if let Some(e) = &ev.evaluation {
-        ca_status = Some(match e.conditional_access_status {
-            ConditionalAccessStatus::NotApplied => 0,
-            ConditionalAccessStatus::Success => 1,
-            ConditionalAccessStatus::Failure => 2,
-        });
-        record["conditionalAccessStatus"] = json!(e.conditional_access_status);
-        record["location"] = json!({"namedLocations": e.matched_locations.iter().map(|l| l.to_string()).collect::<Vec<_>>(), "isTrusted": e.trusted_location});
-        // The policies, once per distinct set: position → id, name, controls.
-        let snapshot: Vec<Value> = e
-            .policies
-            .iter()
-            .map(|p| {
-                json!([
-                    p.policy.id(),
-                    p.policy.display_name(),
-                    p.enforced_grant_controls(),
-                    p.enforced_session_controls()
-                ])
-            })
-            .collect();
-        if !snapshot.is_empty() {
-            let s = Value::Array(snapshot).to_string();
-            let h = sha_hex(&s);
-            record["policySet"] = json!(h);
-            // Per policy: [result, satisfied bits, not-satisfied bits, reason if applied].
-            record["policyResults"] = Value::Array(
-                e.policies
-                    .iter()
-                    .map(|p| {
-                        let mut v = json!([
-                            result_name(p.result),
-                            bits(p.conditions_satisfied),
-                            bits(p.conditions_not_satisfied)
-                        ]);
-                        if let (Value::Array(a), Outcome::Applied(_)) = (&mut v, &p.outcome) {
-                            a.push(json!(p.reason()));
-                        }
-                        v
-                    })
-                    .collect(),
-            );
-            policy_set = Some((h, s));
-        }
-        record["conditionalAccessDecision"] = json!(e.decision);
-    } else {
-        record["conditionalAccessStatus"] = json!("notApplied");
-    }
+    // The policies, once per distinct set: position → id, name, controls.
+    let policy_set = e.filter(|e| !e.policies.is_empty()).map(|e| {
+        let s = j::policy_snapshot(e);
+        (sha_hex(&s), s)
+    });
+    let record = j::Record {
+        app_display_name: ev.app_display_name.as_deref(),
+        app_id: ev.client_id.as_deref(),
+        authentication_details: j::Steps(&ev.auth_steps),
+        authentication_protocol: ev.protocol.as_deref(),
+        authentication_requirement: j::requirement(ev),
+        client_app_used: j::client_app_used(ev),
+        conditional_access_decision: e.map(|e| &e.decision),
+        conditional_access_status: e.map_or(ConditionalAccessStatus::NotApplied, |e| {
+            e.conditional_access_status
+        }),
+        correlation_id: &ev.correlation_id,
+        created_date_time: crate::clock::rfc3339_ms(ev.created_at_ms),
+        device_detail: j::Device {
+            browser: device.browser.as_deref(),
+            operating_system: device.operating_system.as_deref(),
+        },
+        error_code_name: ev.error_code.map(|c| c.code()),
+        id: &id,
+        ip_address: ev.ip_address.as_deref(),
+        is_interactive: j::interactive(ev),
+        location: e.map(|e| j::Location {
+            is_trusted: e.trusted_location,
+            named_locations: &e.matched_locations,
+        }),
+        policy_results: policy_set
+            .as_ref()
+            .and(e)
+            .map(|e| j::PolicyResults(&e.policies)),
+        policy_set: policy_set.as_ref().map(|(h, _)| h.as_str()),
+        portvakt_status: status,
+        processing_time_in_milliseconds: ev.processing_ms,
+        resource_display_name: ev.resource_display_name.as_deref(),
+        resource_id: ev.resource.as_deref(),
+        sign_in_event_types: [ev.kind.event_type()],
+        status: j::Status {
+            additional_details: ev.error_code.map(|c| c.fix()),
+            error_code,
+            failure_reason: ev.failure_reason.as_deref(),
+        },
+        token_id: ev.token_id.as_deref(),
+        user_agent: ev.user_agent.as_deref(),
+        user_display_name: ev.user_display_name.as_deref(),
+        user_id: ev.user_id.as_deref(),
+        user_principal_name: ev.user_principal_name.as_deref(),
+    };
+    let record = serde_json::to_string(&record).unwrap_or_default();
     let mut group_set = None;
-    let facts = ev.facts.as_ref().map(|f| {
-        let mut f = f.clone();
-        if let portvakt_policy::Identity::User(u) = &mut f.identity {
-            if !u.groups.is_empty() {
-                let ids = serde_json::to_string(&u.groups).unwrap_or_default();
-                let h = sha_hex(&ids);
-                group_set = Some((h.clone(), ids));
+    let facts = ev.facts.as_ref().map(|f| match &f.identity {
+        portvakt_policy::Identity::User(u) if !u.groups.is_empty() => {
+            let ids = serde_json::to_string(&u.groups).unwrap_or_default();
+            let h = sha_hex(&ids);
+            let mut f = f.clone();
+            if let portvakt_policy::Identity::User(u) = &mut f.identity {
                 u.groups = vec![format!("#groupset:{h}")];
             }
+            group_set = Some((h, ids));
+            serde_json::to_string(&f).unwrap_or_default()
         }
-        serde_json::to_string(&f).unwrap_or_default()
+        _ => serde_json::to_string(f).unwrap_or_default(),
     });
     StoredSignIn {
-        id,
         tenant_id: ev.tenant_id.clone(),
         created_ms: ev.created_at_ms,
         user_key: ev.user_principal_name.as_ref().map(|u| u.to_lowercase()),
@@ -413,10 +379,11 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         ip: ev.ip_address.clone(),
         ca_status,
         interactive: ev.kind == SignInKind::Interactive,
-        record: record.to_string(),
+        record,
         facts,
         group_set,
         policy_set,
+        id,
     }
 }
 
@@ -552,5 +519,80 @@ mod tests {
         assert_eq!(g["isInteractive"], false);
         assert_eq!(g["conditionalAccessStatus"], "notApplied");
         assert_eq!(g["appliedConditionalAccessPolicies"], json!([]));
+    }
+
+    #[test]
+    fn a_record_with_an_evaluation_keeps_what_graph_shows() {
+        let policies = portvakt_policy::parse_policies(
+            br#"[{"id": "p-mfa", "displayName": "Require \"MFA\"", "state": "enabled",
+                  "conditions": {"users": {"includeUsers": ["All"]},
+                                 "applications": {"includeApplications": ["All"]},
+                                 "clientAppTypes": ["all"]},
+                  "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+                 {"id": "p-block", "displayName": "Block nobody", "state": "enabledForReportingButNotEnforced",
+                  "conditions": {"users": {"includeUsers": ["None"]},
+                                 "applications": {"includeApplications": ["All"]},
+                                 "clientAppTypes": ["all"]},
+                  "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]"#,
+        )
+        .expect("policies");
+        let set = portvakt_policy::compile(&policies, &[], &portvakt_policy::PermissiveDirectory)
+            .expect("compile");
+        let mut ev = SignInEvent::new(SignInKind::Interactive, 1_800_000_000_123, "c-1", "t");
+        ev.user_principal_name = Some("Ada@Contoso.example".into());
+        ev.client_id = Some("webapp".into());
+        ev.app_display_name = Some("Web \"app\" <1>".into());
+        ev.user_agent = Some(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+                .into(),
+        );
+        ev.error_code = Some(ErrorCode::MfaRequired);
+        ev.auth_steps.push(AuthStep {
+            authentication_method: "Password",
+            succeeded: true,
+            at_ms: 1_800_000_000_100,
+            detail: "Correct password".into(),
+        });
+        let mut facts = SignInFacts::user(
+            1_800_000_000,
+            portvakt_policy::UserFacts {
+                id: "u1".into(),
+                user_principal_name: Some("ada@contoso.example".into()),
+                groups: vec![],
+                roles: vec![],
+                mfa_registered: false,
+            },
+            "webapp",
+        );
+        facts.normalize();
+        ev.evaluation = Some(Arc::new(portvakt_policy::evaluate(&set, &facts)));
+        ev.facts = Some(facts);
+        let s = to_stored(&ev, "id-1".into());
+        let parsed: Value = serde_json::from_str(&s.record).expect("json");
+        assert_eq!(s.ca_status, Some(2));
+        let (hash, set_json) = s.policy_set.clone().expect("a policy set");
+        assert_eq!(parsed["policySet"], hash.as_str());
+        let g = expand(&s.record, Some(&set_json));
+        assert_eq!(g["appDisplayName"], "Web \"app\" <1>");
+        assert_eq!(g["conditionalAccessStatus"], "failure");
+        assert_eq!(g["deviceDetail"]["browser"], "Chrome 124.0");
+        assert_eq!(g["location"]["isTrusted"], false);
+        assert_eq!(
+            g["authenticationDetails"][0]["authenticationStepDateTime"],
+            "2027-01-15T08:00:00.100Z"
+        );
+        assert_eq!(
+            g["status"]["additionalDetails"],
+            ErrorCode::MfaRequired.fix()
+        );
+        let applied = g["appliedConditionalAccessPolicies"]
+            .as_array()
+            .expect("applied");
+        assert_eq!(applied.len(), 2);
+        assert_eq!(applied[0]["id"], "p-mfa");
+        assert_eq!(applied[0]["displayName"], "Require \"MFA\"");
+        assert_eq!(applied[0]["result"], "failure");
+        assert_eq!(applied[0]["enforcedGrantControls"], json!(["mfa"]));
+        assert_eq!(applied[1]["result"], "reportOnlyNotApplied");
     }
 }
