@@ -17,11 +17,15 @@
 //   POST /bench/oauth2/token, GET /bench/oauth2/keys, GET /.well-known/openid-configuration.
 // `GET /health` answers 200 before the provider (for the start-up measurement).
 // Usage: node server.mjs PORT   (prints `listening on http://127.0.0.1:PORT`)
+// PEER_TLS_CERT=FILE PEER_TLS_KEY=FILE serves HTTPS with that pair instead (bench/tls.sh;
+// node's defaults: TLS 1.2 and 1.3, X25519 first), the issuer then being https://.
 // PEER_WORKERS=N runs N processes with node:cluster (default 1, the benchmark's setting);
 // each has its own key and in-memory store, so use it only for stateless scenarios.
 import cluster from 'node:cluster';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2] || 3000);
@@ -44,7 +48,10 @@ if (workers > 1 && cluster.isPrimary) {
 }
 
 async function serve() {
-const issuer = `http://127.0.0.1:${port}`;
+const tls = process.env.PEER_TLS_CERT
+  ? { cert: readFileSync(process.env.PEER_TLS_CERT), key: readFileSync(process.env.PEER_TLS_KEY) }
+  : null;
+const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 const RESOURCE = 'api://analytics';
 const OPAQUE_RESOURCE = 'api://analytics-opaque';
 const SCOPE = 'api://analytics/.default';
@@ -134,7 +141,7 @@ async function signIn(req, res) {
 }
 
 const callback = provider.callback();
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"status":"ok"}');
@@ -148,7 +155,8 @@ const server = http.createServer((req, res) => {
     return;
   }
   callback(req, res);
-});
+};
+const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
 server.keepAliveTimeout = 65_000;
 server.listen(port, '127.0.0.1', () => {
   console.log(`listening on ${issuer}`);

@@ -43,4 +43,4 @@ done
 # playwright-core has no install script; make sure nothing fetches a browser anyway.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npm ci --no-audit --no-fund
-exec node --test --test-reporter=spec portal.mjs story.mjs
+exec node --test --test-reporter=spec portal.mjs story.mjs form_post.mjs
