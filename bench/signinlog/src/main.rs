@@ -653,7 +653,8 @@ async fn run(
         }
         let avg: (f64, f64) = c
             .query_row(
-                "SELECT AVG(LENGTH(record)), AVG(LENGTH(facts)) FROM signins",
+                "SELECT (SELECT AVG(LENGTH(record)) FROM signins),
+                        (SELECT AVG(LENGTH(coalesce(f.facts, s.facts))) FROM signins s LEFT JOIN signin_facts f ON f.seq = s.seq)",
                 [],
                 |r| {
                     Ok((

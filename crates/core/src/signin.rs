@@ -342,7 +342,6 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         resource_id: ev.resource.as_deref(),
         sign_in_event_types: [ev.kind.event_type()],
         status: j::Status {
-            additional_details: ev.error_code.map(|c| c.fix()),
             error_code,
             failure_reason: ev.failure_reason.as_deref(),
         },
@@ -387,9 +386,49 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
     }
 }
 
+/// The fields of Graph's `signIn` a stored record leaves out when they are null.
+const NULLABLE: [&str; 13] = [
+    "appDisplayName",
+    "appId",
+    "authenticationProtocol",
+    "clientAppUsed",
+    "errorCodeName",
+    "ipAddress",
+    "resourceDisplayName",
+    "resourceId",
+    "tokenId",
+    "userAgent",
+    "userDisplayName",
+    "userId",
+    "userPrincipalName",
+];
+
+/// Put back what [`to_stored`] leaves out (crate::signin_json): nulls, and
+/// `status.additionalDetails` (the fix of the record's error code).
+fn fill_omitted(v: &mut Value) {
+    let Some(o) = v.as_object_mut() else { return };
+    for k in NULLABLE {
+        o.entry(k).or_insert(Value::Null);
+    }
+    let code = o
+        .get("errorCodeName")
+        .and_then(Value::as_str)
+        .and_then(ErrorCode::from_code);
+    if let Some(d) = o.get_mut("deviceDetail").and_then(Value::as_object_mut) {
+        d.entry("browser").or_insert(Value::Null);
+        d.entry("operatingSystem").or_insert(Value::Null);
+    }
+    if let Some(st) = o.get_mut("status").and_then(Value::as_object_mut) {
+        st.entry("failureReason").or_insert(Value::Null);
+        st.entry("additionalDetails")
+            .or_insert_with(|| code.map_or(Value::Null, |c| Value::from(c.fix())));
+    }
+}
+
 /// Graph's `signIn` from a stored record and its policy set (`None` when it has none).
 pub fn expand(record: &str, policy_set: Option<&str>) -> Value {
     let mut v: Value = serde_json::from_str(record).unwrap_or(Value::Null);
+    fill_omitted(&mut v);
     let snapshot: Vec<Value> = policy_set
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
@@ -572,7 +611,17 @@ mod tests {
         assert_eq!(s.ca_status, Some(2));
         let (hash, set_json) = s.policy_set.clone().expect("a policy set");
         assert_eq!(parsed["policySet"], hash.as_str());
+        // What expand can put back is not stored: nulls, and the code's fix text.
+        for k in ["userDisplayName", "resourceId", "ipAddress", "failureReason"] {
+            assert!(!s.record.contains(&format!("\"{k}\"")), "{k}: {}", s.record);
+        }
+        assert!(!s.record.contains("additionalDetails"), "{}", s.record);
         let g = expand(&s.record, Some(&set_json));
+        for k in NULLABLE {
+            assert!(g.get(k).is_some(), "{k} is back");
+        }
+        assert_eq!(g["userDisplayName"], Value::Null);
+        assert_eq!(g["status"]["failureReason"], Value::Null);
         assert_eq!(g["appDisplayName"], "Web \"app\" <1>");
         assert_eq!(g["conditionalAccessStatus"], "failure");
         assert_eq!(g["deviceDetail"]["browser"], "Chrome 124.0");

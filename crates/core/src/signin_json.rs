@@ -5,6 +5,12 @@
 //! The top-level fields are declared in alphabetical order, the order in which
 //! `serde_json::Value` wrote them before, so records old and new look alike; readers
 //! parse the JSON and depend on no order.
+//!
+//! What the record can do without is left out, and [`crate::signin::expand`] puts it
+//! back: a field that is null (a service principal has no user, most requests no
+//! resource display name) and `status.additionalDetails`, which is the fix of the
+//! record's error code, word for word, ~300 bytes on every failure. Records written
+//! before carry them, and expand leaves what a record has alone.
 
 use crate::signin::{AuthStep, SignInEvent, SignInKind, SignInStatus};
 use portvakt_policy::{ConditionalAccessStatus, Decision, Evaluation, Outcome, PolicyResult};
@@ -15,11 +21,15 @@ use serde::Serialize;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Record<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<&'a str>,
     pub authentication_details: Steps<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_protocol: Option<&'a str>,
     pub authentication_requirement: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_app_used: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditional_access_decision: Option<&'a Decision>,
@@ -27,8 +37,10 @@ pub(crate) struct Record<'a> {
     pub correlation_id: &'a str,
     pub created_date_time: String,
     pub device_detail: Device<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code_name: Option<&'static str>,
     pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<&'a str>,
     pub is_interactive: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,14 +51,21 @@ pub(crate) struct Record<'a> {
     pub policy_set: Option<&'a str>,
     pub portvakt_status: SignInStatus,
     pub processing_time_in_milliseconds: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<&'a str>,
     pub sign_in_event_types: [&'static str; 1],
     pub status: Status<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_principal_name: Option<&'a str>,
 }
 
@@ -54,7 +73,9 @@ pub(crate) struct Record<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Device<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_system: Option<&'a str>,
 }
 
@@ -70,8 +91,8 @@ pub(crate) struct Location<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Status<'a> {
-    pub additional_details: Option<&'static str>,
     pub error_code: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<&'a str>,
 }
 

@@ -1259,7 +1259,7 @@ async fn response_mode_form_post_and_fragment_deliver_the_code_and_errors_as_ask
         portvakt_jose::b64url_encode(&portvakt_jose::sha256(b"document.forms[0].submit();"))
             .replace('-', "+")
             .replace('_', "/");
-    while hash.len() % 4 != 0 {
+    while !hash.len().is_multiple_of(4) {
         hash.push('=');
     }
     assert!(

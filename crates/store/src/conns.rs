@@ -56,6 +56,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/sqlite-log/0002_lookups_and_set_cleanup.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite-log/0003_facts_apart.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

@@ -18,8 +18,22 @@ const MAX_DAYS: usize = 4000;
 
 const INSERT: &str =
     "INSERT INTO signins (id, tenant_id, created_ms, user_key, user_id, app_id, status, error_code,
-    correlation_id, ip, ca_status, interactive, record, facts, group_set, policy_set)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    correlation_id, ip, ca_status, interactive, record, policy_set)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+/// The facts of a record, beside it (migration 0003).
+const INSERT_FACTS: &str =
+    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set) VALUES (?,?,?,?,?,?)";
+
+/// The newest seq whose facts are in `signins.facts` (written before migration 0003).
+fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
+    Ok(one(
+        c,
+        "SELECT value FROM log_meta WHERE key = 'facts_inline_until'",
+        [],
+        |r| Ok(r.get::<_, i64>(0)?),
+    )?
+    .unwrap_or(0))
+}
 
 #[async_trait]
 impl SignInLog for SqliteStore {
@@ -29,6 +43,7 @@ impl SignInLog for SqliteStore {
         }
         self.log_transaction(|tx| {
             let mut ins = tx.prepare_cached(INSERT)?;
+            let mut ins_facts = tx.prepare_cached(INSERT_FACTS)?;
             let mut groups = tx.prepare_cached(
                 "INSERT INTO group_sets (hash, ids, last_seq) VALUES (?, ?, ?)
                  ON CONFLICT (hash) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
@@ -55,11 +70,19 @@ impl SignInLog for SqliteStore {
                     s.ca_status,
                     s.interactive,
                     s.record,
-                    s.facts,
-                    s.group_set.as_ref().map(|g| &g.0),
                     s.policy_set.as_ref().map(|p| &p.0),
                 ])?;
                 let seq = tx.last_insert_rowid();
+                if let Some(f) = &s.facts {
+                    ins_facts.execute(params![
+                        seq,
+                        s.created_ms,
+                        s.user_key,
+                        s.app_id,
+                        f,
+                        s.group_set.as_ref().map(|g| &g.0),
+                    ])?;
+                }
                 for (set, seen) in [
                     (&s.group_set, &mut seen_groups),
                     (&s.policy_set, &mut seen_sets),
@@ -87,7 +110,7 @@ impl SignInLog for SqliteStore {
             "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code",
         );
         if with_facts {
-            sql.push_str(", s.facts, g.ids");
+            sql.push_str(", coalesce(f.facts, s.facts), g.ids");
         }
         // The index, chosen here rather than by SQLite: without statistics it prefers
         // an index that yields `ORDER BY seq DESC` (then reads the tenant's records
@@ -111,7 +134,8 @@ impl SignInLog for SqliteStore {
         sql.push_str(index);
         sql.push_str(" LEFT JOIN policy_sets p ON p.hash = s.policy_set");
         if with_facts {
-            sql.push_str(" LEFT JOIN group_sets g ON g.hash = s.group_set");
+            sql.push_str(" LEFT JOIN signin_facts f ON f.seq = s.seq");
+            sql.push_str(" LEFT JOIN group_sets g ON g.hash = coalesce(f.group_set, s.group_set)");
         }
         sql.push_str(" WHERE s.tenant_id = ?");
         let mut args: Vec<Box<dyn ToSql + Send>> = vec![Box::new(q.tenant_id.clone())];
@@ -232,29 +256,50 @@ impl SignInLog for SqliteStore {
         before_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<FactsRow>> {
+        let limit = i64::from(limit.clamp(1, 10_000));
+        let before = before_seq.unwrap_or(i64::MAX);
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(FactsRow {
+                seq: r.get(0)?,
+                created_ms: r.get(1)?,
+                user_key: r.get(2)?,
+                app_id: r.get(3)?,
+                facts: r.get(4)?,
+                group_set: r.get(5)?,
+            })
+        };
         self.log_read(|c| {
-            all(
+            let inline_until = facts_inline_until(c)?;
+            // The tenant's seqs from its index, their facts from signin_facts; the
+            // record's row is read only for a sign-in without facts (coalesce reads
+            // its second argument only when the first is null, and SQLite defers the
+            // row's seek until a column of it is asked for). Newest first, so this
+            // part comes first; a sign-in without facts is returned too (replay counts
+            // it as not replayable).
+            let mut out = all(
                 c,
-                "SELECT seq, created_ms, user_key, app_id, facts, group_set FROM signins
-                  WHERE tenant_id = ?1 AND created_ms >= ?2 AND seq < ?3
-                  ORDER BY seq DESC LIMIT ?4",
-                params![
-                    tenant_id,
-                    since_ms,
-                    before_seq.unwrap_or(i64::MAX),
-                    limit.clamp(1, 10_000)
-                ],
-                |r| {
-                    Ok(FactsRow {
-                        seq: r.get(0)?,
-                        created_ms: r.get(1)?,
-                        user_key: r.get(2)?,
-                        app_id: r.get(3)?,
-                        facts: r.get(4)?,
-                        group_set: r.get(5)?,
-                    })
-                },
-            )
+                "SELECT s.seq, coalesce(f.created_ms, s.created_ms), coalesce(f.user_key, s.user_key),
+                        coalesce(f.app_id, s.app_id), f.facts, f.group_set
+                   FROM signins s INDEXED BY signins_tenant LEFT JOIN signin_facts f ON f.seq = s.seq
+                  WHERE s.tenant_id = ?1 AND s.seq < ?2 AND s.seq > ?3
+                    AND coalesce(f.created_ms, s.created_ms) >= ?4
+                  ORDER BY s.seq DESC LIMIT ?5",
+                params![tenant_id, before, inline_until, since_ms, limit],
+                row,
+            )?;
+            // Then the records older than migration 0003, which hold their facts.
+            let left = limit - out.len() as i64;
+            if left > 0 && inline_until > 0 && before > 0 {
+                out.extend(all(
+                    c,
+                    "SELECT seq, created_ms, user_key, app_id, facts, group_set FROM signins
+                      WHERE tenant_id = ?1 AND seq < ?2 AND seq <= ?3 AND created_ms >= ?4
+                      ORDER BY seq DESC LIMIT ?5",
+                    params![tenant_id, before, inline_until, since_ms, left],
+                    row,
+                )?);
+            }
+            Ok(out)
         })
     }
 
@@ -363,12 +408,21 @@ impl SignInLog for SqliteStore {
     }
 
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64> {
-        let n = self.log_write(|c| {
-            exec(
-                c,
-                "DELETE FROM signins WHERE seq IN (SELECT seq FROM signins WHERE created_ms < ? ORDER BY created_ms LIMIT ?)",
+        let n = self.log_transaction(|tx| {
+            // The batch's seqs once, then the records and their facts.
+            let seqs: Vec<i64> = all(
+                tx,
+                "SELECT seq FROM signins WHERE created_ms < ? ORDER BY created_ms LIMIT ?",
                 params![before_ms, batch],
-            )
+                |r| Ok(r.get(0)?),
+            )?;
+            let mut del = tx.prepare_cached("DELETE FROM signins WHERE seq = ?")?;
+            let mut del_facts = tx.prepare_cached("DELETE FROM signin_facts WHERE seq = ?")?;
+            for seq in &seqs {
+                del.execute([seq])?;
+                del_facts.execute([seq])?;
+            }
+            Ok(seqs.len())
         })?;
         if n > 0 {
             // Sets no record names any more: those whose newest record is older than
@@ -404,7 +458,8 @@ mod tests {
             ca_status: None,
             interactive: true,
             record: "{}".into(),
-            facts: None,
+            // A group set comes with facts (to_stored keeps the groups apart from them).
+            facts: groups.map(|_| "{}".to_string()),
             group_set: groups.map(|g| (g.to_string(), format!("[\"{g}\"]"))),
             policy_set: None,
         }
@@ -539,5 +594,107 @@ mod tests {
         );
         assert_eq!(s.purge_signins(T0 + 100, 100).await.expect("purge"), 1);
         assert!(sets(&s).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn facts_written_before_and_after_migration_3_read_as_one_list() {
+        let dir = std::env::temp_dir().join(format!("portvakt-facts-mig-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let log = dir.join("signins.db");
+        {
+            // A log at schema 2, its facts in the rows.
+            let old = crate::conns::Conns::open_with(
+                &log,
+                &crate::conns::LOG_MIGRATIONS[..2],
+                crate::conns::Tuning::AppendLog,
+            )
+            .expect("old log");
+            old.write(|c| {
+                for n in 1..=3 {
+                    c.execute(
+                        "INSERT INTO signins (id, tenant_id, created_ms, user_key, app_id, status, error_code,
+                           correlation_id, interactive, record, facts, group_set)
+                         VALUES (?, 't', ?, 'kim', 'app', 0, 0, ?, 1, '{}', ?, NULL)",
+                        params![format!("old-{n}"), T0 + n, format!("c-{n}"), format!("{{\"old\":{n}}}")],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("old rows");
+        }
+        let s = SqliteStore::open(&dir.join("portvakt.db"))
+            .await
+            .expect("migrated");
+        let mut new = Vec::new();
+        for n in 4..=6u32 {
+            let mut r = rec(n, T0 + i64::from(n), "kim", 0, None);
+            r.facts = Some(format!("{{\"new\":{n}}}"));
+            new.push(r);
+        }
+        s.append_signins(&new).await.expect("append");
+        let all = s.signin_facts("t", T0, None, 100).await.expect("facts");
+        let got: Vec<(i64, String)> = all
+            .iter()
+            .map(|f| (f.seq, f.facts.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            got.iter().map(|g| g.1.as_str()).collect::<Vec<_>>(),
+            [
+                "{\"new\":6}",
+                "{\"new\":5}",
+                "{\"new\":4}",
+                "{\"old\":3}",
+                "{\"old\":2}",
+                "{\"old\":1}"
+            ],
+            "newest first, across the boundary"
+        );
+        // Paging two at a time walks the same list.
+        let mut paged = Vec::new();
+        let mut before = None;
+        loop {
+            let page = s.signin_facts("t", T0, before, 2).await.expect("page");
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|f| f.seq);
+            paged.extend(page.into_iter().map(|f| f.seq));
+        }
+        assert_eq!(paged, got.iter().map(|g| g.0).collect::<Vec<_>>());
+        // The page query with facts finds both kinds too, and the time filter holds.
+        let page = s
+            .signins(
+                &SignInQuery {
+                    tenant_id: "t".into(),
+                    limit: 10,
+                    ..Default::default()
+                },
+                true,
+            )
+            .await
+            .expect("page");
+        assert!(
+            page.rows.iter().all(|r| r.facts.is_some()),
+            "every row has its facts"
+        );
+        assert_eq!(
+            s.signin_facts("t", T0 + 5, None, 100)
+                .await
+                .expect("since")
+                .len(),
+            2
+        );
+        // Purging removes a record and its facts.
+        assert_eq!(s.purge_signins(T0 + 5, 100).await.expect("purge"), 4);
+        assert_eq!(
+            s.signin_facts("t", 0, None, 100).await.expect("left").len(),
+            2
+        );
+        let facts_rows: i64 = s
+            .log_read(|c| Ok(c.query_row("SELECT COUNT(*) FROM signin_facts", [], |r| r.get(0))?))
+            .expect("count");
+        assert_eq!(facts_rows, 2, "the purged records' facts went with them");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
