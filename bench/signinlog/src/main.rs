@@ -559,10 +559,12 @@ async fn run(
         }
         let cid = samples[(i * 104_729) % samples.len()].clone();
         let t = Instant::now();
-        for extra in ["s.id = ?", "s.correlation_id = ?"] {
+        // As the handler (admin::signins::get_signin) asks: by id, then by correlation id.
+        for by_id in [true, false] {
             let q = SignInQuery {
                 tenant_id: t0.clone(),
-                extra: Some((extra.into(), vec![SqlValue::Text(cid.clone())])),
+                extra: by_id.then(|| ("s.id = ?".into(), vec![SqlValue::Text(cid.clone())])),
+                correlation_id: (!by_id).then(|| cid.clone()),
                 limit: 1,
                 ..Default::default()
             };

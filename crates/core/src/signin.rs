@@ -612,7 +612,12 @@ mod tests {
         let (hash, set_json) = s.policy_set.clone().expect("a policy set");
         assert_eq!(parsed["policySet"], hash.as_str());
         // What expand can put back is not stored: nulls, and the code's fix text.
-        for k in ["userDisplayName", "resourceId", "ipAddress", "failureReason"] {
+        for k in [
+            "userDisplayName",
+            "resourceId",
+            "ipAddress",
+            "failureReason",
+        ] {
             assert!(!s.record.contains(&format!("\"{k}\"")), "{k}: {}", s.record);
         }
         assert!(!s.record.contains("additionalDetails"), "{}", s.record);

@@ -370,6 +370,20 @@ async fn failed_client_secrets_are_throttled_per_client_and_address_and_say_when
         .await
         .expect("send");
     assert_eq!(r.status(), 429);
+    // Unknown client ids count as one client per tenant (what is sent as an id never
+    // becomes a key of its own): five of them from an address hold the sixth back.
+    let other = from("127.0.0.3");
+    for id in ["nope-1", "nope-2", "nope-3", "nope-4", "nope-5"] {
+        let (s, _, v) = cc(other.clone(), id, "guess-0123456789abcdef0123", API).await;
+        assert_eq!((s, v["error_code"].as_str()), (401, Some("PV1102")), "{v}");
+    }
+    let (s, _, v) = cc(other.clone(), "nope-6", "guess-0123456789abcdef0123", API).await;
+    assert_eq!((s, v["error_code"].as_str()), (429, Some("PV1109")), "{v}");
+    let (s, _, v) = cc(other.clone(), "bench", SECRET, API).await;
+    assert_eq!(
+        s, 200,
+        "a real client at that address is not held back: {v}"
+    );
     // The same client from another address, and another client from this one, are
     // not held back; nor are the people at this address.
     let (s, _, v) = cc(from("127.0.0.2"), "bench", SECRET, API).await;
@@ -397,7 +411,7 @@ async fn failed_client_secrets_are_throttled_per_client_and_address_and_say_when
         let (s, v) = admin_get(
             &srv,
             &admin,
-            "/tenants/contoso/auditLogs/signIns?$filter=status/errorCode%20eq%201109",
+            "/tenants/contoso/auditLogs/signIns?$filter=status/errorCode%20eq%201109%20and%20appId%20eq%20%27bench%27",
         )
         .await;
         assert_eq!(s, 200, "{v}");

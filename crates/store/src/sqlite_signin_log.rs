@@ -121,12 +121,18 @@ impl SignInLog for SqliteStore {
         // else reads the tenant newest first and stops when the page is full, which
         // for the windows an admin looks at ("the last hour / day / week") is at once.
         // A window that ends long ago skips the newer records first (BENCHMARKS.md).
+        // A further condition (`extra`: a Graph `$filter`, or a lookup by id) is left
+        // to SQLite's choice when nothing above decides: it names the columns it
+        // compares (`s.id = ?` has its index), and its time comparisons are written
+        // `+s.created_ms`, out of index choice, as here.
         let index = if q.correlation_id.is_some() {
             " INDEXED BY signins_correlation"
         } else if q.user.is_some() {
             " INDEXED BY signins_user_day"
         } else if q.app_id.is_some() {
             " INDEXED BY signins_app"
+        } else if q.extra.is_some() {
+            ""
         } else {
             " INDEXED BY signins_tenant"
         };

@@ -186,10 +186,12 @@ pub async fn get_signin(
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    for extra in [("s.id = ?", true), ("s.correlation_id = ?", false)] {
+    // By the record's id (its own index), else the newest with that correlation id.
+    for by_id in [true, false] {
         let q = SignInQuery {
             tenant_id: d.tenant.id.clone(),
-            extra: Some((extra.0.into(), vec![SqlValue::Text(id.clone())])),
+            extra: by_id.then(|| ("s.id = ?".into(), vec![SqlValue::Text(id.clone())])),
+            correlation_id: (!by_id).then(|| id.clone()),
             limit: 1,
             ..Default::default()
         };
@@ -199,7 +201,6 @@ pub async fn get_signin(
                 r.policy_set.as_deref(),
             )));
         }
-        let _ = extra.1;
     }
     Err(ApiError::new(
         ErrorCode::EntityNotFound,

@@ -190,8 +190,14 @@ pub fn authenticate<'v>(
         }
     };
     // Only attempts that present a secret are counted and held back: a public client
-    // (client_id alone) proves nothing, so there is nothing to guess.
-    let account = format!("{}/{client_id}", view.tenant.name);
+    // (client_id alone) proves nothing, so there is nothing to guess. Unknown client
+    // ids share one account per tenant, so what an attacker sends as a client id never
+    // becomes a key of its own (the counts' memory stays bounded by key count and size).
+    let found = view.application(&client_id);
+    let account = match found {
+        Some(a) => format!("{}/{}", view.tenant.name, a.client_id),
+        None => format!("{}/(unknown client)", view.tenant.name),
+    };
     if secret.is_some() {
         if let Some(wait) = gate
             .throttle
@@ -215,7 +221,7 @@ pub fn authenticate<'v>(
             .client_fail(&account, gate.address.as_deref(), gate.now);
         e
     };
-    let app = view.application(&client_id).ok_or_else(|| {
+    let app = found.ok_or_else(|| {
         let e = challenge(ApiError::new(
             ErrorCode::ClientUnknown,
             format!(
