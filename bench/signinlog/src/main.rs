@@ -18,7 +18,7 @@ mod world;
 use clap::{Parser, Subcommand};
 use portvakt_core::signin::{to_stored, StoredSignIn};
 use portvakt_policy::{evaluate, Decision, PolicySet};
-use portvakt_store::{SignInLog, SignInQuery, SqlValue, SqliteStore, Store};
+use portvakt_store::{SignInLog, SignInQuery, SqliteStore, Store};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -559,11 +559,11 @@ async fn run(
         }
         let cid = samples[(i * 104_729) % samples.len()].clone();
         let t = Instant::now();
-        // As the handler (admin::signins::get_signin) asks: by id, then by correlation id.
+        // As the handler asks (server::logs::find_signin): by id, then by correlation id.
         for by_id in [true, false] {
             let q = SignInQuery {
                 tenant_id: t0.clone(),
-                extra: by_id.then(|| ("s.id = ?".into(), vec![SqlValue::Text(cid.clone())])),
+                id: by_id.then(|| cid.clone()),
                 correlation_id: (!by_id).then(|| cid.clone()),
                 limit: 1,
                 ..Default::default()

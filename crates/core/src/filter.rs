@@ -429,6 +429,24 @@ fn err(position: usize, message: impl Into<String>) -> FilterError {
     }
 }
 
+/// A filter over the sign-in log: an [`Expr`] that names only [`Log::SignIns`]'s fields
+/// (made by [`SignInFilter::parse`] alone). The store translates it for its engine, so
+/// no SQL crosses the storage boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFilter(Expr);
+
+impl SignInFilter {
+    /// Parse a `$filter` value (URL-decoded) on the sign-in log.
+    pub fn parse(input: &str) -> Result<Self, FilterError> {
+        parse(Log::SignIns, input).map(Self)
+    }
+
+    /// The expression.
+    pub fn expr(&self) -> &Expr {
+        &self.0
+    }
+}
+
 /// Parse `input`, a `$filter` value already URL-decoded, as a filter on `log`.
 pub fn parse(log: Log, input: &str) -> Result<Expr, FilterError> {
     let count = input.chars().count();

@@ -240,6 +240,9 @@ pub struct StoredSignIn {
     pub group_set: Option<(String, String)>,
     /// The tenant's policies at the time, by hash: (hash, JSON).
     pub policy_set: Option<(String, String)>,
+    /// Each policy's result, in the set's order (empty without a policy set): the
+    /// overview's counts are kept from these as records are written.
+    pub policy_results: Vec<&'static str>,
 }
 
 /// The order of the condition bits of a compact policy result.
@@ -381,6 +384,10 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         record,
         facts,
         group_set,
+        policy_results: match (&policy_set, e) {
+            (Some(_), Some(e)) => e.policies.iter().map(|p| p.result.graph_name()).collect(),
+            _ => Vec::new(),
+        },
         policy_set,
         id,
     }

@@ -223,6 +223,22 @@ pub enum AppliedResult {
     ReportOnlyInterrupted,
 }
 
+impl AppliedResult {
+    /// Graph's name of the result (`success`, `reportOnlyFailure`, …), as serialized.
+    pub fn graph_name(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::NotApplied => "notApplied",
+            Self::NotEnabled => "notEnabled",
+            Self::ReportOnlySuccess => "reportOnlySuccess",
+            Self::ReportOnlyFailure => "reportOnlyFailure",
+            Self::ReportOnlyNotApplied => "reportOnlyNotApplied",
+            Self::ReportOnlyInterrupted => "reportOnlyInterrupted",
+        }
+    }
+}
+
 /// The session controls to apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

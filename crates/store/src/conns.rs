@@ -60,6 +60,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite-log/0003_facts_apart.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite-log/0004_overview_counts.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

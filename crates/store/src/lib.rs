@@ -17,6 +17,7 @@ mod signin_log;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_audit;
+mod sqlite_filter;
 mod sqlite_flows;
 mod sqlite_signin_log;
 
@@ -27,7 +28,7 @@ pub use flows::{
     TokenUser,
 };
 pub use signin_log::{
-    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
+    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
 pub use sqlite::SqliteStore;
 

@@ -33,23 +33,16 @@ pub struct SignInQuery {
     pub ca_status: Option<u8>,
     /// Interactive or not.
     pub interactive: Option<bool>,
-    /// A further condition in SQL over the table's columns, with its parameters
-    /// (the translation of a Graph `$filter`; built by the caller from a parsed
-    /// expression, never from raw text).
-    pub extra: Option<(String, Vec<SqlValue>)>,
+    /// The record's id (Graph `id`).
+    pub id: Option<String>,
+    /// The record at this cursor position.
+    pub seq: Option<i64>,
+    /// A Graph `$filter` over the log (each engine translates it).
+    pub filter: Option<portvakt_core::filter::SignInFilter>,
     /// Only rows older than this cursor ([`SignInPage::next`]).
     pub before_seq: Option<i64>,
     /// At most this many.
     pub limit: u32,
-}
-
-/// A parameter of [`SignInQuery::extra`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    /// Text.
-    Text(String),
-    /// An integer.
-    Int(i64),
 }
 
 /// One stored sign-in as read back.
@@ -108,12 +101,10 @@ pub struct FactsRow {
 pub struct StatsQuery {
     /// Tenant id.
     pub tenant_id: String,
-    /// The window's start (ms).
+    /// The window's start (ms; counted from the five-minute bucket that holds it).
     pub since_ms: i64,
-    /// The width of a bucket (ms).
+    /// The width of a bucket (ms; a multiple of five minutes).
     pub bucket_ms: i64,
-    /// Count at most the newest this many records of the window.
-    pub max_records: u32,
 }
 
 /// Counts over a window of the log.
@@ -121,8 +112,6 @@ pub struct StatsQuery {
 pub struct SignInStats {
     /// Records counted.
     pub records: u64,
-    /// Whether the window held more than `max_records` (the counts are of the newest).
-    pub truncated: bool,
     /// (bucket start ms, status, count).
     pub by_status: Vec<(i64, u8, u64)>,
     /// (error code, count), most frequent first.

@@ -3,7 +3,7 @@
 
 use crate::conns::{all, exec, one};
 use crate::signin_log::{
-    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, SqlValue, StatsQuery,
+    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
 use crate::{Result, SqliteStore};
 use async_trait::async_trait;
@@ -13,6 +13,8 @@ use rusqlite::types::ToSql;
 
 /// Milliseconds in a day (the user index's day buckets).
 const DAY_MS: i64 = 86_400_000;
+/// Milliseconds in a bucket of the overview's counts (migration 4).
+pub(crate) const COUNT_BUCKET_MS: i64 = 300_000;
 /// The most days a user query names (far beyond any retention).
 const MAX_DAYS: usize = 4000;
 
@@ -33,6 +35,48 @@ fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
         |r| Ok(r.get::<_, i64>(0)?),
     )?
     .unwrap_or(0))
+}
+
+/// Add a batch to the overview's counts: summed in memory first, then one upsert per
+/// distinct (tenant, bucket, status, code) and (tenant, bucket, set, position, result).
+fn add_counts(tx: &rusqlite::Transaction<'_>, batch: &[StoredSignIn]) -> Result<()> {
+    use std::collections::HashMap;
+    let mut counts: HashMap<(&str, i64, u8, i64), i64> = HashMap::new();
+    let mut policies: HashMap<(&str, i64, &str, usize, &str), i64> = HashMap::new();
+    for s in batch {
+        let bucket = s.created_ms.div_euclid(COUNT_BUCKET_MS);
+        *counts
+            .entry((s.tenant_id.as_str(), bucket, s.status, s.error_code))
+            .or_default() += 1;
+        if let Some((hash, _)) = &s.policy_set {
+            for (position, result) in s.policy_results.iter().enumerate() {
+                *policies
+                    .entry((
+                        s.tenant_id.as_str(),
+                        bucket,
+                        hash.as_str(),
+                        position,
+                        result,
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut up = tx.prepare_cached(
+        "INSERT INTO signin_counts (tenant_id, bucket, status, error_code, n) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, bucket, status, error_code) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((t, b, st, code), n) in counts {
+        up.execute(params![t, b, st, code, n])?;
+    }
+    let mut up = tx.prepare_cached(
+        "INSERT INTO policy_counts (tenant_id, bucket, policy_set, position, result, n) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, bucket, policy_set, position, result) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((t, b, h, pos, r), n) in policies {
+        up.execute(params![t, b, h, pos as i64, r, n])?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -101,6 +145,7 @@ impl SignInLog for SqliteStore {
             for (h, p, seq) in seen_sets {
                 sets.execute(params![h, p, seq])?;
             }
+            add_counts(tx, batch)?;
             Ok(())
         })
     }
@@ -121,17 +166,21 @@ impl SignInLog for SqliteStore {
         // else reads the tenant newest first and stops when the page is full, which
         // for the windows an admin looks at ("the last hour / day / week") is at once.
         // A window that ends long ago skips the newer records first (BENCHMARKS.md).
-        // A further condition (`extra`: a Graph `$filter`, or a lookup by id) is left
-        // to SQLite's choice when nothing above decides: it names the columns it
-        // compares (`s.id = ?` has its index), and its time comparisons are written
-        // `+s.created_ms`, out of index choice, as here.
-        let index = if q.correlation_id.is_some() {
+        // A lookup by id or seq has its own index (the id's, the table's own key),
+        // and a Graph `$filter` is left to SQLite's choice: it names the columns it
+        // compares (an id or correlation id has its index), and its time comparisons
+        // are written `+s.created_ms`, out of index choice, as here.
+        let index = if q.id.is_some() {
+            " INDEXED BY signins_id"
+        } else if q.seq.is_some() {
+            ""
+        } else if q.correlation_id.is_some() {
             " INDEXED BY signins_correlation"
         } else if q.user.is_some() {
             " INDEXED BY signins_user_day"
         } else if q.app_id.is_some() {
             " INDEXED BY signins_app"
-        } else if q.extra.is_some() {
+        } else if q.filter.is_some() {
             ""
         } else {
             " INDEXED BY signins_tenant"
@@ -216,15 +265,19 @@ impl SignInLog for SqliteStore {
         if let Some(v) = q.before_seq {
             cond(&mut sql, "s.seq < ?", Box::new(v));
         }
-        if let Some((extra, values)) = &q.extra {
+        if let Some(v) = &q.id {
+            cond(&mut sql, "s.id = ?", Box::new(v.clone()));
+        }
+        if let Some(v) = q.seq {
+            cond(&mut sql, "s.seq = ?", Box::new(v));
+        }
+        if let Some(f) = &q.filter {
+            let (extra, values) = crate::sqlite_filter::to_sql(f);
             sql.push_str(" AND (");
-            sql.push_str(extra);
+            sql.push_str(&extra);
             sql.push(')');
             for v in values {
-                args.push(match v {
-                    SqlValue::Text(t) => Box::new(t.clone()),
-                    SqlValue::Int(i) => Box::new(*i),
-                });
+                args.push(Box::new(v));
             }
         }
         let limit = q.limit.clamp(1, 1000);
@@ -335,64 +388,55 @@ impl SignInLog for SqliteStore {
     }
 
     async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats> {
-        // The window: the newest `max_records` records since `since_ms` (the seq range
-        // they span, found on the (tenant, seq) index), then three aggregates over it.
-        let bucket = q.bucket_ms.max(1);
-        let cap = i64::from(q.max_records.max(1));
+        // Sums of the counts kept as records are written (migration 4): a window is
+        // whole five-minute buckets from the one holding `since_ms`.
+        let bucket = q.bucket_ms.max(COUNT_BUCKET_MS);
+        let from = q.since_ms.div_euclid(COUNT_BUCKET_MS);
         self.log_read(|c| {
-            let (lo, n): (Option<i64>, i64) = one(
-                c,
-                "SELECT MIN(seq), COUNT(*) FROM (SELECT seq FROM signins WHERE tenant_id = ? AND created_ms >= ?
-                   ORDER BY seq DESC LIMIT ?)",
-                params![q.tenant_id, q.since_ms, cap + 1],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .unwrap_or((None, 0));
-            let mut out = SignInStats {
-                records: n.min(cap) as u64,
-                truncated: n > cap,
-                ..Default::default()
-            };
-            let Some(mut lo) = lo else { return Ok(out) };
-            if n > cap {
-                // Drop the oldest record of the cap+1 read.
-                lo = one(
-                    c,
-                    "SELECT seq FROM signins WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT 1",
-                    params![q.tenant_id, lo],
-                    |r| Ok(r.get(0)?),
-                )?
-                .unwrap_or(lo);
-            }
-            let w = "FROM signins s WHERE s.tenant_id = ?1 AND s.seq >= ?2 AND s.created_ms >= ?3";
+            let mut out = SignInStats::default();
             out.by_status = all(
                 c,
-                &format!("SELECT (s.created_ms / ?4) * ?4 AS b, s.status, COUNT(*) {w} GROUP BY b, s.status ORDER BY b"),
-                params![q.tenant_id, lo, q.since_ms, bucket],
+                "SELECT ((bucket * ?3) / ?4) * ?4 AS b, status, SUM(n) FROM signin_counts
+                  WHERE tenant_id = ?1 AND bucket >= ?2 GROUP BY b, status ORDER BY b",
+                params![q.tenant_id, from, COUNT_BUCKET_MS, bucket],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)),
             )?;
+            out.records = out.by_status.iter().map(|x| x.2).sum();
             out.errors = all(
                 c,
-                &format!("SELECT s.error_code, COUNT(*) AS n {w} AND s.status = 1 GROUP BY s.error_code ORDER BY n DESC LIMIT 10"),
-                params![q.tenant_id, lo, q.since_ms],
+                "SELECT error_code, SUM(n) AS k FROM signin_counts
+                  WHERE tenant_id = ?1 AND bucket >= ?2 AND status = 1
+                  GROUP BY error_code ORDER BY k DESC LIMIT 10",
+                params![q.tenant_id, from],
                 |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
             )?;
             out.policies = all(
                 c,
-                "SELECT s.policy_set, CAST(j.key AS INTEGER), json_extract(j.value, '$[0]') AS result,
-                        (s.created_ms / ?4) * ?4 AS b, COUNT(*)
-                   FROM signins s, json_each(s.record, '$.policyResults') AS j
-                  WHERE s.tenant_id = ?1 AND s.seq >= ?2 AND s.created_ms >= ?3 AND s.policy_set IS NOT NULL
-                  GROUP BY s.policy_set, j.key, result, b ORDER BY b",
-                params![q.tenant_id, lo, q.since_ms, bucket],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default(), r.get(3)?, r.get::<_, i64>(4)? as u64)),
+                "SELECT policy_set, position, result, ((bucket * ?3) / ?4) * ?4 AS b, SUM(n)
+                   FROM policy_counts WHERE tenant_id = ?1 AND bucket >= ?2
+                  GROUP BY policy_set, position, result, b ORDER BY b",
+                params![q.tenant_id, from, COUNT_BUCKET_MS, bucket],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get::<_, i64>(4)? as u64,
+                    ))
+                },
             )?;
             let mut hashes: Vec<&str> = out.policies.iter().map(|p| p.0.as_str()).collect();
             hashes.sort_unstable();
             hashes.dedup();
             let mut sets = Vec::new();
             for h in hashes {
-                if let Some(p) = one(c, "SELECT policies FROM policy_sets WHERE hash = ?", [h], |r| Ok(r.get::<_, String>(0)?))? {
+                if let Some(p) = one(
+                    c,
+                    "SELECT policies FROM policy_sets WHERE hash = ?",
+                    [h],
+                    |r| Ok(r.get::<_, String>(0)?),
+                )? {
                     sets.push((h.to_string(), p));
                 }
             }
@@ -431,6 +475,12 @@ impl SignInLog for SqliteStore {
             Ok(seqs.len())
         })?;
         if n > 0 {
+            // The overview's counts of buckets wholly older than the cutoff.
+            let b = before_ms.div_euclid(COUNT_BUCKET_MS);
+            self.log_write(|c| {
+                exec(c, "DELETE FROM signin_counts WHERE bucket < ?", [b])?;
+                exec(c, "DELETE FROM policy_counts WHERE bucket < ?", [b])
+            })?;
             // Sets no record names any more: those whose newest record is older than
             // the oldest one left (a lookup of the smallest seq, not a scan).
             self.log_write(|c| {
@@ -468,6 +518,16 @@ mod tests {
             facts: groups.map(|_| "{}".to_string()),
             group_set: groups.map(|g| (g.to_string(), format!("[\"{g}\"]"))),
             policy_set: None,
+            policy_results: vec![],
+        }
+    }
+
+    /// The tenant's newest ten.
+    fn newest_ten() -> SignInQuery {
+        SignInQuery {
+            tenant_id: "t".into(),
+            limit: 10,
+            ..Default::default()
         }
     }
 
@@ -582,17 +642,7 @@ mod tests {
         // The first two go: b is named by none left, a still by the third.
         assert_eq!(s.purge_signins(T0 + 5, 100).await.expect("purge"), 2);
         assert_eq!(sets(&s).await, vec!["a".to_string()]);
-        let page = s
-            .signins(
-                &SignInQuery {
-                    tenant_id: "t".into(),
-                    limit: 10,
-                    ..Default::default()
-                },
-                true,
-            )
-            .await
-            .expect("q");
+        let page = s.signins(&newest_ten(), true).await.expect("q");
         assert_eq!(
             page.rows[0].group_ids.as_deref(),
             Some("[\"a\"]"),
@@ -669,17 +719,7 @@ mod tests {
         }
         assert_eq!(paged, got.iter().map(|g| g.0).collect::<Vec<_>>());
         // The page query with facts finds both kinds too, and the time filter holds.
-        let page = s
-            .signins(
-                &SignInQuery {
-                    tenant_id: "t".into(),
-                    limit: 10,
-                    ..Default::default()
-                },
-                true,
-            )
-            .await
-            .expect("page");
+        let page = s.signins(&newest_ten(), true).await.expect("page");
         assert!(
             page.rows.iter().all(|r| r.facts.is_some()),
             "every row has its facts"
@@ -702,5 +742,112 @@ mod tests {
             .expect("count");
         assert_eq!(facts_rows, 2, "the purged records' facts went with them");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_overview_counts_equal_a_count_of_the_records() {
+        use std::collections::BTreeMap;
+        let s = SqliteStore::in_memory().await.expect("store");
+        let results = ["success", "failure", "notApplied", "reportOnlyFailure"];
+        let mut all_recs = Vec::new();
+        let mut x: u64 = 7;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in 0..3000u32 {
+            let t = T0 + (next() % (3 * DAY as u64)) as i64;
+            let status = (next() % 3) as u8;
+            let mut r = rec(n, t, "kim", status, None);
+            r.tenant_id = if next() % 4 == 0 {
+                "u".into()
+            } else {
+                "t".into()
+            };
+            r.error_code = if status == 1 {
+                [3010, 4001, 1103][(next() % 3) as usize]
+            } else {
+                0
+            };
+            if next() % 2 == 0 {
+                let set = if next() % 2 == 0 { "p1" } else { "p2" };
+                r.policy_set = Some((set.into(), "[]".into()));
+                r.policy_results = (0..3).map(|_| results[(next() % 4) as usize]).collect();
+            }
+            all_recs.push(r);
+        }
+        for chunk in all_recs.chunks(512) {
+            s.append_signins(chunk).await.expect("append");
+        }
+        let since = T0 + DAY / 2;
+        let bucket = 3_600_000;
+        let got = s
+            .signin_stats(&StatsQuery {
+                tenant_id: "t".into(),
+                since_ms: since,
+                bucket_ms: bucket,
+            })
+            .await
+            .expect("stats");
+        // The window starts at the five-minute bucket holding `since`.
+        let from = since.div_euclid(COUNT_BUCKET_MS) * COUNT_BUCKET_MS;
+        let window: Vec<&StoredSignIn> = all_recs
+            .iter()
+            .filter(|r| r.tenant_id == "t" && r.created_ms >= from)
+            .collect();
+        assert_eq!(got.records, window.len() as u64);
+        let mut by_status: BTreeMap<(i64, u8), u64> = BTreeMap::new();
+        let mut errors: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut policies: BTreeMap<(String, i64, String, i64), u64> = BTreeMap::new();
+        for r in &window {
+            let b = r.created_ms.div_euclid(bucket) * bucket;
+            *by_status.entry((b, r.status)).or_default() += 1;
+            if r.status == 1 {
+                *errors.entry(r.error_code).or_default() += 1;
+            }
+            if let Some((h, _)) = &r.policy_set {
+                for (i, res) in r.policy_results.iter().enumerate() {
+                    *policies
+                        .entry((h.clone(), i as i64, res.to_string(), b))
+                        .or_default() += 1;
+                }
+            }
+        }
+        let got_status: BTreeMap<(i64, u8), u64> = got
+            .by_status
+            .iter()
+            .map(|(b, st, n)| ((*b, *st), *n))
+            .collect();
+        assert_eq!(got_status, by_status);
+        let got_errors: BTreeMap<i64, u64> = got.errors.iter().copied().collect();
+        assert_eq!(got_errors, errors);
+        let got_policies: BTreeMap<(String, i64, String, i64), u64> = got
+            .policies
+            .iter()
+            .map(|(h, i, r, b, n)| ((h.clone(), *i, r.clone(), *b), *n))
+            .collect();
+        assert_eq!(got_policies, policies);
+        assert_eq!(got.policy_sets.len(), 2, "both sets named");
+        // Purging drops the counts of the buckets wholly before the cutoff.
+        let cutoff = T0 + DAY;
+        while s.purge_signins(cutoff, 500).await.expect("purge") > 0 {}
+        let after = s
+            .signin_stats(&StatsQuery {
+                tenant_id: "t".into(),
+                since_ms: 0,
+                bucket_ms: bucket,
+            })
+            .await
+            .expect("stats");
+        let left = all_recs
+            .iter()
+            .filter(|r| {
+                r.tenant_id == "t"
+                    && r.created_ms >= cutoff.div_euclid(COUNT_BUCKET_MS) * COUNT_BUCKET_MS
+            })
+            .count() as u64;
+        assert_eq!(after.records, left);
     }
 }

@@ -859,3 +859,23 @@ fn the_brief_example_description() {
         Some("Conditional Access policy 'Require MFA for admins' (id 1a2b) requires mfa; this session signed in with pwd only")
     );
 }
+
+#[test]
+fn result_names_are_what_serde_writes() {
+    use AppliedResult::*;
+    for r in [
+        Success,
+        Failure,
+        NotApplied,
+        NotEnabled,
+        ReportOnlySuccess,
+        ReportOnlyFailure,
+        ReportOnlyNotApplied,
+        ReportOnlyInterrupted,
+    ] {
+        assert_eq!(
+            serde_json::to_value(r).expect("json"),
+            serde_json::Value::from(r.graph_name())
+        );
+    }
+}

@@ -150,7 +150,6 @@ portal-import = Import
 portal-import-text = Paste an export (Graph JSON: policies and named locations, as Entra tools write them). Matched by id, else by name; all or nothing.
 portal-imported = The import was stored.
 portal-overview = Overview
-portal-overview-truncated = counted: the newest
 portal-chart-status = Sign-ins over time by status
 portal-chart-reasons = Top failure reasons
 portal-chart-policies = Conditional Access results over time, per policy

@@ -150,7 +150,6 @@ portal-import = Importera
 portal-import-text = Klistra in en export (Graph-JSON: principer och namngivna platser, så som Entras verktyg skriver dem). Matchas på id, annars namn; allt eller inget.
 portal-imported = Importen sparades.
 portal-overview = Översikt
-portal-overview-truncated = räknade: de senaste
 portal-chart-status = Inloggningar över tid per status
 portal-chart-reasons = Vanligaste orsakerna till fel
 portal-chart-policies = Resultat av villkorlig åtkomst över tid, per princip

@@ -9,7 +9,6 @@ pub mod conditional_access;
 pub mod diagnose;
 pub mod openapi;
 pub mod replay;
-pub mod signin_filter;
 pub mod signins;
 
 use crate::audit::{self, prop, secret, target, Change};

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use portvakt_core::ErrorCode;
-use portvakt_store::{SignInQuery, SqlValue};
+use portvakt_store::SignInQuery;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -60,7 +60,13 @@ pub fn query_from(
                         .map_err(|_| bad("$skiptoken", "is not a token this server issued"))?,
                 )
             }
-            "$filter" => q.extra = Some(crate::admin::signin_filter::to_sql(v)?),
+            "$filter" => {
+                q.filter = Some(
+                    portvakt_core::filter::SignInFilter::parse(v).map_err(|e| {
+                        ApiError::new(ErrorCode::InvalidParameter, format!("$filter {e}"))
+                    })?,
+                )
+            }
             "user" | "userPrincipalName" => q.user = Some(v.clone()),
             "userId" => q.user_id = Some(v.clone()),
             "app" | "appId" => q.app_id = Some(v.clone()),
@@ -186,21 +192,11 @@ pub async fn get_signin(
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let d = directory(&st, &tenant).await?;
-    // By the record's id (its own index), else the newest with that correlation id.
-    for by_id in [true, false] {
-        let q = SignInQuery {
-            tenant_id: d.tenant.id.clone(),
-            extra: by_id.then(|| ("s.id = ?".into(), vec![SqlValue::Text(id.clone())])),
-            correlation_id: (!by_id).then(|| id.clone()),
-            limit: 1,
-            ..Default::default()
-        };
-        if let Some(r) = st.store.signins(&q, false).await?.rows.first() {
-            return Ok(Json(portvakt_core::signin::expand(
-                &r.record,
-                r.policy_set.as_deref(),
-            )));
-        }
+    if let Some(r) = crate::logs::find_signin(&st, &d.tenant.id, &id).await? {
+        return Ok(Json(portvakt_core::signin::expand(
+            &r.record,
+            r.policy_set.as_deref(),
+        )));
     }
     Err(ApiError::new(
         ErrorCode::EntityNotFound,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use portvakt_core::signin::facts_with;
 use portvakt_core::ErrorCode;
 use portvakt_policy::{compile, evaluate, Decision, PolicySet};
-use portvakt_store::{Directory, SignInQuery, SqlValue, StoredGraphObject};
+use portvakt_store::{Directory, SignInQuery, StoredGraphObject};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -269,7 +269,7 @@ pub async fn replay(
     for (k, i, seq) in wanted {
         let q = SignInQuery {
             tenant_id: tenant_id.to_string(),
-            extra: Some(("s.seq = ?".into(), vec![SqlValue::Int(seq)])),
+            seq: Some(seq),
             limit: 1,
             ..Default::default()
         };

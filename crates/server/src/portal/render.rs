@@ -160,7 +160,6 @@ crate::strings! {
     import_text = "portal-import-text",
     imported = "portal-imported",
     overview = "portal-overview",
-    overview_truncated = "portal-overview-truncated",
     chart_status = "portal-chart-status",
     chart_reasons = "portal-chart-reasons",
     chart_policies = "portal-chart-policies",

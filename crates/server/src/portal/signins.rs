@@ -12,7 +12,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portvakt_core::signin::expand;
-use portvakt_store::{SignInQuery, SqlValue};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -407,21 +406,11 @@ pub async fn detail(
 ) -> Response {
     let ui = admin.ui;
     let t = ui.t;
-    let mut record = None;
-    for col in ["s.id = ?", "s.correlation_id = ?"] {
-        let query = SignInQuery {
-            tenant_id: admin.tenant_id.clone(),
-            extra: Some((col.into(), vec![SqlValue::Text(id.clone())])),
-            limit: 1,
-            ..Default::default()
-        };
-        if let Ok(page) = st.store.signins(&query, false).await {
-            if let Some(r) = page.rows.first() {
-                record = Some(expand(&r.record, r.policy_set.as_deref()));
-                break;
-            }
-        }
-    }
+    let record = crate::logs::find_signin(&st, &admin.tenant_id, &id)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| expand(&r.record, r.policy_set.as_deref()));
     let Some(r) = record else {
         return render::problem(
             &st,

@@ -1,31 +1,29 @@
-//! Graph's `$filter` over the sign-in log, translated to SQL over the log's columns:
-//! parsed by `portvakt_core::filter` (which names the position of any error), then
-//! every comparison becomes a parameterised condition — never text from the request
-//! in the SQL. Every comparison is wrapped in `coalesce(…, 0)`, so the logic stays
-//! two-valued as MS-ODATA's lifted operators are (`null` equals only `null`; `not`
-//! of a comparison with `null` is true). Strings compare ASCII-case-insensitively,
-//! as `portvakt_core::filter::matches` does.
+//! Graph's `$filter` over the sign-in log ([`SignInFilter`], parsed and type-checked
+//! by `portvakt_core::filter`, which names the position of any error) in SQLite's SQL
+//! over the log's columns: every comparison a parameterised condition, never text from
+//! the request in the SQL. Every comparison is wrapped in `coalesce(…, 0)`, so the
+//! logic stays two-valued as MS-ODATA's lifted operators are (`null` equals only
+//! `null`; `not` of a comparison with `null` is true). Strings compare
+//! ASCII-case-insensitively, as `portvakt_core::filter::matches` does. This is the
+//! SQLite engine's translation; another engine translates the same expression.
 
-use crate::error::ApiError;
-use portvakt_core::filter::{parse, Expr, Field, Log, Op, Value};
-use portvakt_core::ErrorCode;
-use portvakt_store::SqlValue;
+use portvakt_core::filter::{Expr, Field, Op, SignInFilter, Value};
+use rusqlite::types::Value as SqlValue;
 
-/// The SQL condition and its parameters for `filter`.
-pub fn to_sql(filter: &str) -> Result<(String, Vec<SqlValue>), ApiError> {
-    let expr = parse(Log::SignIns, filter)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("$filter {e}")))?;
+/// The SQL condition over `signins s` and its parameters for `filter`.
+pub(crate) fn to_sql(filter: &SignInFilter) -> (String, Vec<SqlValue>) {
     let mut params = Vec::new();
-    let sql = expr_sql(&expr, &mut params)?;
-    Ok((sql, params))
+    let sql = expr_sql(filter.expr(), &mut params);
+    (sql, params)
 }
 
 /// How a field is kept: its SQL expression and whether strings are stored lowered.
-fn column(f: Field) -> Result<(&'static str, bool), ApiError> {
-    Ok(match f {
+/// `None` for a field of another log, which a [`SignInFilter`] never names.
+fn column(f: Field) -> Option<(&'static str, bool)> {
+    Some(match f {
         // The unary plus keeps the time out of SQLite's index choice: a range on it
         // would otherwise be preferred to the (tenant, seq) order and the page sorted
-        // (store::sqlite_signin_log, `signins`).
+        // (sqlite_signin_log, `signins`).
         Field::CreatedDateTime => ("+s.created_ms", false),
         Field::UserPrincipalName => ("s.user_key", true),
         Field::UserId => ("s.user_id", false),
@@ -39,12 +37,7 @@ fn column(f: Field) -> Result<(&'static str, bool), ApiError> {
         Field::IsInteractive => ("s.interactive", false),
         Field::ClientAppUsed => ("json_extract(s.record, '$.clientAppUsed')", false),
         Field::Id => ("s.id", false),
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                format!("$filter: {} is not a field of signIns", other.graph_name()),
-            ))
-        }
+        _ => return None,
     })
 }
 
@@ -62,7 +55,7 @@ fn op_sql(op: Op) -> &'static str {
 fn value_sql(f: Field, v: &Value, lowered: bool) -> SqlValue {
     match v {
         Value::String(s) if f == Field::ConditionalAccessStatus => {
-            SqlValue::Int(match s.as_str() {
+            SqlValue::Integer(match s.as_str() {
                 "success" => 1,
                 "failure" => 2,
                 "notApplied" => 0,
@@ -71,19 +64,21 @@ fn value_sql(f: Field, v: &Value, lowered: bool) -> SqlValue {
         }
         Value::String(s) if lowered => SqlValue::Text(s.to_ascii_lowercase()),
         Value::String(s) => SqlValue::Text(s.clone()),
-        Value::Int(i) | Value::DateTimeMs(i) => SqlValue::Int(*i),
-        Value::Bool(b) => SqlValue::Int(i64::from(*b)),
-        Value::Null => SqlValue::Int(0),
+        Value::Int(i) | Value::DateTimeMs(i) => SqlValue::Integer(*i),
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Null => SqlValue::Integer(0),
     }
 }
 
-fn expr_sql(e: &Expr, p: &mut Vec<SqlValue>) -> Result<String, ApiError> {
-    Ok(match e {
-        Expr::And(a, b) => format!("({} AND {})", expr_sql(a, p)?, expr_sql(b, p)?),
-        Expr::Or(a, b) => format!("({} OR {})", expr_sql(a, p)?, expr_sql(b, p)?),
-        Expr::Not(a) => format!("(NOT {})", expr_sql(a, p)?),
+fn expr_sql(e: &Expr, p: &mut Vec<SqlValue>) -> String {
+    match e {
+        Expr::And(a, b) => format!("({} AND {})", expr_sql(a, p), expr_sql(b, p)),
+        Expr::Or(a, b) => format!("({} OR {})", expr_sql(a, p), expr_sql(b, p)),
+        Expr::Not(a) => format!("(NOT {})", expr_sql(a, p)),
         Expr::StartsWith { field, prefix } => {
-            let (col, lowered) = column(*field)?;
+            let Some((col, lowered)) = column(*field) else {
+                return "0".into();
+            };
             let prefix = if lowered {
                 prefix.to_ascii_lowercase()
             } else {
@@ -98,7 +93,9 @@ fn expr_sql(e: &Expr, p: &mut Vec<SqlValue>) -> Result<String, ApiError> {
             format!("coalesce({col} LIKE ? ESCAPE '\\', 0)")
         }
         Expr::Cmp { field, op, value } => {
-            let (col, lowered) = column(*field)?;
+            let Some((col, lowered)) = column(*field) else {
+                return "0".into();
+            };
             let text =
                 matches!(value, Value::String(_)) && *field != Field::ConditionalAccessStatus;
             let collate = if text && !lowered {
@@ -119,7 +116,7 @@ fn expr_sql(e: &Expr, p: &mut Vec<SqlValue>) -> Result<String, ApiError> {
                 }
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -128,26 +125,27 @@ mod tests {
 
     #[test]
     fn filters_become_parameterised_sql() {
-        let (sql, p) = to_sql(
+        let f = SignInFilter::parse(
             "createdDateTime ge 2026-12-01T00:00:00Z and status/errorCode ne 0 or startswith(userPrincipalName,'Ad%m')",
         )
         .expect("valid");
+        let (sql, p) = to_sql(&f);
         assert!(!sql.contains("Ad"), "no request text in the SQL: {sql}");
         assert_eq!(
             p,
             vec![
-                SqlValue::Int(1_796_083_200_000),
-                SqlValue::Int(0),
+                SqlValue::Integer(1_796_083_200_000),
+                SqlValue::Integer(0),
                 SqlValue::Text("ad\\%m%".into())
             ]
         );
         assert!(
-            sql.contains("s.created_ms >= ?")
+            sql.contains("+s.created_ms >= ?")
                 && sql.contains("s.error_code <> ?")
                 && sql.contains("LIKE ?"),
             "{sql}"
         );
-        let e = to_sql("status/errorcode eq 0").expect_err("case");
-        assert!(e.detail.contains("position"), "{}", e.detail);
+        let e = SignInFilter::parse("status/errorcode eq 0").expect_err("case");
+        assert!(e.to_string().contains("position"), "{e}");
     }
 }
