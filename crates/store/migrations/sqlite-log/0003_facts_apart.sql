@@ -3,8 +3,8 @@
 -- (~2.5 KB a row) to use ~0.5 KB of each. Keyed by the record's seq, with what replay
 -- filters and reports on (time, user, application), so replay reads this table and
 -- the (tenant, seq) index, never a record row. Rows written before this migration
--- keep their facts in signins.facts: `log_meta.facts_inline_until` is the newest of
--- them (0 on a new log), and reads below it look there.
+-- keep their facts in signins.facts: `log_meta.facts_inline_until` is the newest row
+-- written before (0 on a new log), and reads at or below it look there.
 CREATE TABLE signin_facts (
     seq        INTEGER PRIMARY KEY,
     created_ms INTEGER NOT NULL,
@@ -14,5 +14,7 @@ CREATE TABLE signin_facts (
     group_set  TEXT
 );
 CREATE TABLE log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+-- (The newest row of all: a lookup of the largest rowid, not a scan. Rows without
+-- facts below it read as having none, as before.)
 INSERT INTO log_meta (key, value)
-    SELECT 'facts_inline_until', coalesce(MAX(seq), 0) FROM signins WHERE facts IS NOT NULL;
+    SELECT 'facts_inline_until', coalesce(MAX(seq), 0) FROM signins;
