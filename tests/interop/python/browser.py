@@ -60,7 +60,8 @@ def parse_form(html: str, page_url: str) -> tuple[dict, list[str]]:
 def sign_in(url: str, user: dict, redirect_uri: str, browser: requests.Session | None = None):
     """Play the user: from the authorization URL to the redirect back to the
     client, signing in and accepting consent on the way. Returns the callback
-    URL (not fetched), the browser and what was seen."""
+    (not fetched: the redirect URL, or with response_mode=form_post the dict of
+    fields the page would post to the redirect URI), the browser and what was seen."""
     browser = browser or requests.Session()
     seen = {"login": 0, "consent": 0, "consent_scopes": [], "hops": []}
     res = browser.get(url, allow_redirects=False, timeout=10)
@@ -75,6 +76,11 @@ def sign_in(url: str, user: dict, redirect_uri: str, browser: requests.Session |
         assert res.status_code == 200, f"unexpected {res.status_code} from {res.url}:\n{res.text}"
         assert res.headers.get("content-type", "").startswith("text/html")
         form, items = parse_form(res.text, res.url)
+        if form["action"] == redirect_uri:
+            # The form-post response page (OAuth 2.0 Form Post Response Mode §2): a
+            # browser posts these fields to the client by itself.
+            seen["form_post"] = True
+            return dict(form["hidden"]), browser, seen
         if "password" in form["fields"]:
             seen["login"] += 1
             assert form["hidden"].get("interaction"), "login form without a hidden interaction"

@@ -20,6 +20,7 @@ import os
 import secrets
 import tempfile
 import threading
+import warnings
 from urllib.parse import urljoin
 
 import msal
@@ -173,15 +174,23 @@ def test_public_client_device_flow_and_silent_refresh(portvakt):
 
 
 def auth_code_sign_in(portvakt, app) -> dict:
-    flow = app.initiate_auth_code_flow([SCOPE], redirect_uri=WEB["redirect_uri"])
+    # response_mode=form_post, as MSAL recommends (it warns otherwise, citing RFC 9700
+    # §4.3.1): the code reaches the client in a POST, never in a URL. Warnings are
+    # errors here, so a warning from MSAL fails the test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = app.initiate_auth_code_flow(
+            [SCOPE], redirect_uri=WEB["redirect_uri"], response_mode="form_post")
     assert "auth_uri" in flow, flow
     assert flow["auth_uri"].startswith(f"{authority(portvakt)}/oauth2/authorize?"), flow["auth_uri"]
-    callback, _, seen = sign_in(flow["auth_uri"], USER, WEB["redirect_uri"], browser(portvakt))
+    assert "response_mode=form_post" in flow["auth_uri"], flow["auth_uri"]
+    posted, _, seen = sign_in(flow["auth_uri"], USER, WEB["redirect_uri"], browser(portvakt))
     assert seen["login"] == 1, seen
-    query = dict(p.split("=", 1) for p in callback.split("?", 1)[1].split("&"))
-    from urllib.parse import unquote_plus
-    auth_response = {k: unquote_plus(v) for k, v in query.items()}
-    return app.acquire_token_by_auth_code_flow(flow, auth_response)
+    assert seen.get("form_post") and isinstance(posted, dict), (seen, posted)
+    assert set(posted) >= {"code", "state", "iss"}, posted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return app.acquire_token_by_auth_code_flow(flow, posted)
 
 
 def set_policy_state(portvakt, state: str):
