@@ -64,6 +64,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite-log/0004_overview_counts.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite-log/0005_drop_tenant_time.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.
