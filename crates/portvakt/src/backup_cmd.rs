@@ -113,7 +113,26 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let dir = parent.join(format!(".{name}.{what}-{}", std::process::id()));
+        // What a run killed before it could clean up (kill -9, a power cut) left
+        // beside the same target: removed when its process is gone, so work in
+        // progress never piles up, and a run still going is left alone.
+        let prefix = format!(".{name}.{what}-");
+        if let Ok(entries) = std::fs::read_dir(&parent) {
+            for e in entries.flatten() {
+                let file = e.file_name();
+                let Some(pid) = file
+                    .to_str()
+                    .and_then(|f| f.strip_prefix(&prefix))
+                    .and_then(|p| p.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if pid != std::process::id() && !process_alive(pid) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = parent.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut b = std::fs::DirBuilder::new();
         #[cfg(unix)]
@@ -127,6 +146,16 @@ impl Staging {
             target.display()
         )))?;
         Ok(Self(dir))
+    }
+}
+
+/// Whether a process with this id runs (Linux: its /proc entry). Elsewhere every
+/// process counts as running, so nothing of another run is ever removed.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 

@@ -224,8 +224,23 @@ async fn a_backup_under_load_restores_to_a_server_that_honours_earlier_tokens() 
 async fn damaged_archives_non_empty_targets_and_wrong_keys_are_refused() {
     let srv = start();
     let file = srv.dir.join("b.tar");
+    // A run killed before it cleaned up left its work beside the file (a process id
+    // that cannot run: above Linux's pid_max); the next run removes it.
+    let stale = srv.dir.join(".b.tar.partial-4194305");
+    std::fs::create_dir_all(&stale).expect("stale dir");
+    std::fs::write(stale.join("portvakt.db"), b"half a copy").expect("stale file");
     let (code, out, err) = run(&["backup", "--data", p(&srv.data()), p(&file)], None);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(!stale.exists(), "the killed run's work is gone");
+    let leftovers: Vec<_> = std::fs::read_dir(&srv.dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".b.tar."))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "nothing of this run is left beside the file"
+    );
     // Never over an existing file.
     let (code, _, err) = run(&["backup", "--data", p(&srv.data()), p(&file)], None);
     assert_eq!(code, 2, "{err}");
