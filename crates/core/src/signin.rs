@@ -245,6 +245,23 @@ pub struct StoredSignIn {
     pub policy_results: Vec<&'static str>,
 }
 
+impl StoredSignIn {
+    /// What its row's columns hold, for [`expand`].
+    pub fn columns(&self) -> RecordColumns<'_> {
+        RecordColumns {
+            id: &self.id,
+            correlation_id: &self.correlation_id,
+            created_ms: self.created_ms,
+            app_id: self.app_id.as_deref(),
+            ip: self.ip.as_deref(),
+            user_id: self.user_id.as_deref(),
+            interactive: self.interactive,
+            status: self.status,
+            error_code: self.error_code,
+        }
+    }
+}
+
 /// The order of the condition bits of a compact policy result.
 const CONDITIONS: [portvakt_policy::evaluate::Condition; 7] = {
     use portvakt_policy::evaluate::Condition::*;
@@ -311,7 +328,6 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
     });
     let record = j::Record {
         app_display_name: ev.app_display_name.as_deref(),
-        app_id: ev.client_id.as_deref(),
         authentication_details: j::Steps(&ev.auth_steps),
         authentication_protocol: ev.protocol.as_deref(),
         authentication_requirement: j::requirement(ev),
@@ -320,16 +336,10 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         conditional_access_status: e.map_or(ConditionalAccessStatus::NotApplied, |e| {
             e.conditional_access_status
         }),
-        correlation_id: &ev.correlation_id,
-        created_date_time: crate::clock::rfc3339_ms(ev.created_at_ms),
         device_detail: j::Device {
             browser: device.browser.as_deref(),
             operating_system: device.operating_system.as_deref(),
         },
-        error_code_name: ev.error_code.map(|c| c.code()),
-        id: &id,
-        ip_address: ev.ip_address.as_deref(),
-        is_interactive: j::interactive(ev),
         location: e.map(|e| j::Location {
             is_trusted: e.trusted_location,
             named_locations: &e.matched_locations,
@@ -339,19 +349,16 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
             .and(e)
             .map(|e| j::PolicyResults(&e.policies)),
         policy_set: policy_set.as_ref().map(|(h, _)| h.as_str()),
-        portvakt_status: status,
         processing_time_in_milliseconds: ev.processing_ms,
         resource_display_name: ev.resource_display_name.as_deref(),
         resource_id: ev.resource.as_deref(),
         sign_in_event_types: [ev.kind.event_type()],
         status: j::Status {
-            error_code,
             failure_reason: ev.failure_reason.as_deref(),
         },
         token_id: ev.token_id.as_deref(),
         user_agent: ev.user_agent.as_deref(),
         user_display_name: ev.user_display_name.as_deref(),
-        user_id: ev.user_id.as_deref(),
         user_principal_name: ev.user_principal_name.as_deref(),
     };
     let record = serde_json::to_string(&record).unwrap_or_default();
@@ -390,6 +397,68 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         },
         policy_set,
         id,
+    }
+}
+
+/// What a stored record's row holds in columns, which the record itself leaves out
+/// ([`expand`] puts them back; records written before carry them and keep theirs).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordColumns<'a> {
+    /// Graph `id`.
+    pub id: &'a str,
+    /// `correlationId`.
+    pub correlation_id: &'a str,
+    /// `createdDateTime`, ms.
+    pub created_ms: UnixTimeMs,
+    /// `appId`.
+    pub app_id: Option<&'a str>,
+    /// `ipAddress`.
+    pub ip: Option<&'a str>,
+    /// `userId`.
+    pub user_id: Option<&'a str>,
+    /// `isInteractive`.
+    pub interactive: bool,
+    /// [`SignInStatus::code`].
+    pub status: u8,
+    /// `status.errorCode` ([`numeric_code`]).
+    pub error_code: i64,
+}
+
+impl RecordColumns<'_> {
+    fn fill(&self, v: &mut Value) {
+        let Some(o) = v.as_object_mut() else { return };
+        let put = |o: &mut serde_json::Map<String, Value>, k: &str, x: Value| {
+            o.entry(k).or_insert(x);
+        };
+        put(o, "id", Value::from(self.id));
+        put(o, "correlationId", Value::from(self.correlation_id));
+        put(
+            o,
+            "createdDateTime",
+            Value::from(crate::clock::rfc3339_ms(self.created_ms)),
+        );
+        put(o, "appId", self.app_id.map_or(Value::Null, Value::from));
+        put(o, "ipAddress", self.ip.map_or(Value::Null, Value::from));
+        put(o, "userId", self.user_id.map_or(Value::Null, Value::from));
+        put(o, "isInteractive", Value::from(self.interactive));
+        let code = (self.error_code != 0)
+            .then(|| ErrorCode::from_code(&format!("PV{}", self.error_code)))
+            .flatten();
+        put(
+            o,
+            "errorCodeName",
+            code.map_or(Value::Null, |c| Value::from(c.code())),
+        );
+        let status = SignInStatus::from_code(self.status);
+        put(
+            o,
+            "portvaktStatus",
+            serde_json::to_value(status).unwrap_or(Value::Null),
+        );
+        if let Some(st) = o.get_mut("status").and_then(Value::as_object_mut) {
+            st.entry("errorCode")
+                .or_insert(Value::from(self.error_code));
+        }
     }
 }
 
@@ -433,8 +502,9 @@ fn fill_omitted(v: &mut Value) {
 }
 
 /// Graph's `signIn` from a stored record and its policy set (`None` when it has none).
-pub fn expand(record: &str, policy_set: Option<&str>) -> Value {
+pub fn expand(record: &str, policy_set: Option<&str>, columns: &RecordColumns<'_>) -> Value {
     let mut v: Value = serde_json::from_str(record).unwrap_or(Value::Null);
+    columns.fill(&mut v);
     fill_omitted(&mut v);
     let snapshot: Vec<Value> = policy_set
         .and_then(|s| serde_json::from_str(s).ok())
@@ -558,7 +628,7 @@ mod tests {
             Some(facts)
         );
         assert_eq!(h.len(), 24);
-        let g = expand(&s.record, None);
+        let g = expand(&s.record, None, &s.columns());
         assert_eq!(g["createdDateTime"], "2027-01-15T08:00:00.123Z");
         assert_eq!(g["status"]["errorCode"], 4002);
         assert_eq!(g["signInEventTypes"][0], "nonInteractiveUser");
@@ -624,15 +694,31 @@ mod tests {
             "resourceId",
             "ipAddress",
             "failureReason",
+            "id",
+            "correlationId",
+            "createdDateTime",
+            "errorCodeName",
+            "portvaktStatus",
+            "isInteractive",
         ] {
-            assert!(!s.record.contains(&format!("\"{k}\"")), "{k}: {}", s.record);
+            assert!(parsed.get(k).is_none(), "{k}: {}", s.record);
         }
+        assert!(parsed["status"].get("errorCode").is_none(), "{}", s.record);
         assert!(!s.record.contains("additionalDetails"), "{}", s.record);
-        let g = expand(&s.record, Some(&set_json));
+        let g = expand(&s.record, Some(&set_json), &s.columns());
         for k in NULLABLE {
             assert!(g.get(k).is_some(), "{k} is back");
         }
         assert_eq!(g["userDisplayName"], Value::Null);
+        // What the row's columns hold comes back from them.
+        assert_eq!(g["id"], "id-1");
+        assert_eq!(g["correlationId"], "c-1");
+        assert_eq!(g["createdDateTime"], "2027-01-15T08:00:00.123Z");
+        assert_eq!(g["isInteractive"], true);
+        assert_eq!(g["portvaktStatus"], "failure");
+        assert_eq!(g["errorCodeName"], "PV4002");
+        assert_eq!(g["status"]["errorCode"], 4002);
+        assert_eq!(g["appId"], "webapp");
         assert_eq!(g["status"]["failureReason"], Value::Null);
         assert_eq!(g["appDisplayName"], "Web \"app\" <1>");
         assert_eq!(g["conditionalAccessStatus"], "failure");

@@ -7,12 +7,14 @@
 //! parse the JSON and depend on no order.
 //!
 //! What the record can do without is left out, and [`crate::signin::expand`] puts it
-//! back: a field that is null (a service principal has no user, most requests no
-//! resource display name) and `status.additionalDetails`, which is the fix of the
-//! record's error code, word for word, ~300 bytes on every failure. Records written
-//! before carry them, and expand leaves what a record has alone.
+//! back: what the row's columns hold (id, correlation id, time, client, address, user
+//! id, interactive, status and error code, [`crate::signin::RecordColumns`]), a field
+//! that is null (a service principal has no user, most requests no resource display
+//! name) and `status.additionalDetails`, which is the fix of the record's error code,
+//! word for word, ~300 bytes on every failure. Records written before carry them, and
+//! expand leaves what a record has alone.
 
-use crate::signin::{AuthStep, SignInEvent, SignInKind, SignInStatus};
+use crate::signin::{AuthStep, SignInEvent};
 use portvakt_policy::{ConditionalAccessStatus, Decision, Evaluation, Outcome, PolicyResult};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -23,8 +25,6 @@ use serde::Serialize;
 pub(crate) struct Record<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_display_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<&'a str>,
     pub authentication_details: Steps<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_protocol: Option<&'a str>,
@@ -34,22 +34,13 @@ pub(crate) struct Record<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditional_access_decision: Option<&'a Decision>,
     pub conditional_access_status: ConditionalAccessStatus,
-    pub correlation_id: &'a str,
-    pub created_date_time: String,
     pub device_detail: Device<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code_name: Option<&'static str>,
-    pub id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<&'a str>,
-    pub is_interactive: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_results: Option<PolicyResults<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_set: Option<&'a str>,
-    pub portvakt_status: SignInStatus,
     pub processing_time_in_milliseconds: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_display_name: Option<&'a str>,
@@ -63,8 +54,6 @@ pub(crate) struct Record<'a> {
     pub user_agent: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_display_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_principal_name: Option<&'a str>,
 }
@@ -91,7 +80,6 @@ pub(crate) struct Location<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Status<'a> {
-    pub error_code: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<&'a str>,
 }
@@ -192,9 +180,4 @@ pub(crate) fn client_app_used(ev: &SignInEvent) -> Option<&'static str> {
             "mobileAppsAndDesktopClients" => "Mobile Apps and Desktop clients",
             _ => "Other clients",
         })
-}
-
-/// `isInteractive`.
-pub(crate) fn interactive(ev: &SignInEvent) -> bool {
-    ev.kind == SignInKind::Interactive
 }

@@ -68,6 +68,38 @@ pub struct SignInRow {
     pub status: u8,
     /// Error code.
     pub error_code: i64,
+    /// Graph `id`.
+    pub id: String,
+    /// Correlation id.
+    pub correlation_id: String,
+    /// Client address.
+    pub ip: Option<String>,
+    /// The user's id.
+    pub user_id: Option<String>,
+    /// Interactive.
+    pub interactive: bool,
+}
+
+impl SignInRow {
+    /// Graph's `signIn` of this row: the record with what the columns hold and its
+    /// policy set put back ([`portvakt_core::signin::expand`]).
+    pub fn expand(&self) -> serde_json::Value {
+        portvakt_core::signin::expand(
+            &self.record,
+            self.policy_set.as_deref(),
+            &portvakt_core::signin::RecordColumns {
+                id: &self.id,
+                correlation_id: &self.correlation_id,
+                created_ms: self.created_ms,
+                app_id: self.app_id.as_deref(),
+                ip: self.ip.as_deref(),
+                user_id: self.user_id.as_deref(),
+                interactive: self.interactive,
+                status: self.status,
+                error_code: self.error_code,
+            },
+        )
+    }
 }
 
 /// A page of sign-ins and the cursor of the next page, if there is one.

@@ -152,7 +152,8 @@ impl SignInLog for SqliteStore {
 
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
         let mut sql = String::from(
-            "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code",
+            "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code,
+                    s.id, s.correlation_id, s.ip, s.user_id, s.interactive",
         );
         if with_facts {
             sql.push_str(", coalesce(f.facts, s.facts), g.ids");
@@ -294,8 +295,13 @@ impl SignInLog for SqliteStore {
                     app_id: r.get(5)?,
                     status: r.get(6)?,
                     error_code: r.get(7)?,
-                    facts: if with_facts { r.get(8)? } else { None },
-                    group_ids: if with_facts { r.get(9)? } else { None },
+                    id: r.get(8)?,
+                    correlation_id: r.get(9)?,
+                    ip: r.get(10)?,
+                    user_id: r.get(11)?,
+                    interactive: r.get(12)?,
+                    facts: if with_facts { r.get(13)? } else { None },
+                    group_ids: if with_facts { r.get(14)? } else { None },
                 })
             })
         })?;

@@ -158,11 +158,7 @@ pub async fn list_signins(
     let d = directory(&st, &tenant).await?;
     let q = query_from(&d.tenant.id, &params, st.clock.now_ms())?;
     let page = st.store.signins(&q, false).await?;
-    let value: Vec<Value> = page
-        .rows
-        .iter()
-        .map(|r| portvakt_core::signin::expand(&r.record, r.policy_set.as_deref()))
-        .collect();
+    let value: Vec<Value> = page.rows.iter().map(|r| r.expand()).collect();
     let base = format!(
         "{}/admin/v1/tenants/{tenant}/auditLogs/signIns",
         st.config.public_url
@@ -193,10 +189,7 @@ pub async fn get_signin(
 ) -> Result<Json<Value>, ApiError> {
     let d = directory(&st, &tenant).await?;
     if let Some(r) = crate::logs::find_signin(&st, &d.tenant.id, &id).await? {
-        return Ok(Json(portvakt_core::signin::expand(
-            &r.record,
-            r.policy_set.as_deref(),
-        )));
+        return Ok(Json(r.expand()));
     }
     Err(ApiError::new(
         ErrorCode::EntityNotFound,

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::logs::audit;
 use crate::state::AppState;
 use portvakt_core::audit::DirectoryAudit;
-use portvakt_core::signin::{expand, facts_back};
+use portvakt_core::signin::facts_back;
 use portvakt_core::token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use portvakt_core::ErrorCode;
 use portvakt_store::{AuditQuery, Directory, GrantRevocation, SignInQuery, TokenUser};
@@ -623,7 +623,7 @@ impl Ctx<'_> {
         let records: Vec<Value> = page
             .rows
             .iter()
-            .map(|r| expand(&r.record, r.policy_set.as_deref()))
+            .map(|r| r.expand())
             .filter(|r| c.sid.is_some() || r["userId"].is_null())
             .collect();
         let latest_failure = records.iter().find(|r| r["status"]["errorCode"] != 0);
@@ -745,7 +745,7 @@ impl Ctx<'_> {
             ));
             return Ok(Cause::NotFound);
         };
-        let r = expand(&row.record, row.policy_set.as_deref());
+        let r = row.expand();
         Ok(self.record(&r, false).await)
     }
 
@@ -759,11 +759,7 @@ impl Ctx<'_> {
             ..Default::default()
         };
         let page = self.st.store.signins(&q, false).await?;
-        let records: Vec<Value> = page
-            .rows
-            .iter()
-            .map(|r| expand(&r.record, r.policy_set.as_deref()))
-            .collect();
+        let records: Vec<Value> = page.rows.iter().map(|r| r.expand()).collect();
         let failures: Vec<&Value> = records
             .iter()
             .filter(|r| r["status"]["errorCode"] != 0)

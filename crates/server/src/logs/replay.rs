@@ -276,7 +276,7 @@ pub async fn replay(
         let Some(row) = st.store.signins(&q, false).await?.rows.into_iter().next() else {
             continue;
         };
-        let record: serde_json::Value = serde_json::from_str(&row.record).unwrap_or_default();
+        let record = row.expand();
         let change = match k {
             0 => &mut out.newly_blocked,
             1 => &mut out.newly_mfa,

@@ -11,7 +11,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portvakt_core::signin::expand;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -178,11 +177,7 @@ pub async fn list(
         Ok(query) => match st.store.signins(&query, false).await {
             Err(e) => error = Some(e.to_string()),
             Ok(page) => {
-                rows = page
-                    .rows
-                    .iter()
-                    .map(|r| row(&expand(&r.record, r.policy_set.as_deref()), &ui))
-                    .collect();
+                rows = page.rows.iter().map(|r| row(&r.expand(), &ui)).collect();
                 next = page.next.map(|n| format!("?{}&skip={n}", filters.query()));
             }
         },
@@ -262,11 +257,7 @@ async fn download(
                 )
             }
         };
-        records.extend(
-            page.rows
-                .iter()
-                .map(|r| expand(&r.record, r.policy_set.as_deref())),
-        );
+        records.extend(page.rows.iter().map(|r| r.expand()));
         match page.next {
             Some(n) if records.len() < DOWNLOAD_MAX => query.before_seq = Some(n),
             _ => break,
@@ -410,7 +401,7 @@ pub async fn detail(
         .await
         .ok()
         .flatten()
-        .map(|r| expand(&r.record, r.policy_set.as_deref()));
+        .map(|r| r.expand());
     let Some(r) = record else {
         return render::problem(
             &st,
