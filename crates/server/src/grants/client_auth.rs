@@ -126,16 +126,16 @@ impl<'a> ClientGate<'a> {
         }
     }
 
-    /// The gate of the request a sign-in event describes (its `ipAddress`).
+    /// The gate of the request a sign-in event describes (its `ipAddress`, and the
+    /// time the request arrived: the clock is read once per request).
     pub fn for_event(
         st: &'a crate::state::AppState,
         ev: &portvakt_core::signin::SignInEvent,
-        now: i64,
     ) -> Self {
         Self::new(
             st,
             ev.ip_address.as_deref().and_then(|a| a.parse().ok()),
-            now,
+            ev.created_at_ms.div_euclid(1000),
         )
     }
 }

@@ -76,7 +76,7 @@ pub async fn token_handler(
         ev.protocol = Some(grant_type.to_string());
         match grant_type {
             CLIENT_CREDENTIALS => {
-                let gate = ClientGate::for_event(&st, &ev, now);
+                let gate = ClientGate::for_event(&st, &ev);
                 client_credentials(&view, &parts.headers, &form, now, &mut ev, &gate)
             }
             "authorization_code" => {

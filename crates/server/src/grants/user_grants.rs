@@ -29,7 +29,7 @@ pub(crate) fn client<'v>(
     grant: &str,
     ev: &mut SignInEvent,
 ) -> Result<&'v Application, ApiError> {
-    let gate = ClientGate::for_event(st, ev, st.clock.now());
+    let gate = ClientGate::for_event(st, ev);
     let (app, method) = authenticate(view, headers, form, &gate)
         .inspect_err(|_| ev.client_id = claimed_client_id(headers, form))?;
     ev.client_id = Some(app.client_id.clone());
