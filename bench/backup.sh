@@ -17,8 +17,9 @@ FILL=${BENCH_FILL:-30}; DURATION=${BENCH_DURATION:-10}
 THREADS=${BENCH_THREADS:-2}; CONNECTIONS=${BENCH_CONNECTIONS:-32}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 (( FILL <= 600 && DURATION <= 120 )) || { echo "BENCH_FILL ≤ 600, BENCH_DURATION ≤ 120" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "bench/backup.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+ensure_wrk
 
 say "cargo build --release -p portvakt"
 (cd "$ROOT" && cargo build --release -q -p portvakt)
@@ -28,13 +29,8 @@ PID=""
 cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$RUN"; }
 trap cleanup EXIT
 
-export BENCH_BASIC
-BENCH_BASIC=$(printf 'bench:bench-secret-0123456789abcdef' | base64 -w0)
-cat > "$RUN/import.json" <<'JSON'
-{"tenants": [{"name": "bench", "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
-  "applications": [{"clientId": "bench", "clientSecret": "bench-secret-0123456789abcdef", "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]}]}]}
-JSON
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+write_cc_import "$RUN/import.json"
+PORT=$(free_port)
 PORTVAKT_LOG=warn "$RUN/portvakt" serve --data "$RUN/data" --listen "127.0.0.1:$PORT" \
   --import "$RUN/import.json" --max-connections-per-address 0 >"$RUN/server.log" 2>&1 &
 PID=$!

@@ -31,13 +31,9 @@ if (( DURATION > 120 || WARMUP > 120 )); then
   echo "BENCH_DURATION and BENCH_WARMUP are capped at 120 s" >&2
   exit 2
 fi
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-
-if ! command -v wrk >/dev/null; then
-  say "installing wrk (apt)"
-  if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk
-fi
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+ensure_wrk
 for tool in node npm curl python3 cargo openssl; do
   command -v "$tool" >/dev/null || { echo "bench/tls.sh needs $tool" >&2; exit 1; }
 done
@@ -56,7 +52,6 @@ cleanup() {
   rm -rf "$RUN"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 say "a throw-away CA and an ECDSA P-256 leaf for 127.0.0.1 (openssl)"
 (
@@ -71,14 +66,7 @@ say "a throw-away CA and an ECDSA P-256 leaf for 127.0.0.1 (openssl)"
     -extfile leaf.ext -out leaf.pem 2>/dev/null
 )
 
-CLIENT_ID=bench
-CLIENT_SECRET=bench-secret-0123456789abcdef
-export BENCH_BASIC
-BENCH_BASIC=$(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)
-cat > "$RUN/import.json" <<JSON
-{"tenants": [{"name": "bench", "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
-  "applications": [{"clientId": "$CLIENT_ID", "clientSecret": "$CLIENT_SECRET", "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]}]}]}
-JSON
+write_cc_import "$RUN/import.json"
 
 wait_health() { # URL
   for _ in $(seq 1 3000); do
