@@ -39,3 +39,32 @@ impl From<serde_json::Error> for StoreError {
         StoreError::Corrupt(e.to_string())
     }
 }
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        if let Some(db) = e.as_db_error() {
+            if *db.code() == SqlState::UNIQUE_VIOLATION {
+                let what = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned());
+                return StoreError::Conflict(what);
+            }
+            return StoreError::Unavailable(format!("PostgreSQL: {}", db.message()));
+        }
+        // A column that does not convert (tokio-postgres' FromSql kind) is stored data
+        // this release cannot read; anything else is the connection.
+        let text = e.to_string();
+        if text.starts_with("error deserializing column") {
+            StoreError::Corrupt(format!(
+                "{text}: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            ))
+        } else {
+            StoreError::Unavailable(format!("PostgreSQL: {text}"))
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! # portvakt-store
 //!
 //! Persistence behind one trait, [`Store`]. SQLite ([`SqliteStore`]) is the embedded
-//! default; a PostgreSQL engine will sit behind the same trait.
+//! default; PostgreSQL ([`PgStore`]) sits behind the same traits.
 //!
 //! API boundary: the trait speaks in domain types from `portvakt-core`, never in SQL
 //! rows, and assumes nothing SQLite-specific (no rowids, no single-writer tricks):
@@ -13,6 +13,7 @@ mod conns;
 mod error;
 mod flows;
 mod group_commit;
+pub mod pg;
 mod signin_log;
 mod sqlite;
 mod sqlite_access;
@@ -20,6 +21,7 @@ mod sqlite_audit;
 mod sqlite_filter;
 mod sqlite_flows;
 mod sqlite_signin_log;
+pub mod testing;
 
 pub use audit::{AuditLog, AuditPage, AuditQuery};
 pub use error::StoreError;
@@ -27,6 +29,7 @@ pub use flows::{
     AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
     TokenUser,
 };
+pub use pg::PgStore;
 pub use signin_log::{
     FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
@@ -34,6 +37,82 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use portvakt_core::model::{Application, Group, Resource, SigningKeyInfo, Tenant, User};
+
+/// Which engine holds the data, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: `portvakt.db` (and `signins.db` beside it) at this path.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, shared by every node given the same URL.
+    Postgres {
+        /// `postgres://user@host:port/database`.
+        url: String,
+        /// Connections this node keeps.
+        pool_size: usize,
+    },
+}
+
+impl std::fmt::Display for Engine {
+    /// What the banner and errors say: the file, or the URL with any password
+    /// replaced by `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Sqlite(path) => write!(f, "SQLite {} (WAL)", path.display()),
+            Engine::Postgres { url, pool_size } => {
+                write!(
+                    f,
+                    "PostgreSQL {} (pool of {pool_size})",
+                    redact_password(url)
+                )
+            }
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Open the engine (creating the database file, or the schema, if needed).
+pub async fn open(engine: &Engine) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(match engine {
+        Engine::Sqlite(path) => std::sync::Arc::new(SqliteStore::open(path).await?),
+        Engine::Postgres { url, pool_size } => {
+            std::sync::Arc::new(PgStore::connect(url, *pool_size).await?)
+        }
+    })
+}
+
+/// A change another node made to the database this node shares (see
+/// [`Store::changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Something of this tenant's directory (applications, resources, keys, policies,
+    /// named locations, users, groups): drop cached views of it. The tenant's id.
+    Tenant(String),
+    /// A write that can withdraw access tokens (the store's revocation epoch moved).
+    Revoked,
+    /// Notices may have been missed (the connection that hears them was lost or is
+    /// back): drop every cached view.
+    Resync,
+}
 
 /// Result of a store call.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -176,6 +255,17 @@ pub struct ImportSummary {
 /// The storage interface.
 #[async_trait]
 pub trait Store: Flows + AuditLog + SignInLog + Send + Sync + 'static {
+    /// Changes made by other nodes sharing the database, for the caches above the
+    /// store; `None` where there are no other nodes (SQLite).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
+    /// Whether cached views may be trusted now: false while a shared engine cannot
+    /// hear the other nodes' changes (the caches then reread per request).
+    fn caches_current(&self) -> bool {
+        true
+    }
+
     /// All tenants, by name.
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// One tenant by name.
@@ -268,4 +358,22 @@ pub trait Store: Flows + AuditLog + SignInLog + Send + Sync + 'static {
         hash: &str,
         now: i64,
     ) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_shown() {
+        assert_eq!(
+            redact_password("postgres://pv:s3cr@t@db:5432/portvakt"),
+            "postgres://pv:***@db:5432/portvakt"
+        );
+        assert_eq!(
+            redact_password("postgres://pv@db/portvakt"),
+            "postgres://pv@db/portvakt"
+        );
+        assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
+    }
 }

@@ -893,7 +893,7 @@ fn import_in(tx: &Connection, tenants: &[TenantImport], now: i64) -> Result<Impo
     Ok(s)
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     // A random UUIDv4 string, without pulling a UUID crate into the store.
     let mut b = [0u8; 16];
     portvakt_jose::random_bytes(&mut b);

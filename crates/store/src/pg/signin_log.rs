@@ -1,0 +1,648 @@
+//! [`SignInLog`] on PostgreSQL: statement for statement the SQLite engine's
+//! (`crate::sqlite_signin_log`), so both answer alike, in the tables `signins`,
+//! `signin_facts`, `group_sets`, `policy_sets`, `signin_counts` and `policy_counts` of
+//! the one database.
+//!
+//! A batch is one transaction of four round trips, whatever its size: BEGIN; the
+//! batch's `seq` values, reserved from the identity's sequence (so that the facts
+//! rows carry them too); the rows of every table, each table's in one statement over
+//! arrays (`unnest`), the statements pipelined on the connection; COMMIT. Rows that
+//! several nodes may write at once (sets, counts) are written in the order of their
+//! keys, so that two batches lock them in the same order and cannot deadlock.
+//!
+//! This engine keeps every record's facts in `signin_facts` (`signins.facts` is
+//! never written; `log_meta.facts_inline_until` is 0), so SQLite's reads of facts
+//! kept in the record's row have no counterpart here.
+
+use crate::pg::filter::{bind, bind_boxed, pg_text, Param};
+use crate::pg::PgStore;
+use crate::signin_log::{
+    FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
+};
+use crate::sqlite_signin_log::COUNT_BUCKET_MS;
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use portvakt_core::signin::StoredSignIn;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+/// Milliseconds in a day (the user index's day buckets).
+const DAY_MS: i64 = 86_400_000;
+/// The most days a user query names (far beyond any retention).
+const MAX_DAYS: usize = 4000;
+
+/// `$1` values of the identity behind `signins.seq`, increasing.
+const RESERVE: &str =
+    "SELECT nextval(pg_get_serial_sequence('signins', 'seq')) FROM generate_series(1, $1::bigint)";
+/// The batch's records, one array per column (`group_set` and `facts` are kept in
+/// `signin_facts`, as SQLite's rows since its migration 3).
+const INSERT: &str =
+    "INSERT INTO signins (seq, id, tenant_id, created_ms, user_key, user_id, app_id,
+        status, error_code, correlation_id, ip, ca_status, interactive, record, policy_set)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+        $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
+        $12::bigint[], $13::boolean[], $14::text[], $15::text[])";
+/// The facts of the batch's records that have them, beside the records.
+const INSERT_FACTS: &str =
+    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])";
+/// Each distinct group set of the batch, with the newest record naming it.
+const UPSERT_GROUPS: &str = "INSERT INTO group_sets AS t (hash, ids, last_seq)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+     ON CONFLICT (hash) DO UPDATE SET last_seq = GREATEST(t.last_seq, EXCLUDED.last_seq)";
+/// Each distinct policy set of the batch, with the newest record naming it.
+const UPSERT_POLICIES: &str = "INSERT INTO policy_sets AS t (hash, policies, last_seq)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+     ON CONFLICT (hash) DO UPDATE SET last_seq = GREATEST(t.last_seq, EXCLUDED.last_seq)";
+/// The batch's additions to the overview's counts, one row per distinct key.
+const UPSERT_COUNTS: &str =
+    "INSERT INTO signin_counts AS t (tenant_id, bucket, status, error_code, n)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+     ON CONFLICT (tenant_id, bucket, status, error_code) DO UPDATE SET n = t.n + EXCLUDED.n";
+/// The batch's additions to the policies' counts, one row per distinct key.
+const UPSERT_POLICY_COUNTS: &str =
+    "INSERT INTO policy_counts AS t (tenant_id, bucket, policy_set, position, result, n)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
+     ON CONFLICT (tenant_id, bucket, policy_set, position, result) DO UPDATE SET n = t.n + EXCLUDED.n";
+
+/// The oldest and the newest record's time, from the time index (two seeks).
+const TIME_SPAN: &str = "SELECT min(created_ms), max(created_ms) FROM signins";
+
+/// The facts of a tenant's sign-ins, newest first: its seqs from the (tenant, seq)
+/// index, their facts from `signin_facts`. A sign-in without facts is returned too
+/// (replay counts it as not replayable).
+const FACTS: &str =
+    "SELECT s.seq, coalesce(f.created_ms, s.created_ms), coalesce(f.user_key, s.user_key),
+        coalesce(f.app_id, s.app_id), f.facts, f.group_set
+   FROM signins s LEFT JOIN signin_facts f ON f.seq = s.seq
+  WHERE s.tenant_id = $1 AND s.seq < $2 AND coalesce(f.created_ms, s.created_ms) >= $3
+  ORDER BY s.seq DESC LIMIT $4";
+const GROUP_SETS: &str = "SELECT hash, ids FROM group_sets WHERE hash = ANY($1::text[])";
+const POLICY_SETS: &str =
+    "SELECT hash, policies FROM policy_sets WHERE hash = ANY($1::text[]) ORDER BY hash";
+const TENANT_OF: &str =
+    "SELECT tenant_id FROM signins WHERE correlation_id = $1 ORDER BY seq DESC LIMIT 1";
+const COUNT: &str = "SELECT count(*) FROM signins WHERE tenant_id = $1";
+
+/// Sums over whole five-minute buckets from `$2`, regrouped into buckets of `$4` ms
+/// (`$3` is the five-minute bucket's width). `SUM` of `bigint` is `numeric` in
+/// PostgreSQL, hence the casts. Ties are ordered by the grouping key, so that the
+/// answer does not depend on the plan.
+const STATS_BY_STATUS: &str =
+    "SELECT ((bucket * $3) / $4) * $4 AS b, status, SUM(n)::bigint FROM signin_counts
+      WHERE tenant_id = $1 AND bucket >= $2 GROUP BY b, status ORDER BY b, status";
+const STATS_ERRORS: &str = "SELECT error_code, SUM(n)::bigint AS k FROM signin_counts
+      WHERE tenant_id = $1 AND bucket >= $2 AND status = 1
+      GROUP BY error_code ORDER BY k DESC, error_code LIMIT 10";
+const STATS_POLICIES: &str =
+    "SELECT policy_set, position, result, ((bucket * $3) / $4) * $4 AS b, SUM(n)::bigint
+       FROM policy_counts WHERE tenant_id = $1 AND bucket >= $2
+      GROUP BY policy_set, position, result, b ORDER BY b, policy_set, position, result";
+
+/// The oldest `$2` records older than `$1` (by the time index), and their facts.
+const PURGE: &str = "WITH gone AS (
+        DELETE FROM signins WHERE seq IN
+            (SELECT seq FROM signins WHERE created_ms < $1 ORDER BY created_ms LIMIT $2)
+        RETURNING seq),
+     facts AS (DELETE FROM signin_facts WHERE seq IN (SELECT seq FROM gone))
+     SELECT count(*) FROM gone";
+/// The overview's counts of buckets wholly older than the cutoff.
+const PURGE_COUNTS: &str = "DELETE FROM signin_counts WHERE bucket < $1";
+const PURGE_POLICY_COUNTS: &str = "DELETE FROM policy_counts WHERE bucket < $1";
+/// Sets no record names any more: those whose newest record is older than the oldest
+/// one left (a lookup of the smallest seq, not a scan of the log).
+const PURGE_GROUP_SETS: &str = "DELETE FROM group_sets
+      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+const PURGE_POLICY_SETS: &str = "DELETE FROM policy_sets
+      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+
+/// A `u32` or `usize` count as `bigint`.
+fn big(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// An optional string as `text` ([`pg_text`]).
+fn opt_text(s: &Option<String>) -> Option<Cow<'_, str>> {
+    s.as_deref().map(pg_text)
+}
+
+/// A count read back as a `u64`.
+fn count(row: &Row, idx: usize) -> Result<u64> {
+    let n: i64 = row.try_get(idx)?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("a negative count: {n}")))
+}
+
+/// A status column (0, 1, 2) read back as a `u8`.
+fn status(row: &Row, idx: usize) -> Result<u8> {
+    let v: i64 = row.try_get(idx)?;
+    u8::try_from(v).map_err(|_| StoreError::Corrupt(format!("sign-in status {v}")))
+}
+
+/// The additions of a batch to the overview's counts, summed in memory, in key order:
+/// (tenant, bucket, status, code) → n, and (tenant, bucket, set, position, result) →
+/// n, as SQLite's `add_counts`.
+#[allow(clippy::type_complexity)]
+fn batch_counts(
+    batch: &[StoredSignIn],
+) -> (
+    BTreeMap<(&str, i64, u8, i64), i64>,
+    BTreeMap<(&str, i64, &str, usize, &str), i64>,
+) {
+    let mut counts = BTreeMap::new();
+    let mut policies = BTreeMap::new();
+    for s in batch {
+        let bucket = s.created_ms.div_euclid(COUNT_BUCKET_MS);
+        *counts
+            .entry((s.tenant_id.as_str(), bucket, s.status, s.error_code))
+            .or_default() += 1;
+        if let Some((hash, _)) = &s.policy_set {
+            for (position, result) in s.policy_results.iter().enumerate() {
+                *policies
+                    .entry((
+                        s.tenant_id.as_str(),
+                        bucket,
+                        hash.as_str(),
+                        position,
+                        *result,
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
+    (counts, policies)
+}
+
+/// Each distinct set of the batch (hash → its JSON and the newest seq naming it), in
+/// hash order.
+fn batch_sets<'a>(
+    batch: &'a [StoredSignIn],
+    seqs: &[i64],
+    set: impl Fn(&'a StoredSignIn) -> &'a Option<(String, String)>,
+) -> (Vec<Cow<'a, str>>, Vec<Cow<'a, str>>, Vec<i64>) {
+    let mut seen: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
+    for (s, seq) in batch.iter().zip(seqs) {
+        if let Some((h, v)) = set(s) {
+            let e = seen.entry(h.as_str()).or_insert((v.as_str(), *seq));
+            e.1 = e.1.max(*seq);
+        }
+    }
+    let mut hashes = Vec::with_capacity(seen.len());
+    let mut values = Vec::with_capacity(seen.len());
+    let mut last = Vec::with_capacity(seen.len());
+    for (h, (v, seq)) in seen {
+        hashes.push(pg_text(h));
+        values.push(pg_text(v));
+        last.push(seq);
+    }
+    (hashes, values, last)
+}
+
+/// The page statement for `q`: only the conditions it uses, so that PostgreSQL picks
+/// the index for them. `days` are the days of a user query's window.
+fn page_sql(q: &SignInQuery, with_facts: bool, days: Vec<i64>) -> (String, Vec<Param>) {
+    let mut sql = String::from(
+        "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code,
+                s.id, s.correlation_id, s.ip, s.user_id, s.interactive",
+    );
+    if with_facts {
+        sql.push_str(", f.facts, g.ids");
+    }
+    sql.push_str(" FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set");
+    if with_facts {
+        sql.push_str(" LEFT JOIN signin_facts f ON f.seq = s.seq");
+        sql.push_str(" LEFT JOIN group_sets g ON g.hash = f.group_set");
+    }
+    let mut p: Vec<Param> = Vec::new();
+    let text = |s: &str| pg_text(s).into_owned();
+    sql.push_str(" WHERE s.tenant_id = ");
+    sql.push_str(&bind(&mut p, text(&q.tenant_id)));
+    let cond = |sql: &mut String, p: &mut Vec<Param>, column: &str, v: Param| {
+        sql.push_str(" AND ");
+        sql.push_str(column);
+        sql.push_str(" = ");
+        sql.push_str(&bind_boxed(p, v));
+    };
+    if let Some(v) = q.since_ms {
+        sql.push_str(" AND s.created_ms >= ");
+        sql.push_str(&bind(&mut p, v));
+    }
+    if let Some(v) = q.until_ms {
+        sql.push_str(" AND s.created_ms < ");
+        sql.push_str(&bind(&mut p, v));
+    }
+    if let Some(v) = &q.user {
+        // One seek per day of the (tenant, day, user, seq) index.
+        sql.push_str(" AND s.created_ms / 86400000 = ANY(");
+        sql.push_str(&bind(&mut p, days));
+        sql.push_str("::bigint[])");
+        cond(
+            &mut sql,
+            &mut p,
+            "s.user_key",
+            Box::new(text(&v.to_lowercase())),
+        );
+    }
+    if let Some(v) = &q.user_id {
+        cond(&mut sql, &mut p, "s.user_id", Box::new(text(v)));
+    }
+    if let Some(v) = &q.app_id {
+        cond(&mut sql, &mut p, "s.app_id", Box::new(text(v)));
+    }
+    if let Some(v) = q.status {
+        cond(&mut sql, &mut p, "s.status", Box::new(i64::from(v)));
+    }
+    if let Some(v) = q.error_code {
+        cond(&mut sql, &mut p, "s.error_code", Box::new(v));
+    }
+    if let Some(v) = &q.correlation_id {
+        cond(&mut sql, &mut p, "s.correlation_id", Box::new(text(v)));
+    }
+    if let Some(v) = &q.ip {
+        cond(&mut sql, &mut p, "s.ip", Box::new(text(v)));
+    }
+    if let Some(v) = q.ca_status {
+        cond(
+            &mut sql,
+            &mut p,
+            "coalesce(s.ca_status, 0)",
+            Box::new(i64::from(v)),
+        );
+    }
+    if let Some(v) = q.interactive {
+        cond(&mut sql, &mut p, "s.interactive", Box::new(v));
+    }
+    if let Some(v) = q.before_seq {
+        sql.push_str(" AND s.seq < ");
+        sql.push_str(&bind(&mut p, v));
+    }
+    if let Some(v) = &q.id {
+        cond(&mut sql, &mut p, "s.id", Box::new(text(v)));
+    }
+    if let Some(v) = q.seq {
+        cond(&mut sql, &mut p, "s.seq", Box::new(v));
+    }
+    if let Some(f) = &q.filter {
+        let extra = crate::pg::filter::to_sql(f, &mut p);
+        sql.push_str(" AND (");
+        sql.push_str(&extra);
+        sql.push(')');
+    }
+    // One more than asked: whether it exists says whether there is a next page.
+    let limit = i64::from(q.limit.clamp(1, 1000)) + 1;
+    sql.push_str(" ORDER BY s.seq DESC LIMIT ");
+    sql.push_str(&bind(&mut p, limit));
+    (sql, p)
+}
+
+fn signin_row(r: &Row, with_facts: bool) -> Result<SignInRow> {
+    Ok(SignInRow {
+        seq: r.try_get(0)?,
+        record: r.try_get(1)?,
+        policy_set: r.try_get(2)?,
+        created_ms: r.try_get(3)?,
+        user_key: r.try_get(4)?,
+        app_id: r.try_get(5)?,
+        status: status(r, 6)?,
+        error_code: r.try_get(7)?,
+        id: r.try_get(8)?,
+        correlation_id: r.try_get(9)?,
+        ip: r.try_get(10)?,
+        user_id: r.try_get(11)?,
+        interactive: r.try_get(12)?,
+        facts: if with_facts { r.try_get(13)? } else { None },
+        group_ids: if with_facts { r.try_get(14)? } else { None },
+    })
+}
+
+#[async_trait]
+impl SignInLog for PgStore {
+    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let (reserve, ins, ins_facts, groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
+            tx.prepare_cached(RESERVE),
+            tx.prepare_cached(INSERT),
+            tx.prepare_cached(INSERT_FACTS),
+            tx.prepare_cached(UPSERT_GROUPS),
+            tx.prepare_cached(UPSERT_POLICIES),
+            tx.prepare_cached(UPSERT_COUNTS),
+            tx.prepare_cached(UPSERT_POLICY_COUNTS),
+        )?;
+        let mut seqs = tx
+            .query(&reserve, &[&big(batch.len())])
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        // In the order the batch came: its last record is its newest.
+        seqs.sort_unstable();
+        if seqs.len() != batch.len() {
+            return Err(StoreError::Unavailable(format!(
+                "PostgreSQL reserved {} sequence values for {} records",
+                seqs.len(),
+                batch.len()
+            )));
+        }
+
+        let n = batch.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut tenants = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
+        let mut user_keys = Vec::with_capacity(n);
+        let mut user_ids = Vec::with_capacity(n);
+        let mut app_ids = Vec::with_capacity(n);
+        let mut statuses = Vec::with_capacity(n);
+        let mut codes = Vec::with_capacity(n);
+        let mut correlations = Vec::with_capacity(n);
+        let mut ips = Vec::with_capacity(n);
+        let mut ca = Vec::with_capacity(n);
+        let mut interactive = Vec::with_capacity(n);
+        let mut records = Vec::with_capacity(n);
+        let mut policy_sets = Vec::with_capacity(n);
+        let (mut f_seq, mut f_created, mut f_user, mut f_app, mut f_facts, mut f_groups) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for (s, seq) in batch.iter().zip(&seqs) {
+            ids.push(pg_text(&s.id));
+            tenants.push(pg_text(&s.tenant_id));
+            created.push(s.created_ms);
+            user_keys.push(opt_text(&s.user_key));
+            user_ids.push(opt_text(&s.user_id));
+            app_ids.push(opt_text(&s.app_id));
+            statuses.push(i64::from(s.status));
+            codes.push(s.error_code);
+            correlations.push(pg_text(&s.correlation_id));
+            ips.push(opt_text(&s.ip));
+            ca.push(s.ca_status.map(i64::from));
+            interactive.push(s.interactive);
+            records.push(pg_text(&s.record));
+            policy_sets.push(s.policy_set.as_ref().map(|p| pg_text(&p.0)));
+            if let Some(f) = &s.facts {
+                f_seq.push(*seq);
+                f_created.push(s.created_ms);
+                f_user.push(opt_text(&s.user_key));
+                f_app.push(opt_text(&s.app_id));
+                f_facts.push(pg_text(f));
+                f_groups.push(s.group_set.as_ref().map(|g| pg_text(&g.0)));
+            }
+        }
+        let (g_hash, g_ids, g_last) = batch_sets(batch, &seqs, |s| &s.group_set);
+        let (p_hash, p_sets, p_last) = batch_sets(batch, &seqs, |s| &s.policy_set);
+        let (counts, policies) = batch_counts(batch);
+        let (mut c_tenant, mut c_bucket, mut c_status, mut c_code, mut c_n) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for ((t, b, st, code), k) in counts {
+            c_tenant.push(pg_text(t));
+            c_bucket.push(b);
+            c_status.push(i64::from(st));
+            c_code.push(code);
+            c_n.push(k);
+        }
+        let (mut q_tenant, mut q_bucket, mut q_set, mut q_pos, mut q_result, mut q_n) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for ((t, b, h, pos, r), k) in policies {
+            q_tenant.push(pg_text(t));
+            q_bucket.push(b);
+            q_set.push(pg_text(h));
+            q_pos.push(big(pos));
+            q_result.push(pg_text(r));
+            q_n.push(k);
+        }
+
+        type Args<'a> = [&'a (dyn ToSql + Sync)];
+        let records_args: &Args = &[
+            &seqs,
+            &ids,
+            &tenants,
+            &created,
+            &user_keys,
+            &user_ids,
+            &app_ids,
+            &statuses,
+            &codes,
+            &correlations,
+            &ips,
+            &ca,
+            &interactive,
+            &records,
+            &policy_sets,
+        ];
+        let facts_args: &Args = &[&f_seq, &f_created, &f_user, &f_app, &f_facts, &f_groups];
+        let groups_args: &Args = &[&g_hash, &g_ids, &g_last];
+        let sets_args: &Args = &[&p_hash, &p_sets, &p_last];
+        let counts_args: &Args = &[&c_tenant, &c_bucket, &c_status, &c_code, &c_n];
+        let policy_counts_args: &Args = &[&q_tenant, &q_bucket, &q_set, &q_pos, &q_result, &q_n];
+        // Pipelined: sent at once, answered in order; the first to fail is the cause
+        // (the others then fail as the aborted transaction's).
+        tokio::try_join!(
+            tx.execute(&ins, records_args),
+            tx.execute(&ins_facts, facts_args),
+            tx.execute(&groups, groups_args),
+            tx.execute(&sets, sets_args),
+            tx.execute(&counts_st, counts_args),
+            tx.execute(&policy_counts_st, policy_counts_args),
+        )?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
+        let c = self.client().await?;
+        let mut days = Vec::new();
+        if q.user.is_some() {
+            // The days of the window, for the (tenant, day, user, seq) index: from the
+            // window's start (else the oldest record's day) to its end (else the
+            // newest's). The oldest and newest by time, which the time index gives at
+            // once (SQLite takes those by seq, which is the same while records arrive
+            // in time order).
+            let st = c.prepare_cached(TIME_SPAN).await?;
+            let r = c.query_one(&st, &[]).await?;
+            let (first, last): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
+            let lo = q.since_ms.or(first).unwrap_or(0).max(first.unwrap_or(0)) / DAY_MS;
+            let hi = q
+                .until_ms
+                .or(last)
+                .unwrap_or(0)
+                .min(last.unwrap_or(i64::MAX))
+                / DAY_MS;
+            // Clocks move: a record may be a day ahead.
+            days = (lo..=(hi + 1).max(lo)).take(MAX_DAYS).collect();
+        }
+        let (sql, params) = page_sql(q, with_facts, days);
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        // The shapes without a `$filter` are few (which fields are given) and are kept
+        // prepared; a `$filter`'s are as many as the filters, and are not.
+        let st = if q.filter.is_some() {
+            c.prepare(&sql).await?
+        } else {
+            c.prepare_cached(&sql).await?
+        };
+        let found = c.query(&st, &refs).await?;
+        let mut rows = found
+            .iter()
+            .map(|r| signin_row(r, with_facts))
+            .collect::<Result<Vec<_>>>()?;
+        let limit = q.limit.clamp(1, 1000) as usize;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| r.seq)
+        } else {
+            None
+        };
+        Ok(SignInPage { rows, next })
+    }
+
+    async fn signin_facts(
+        &self,
+        tenant_id: &str,
+        since_ms: i64,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FactsRow>> {
+        let limit = i64::from(limit.clamp(1, 10_000));
+        let before = before_seq.unwrap_or(i64::MAX);
+        let c = self.client().await?;
+        let st = c.prepare_cached(FACTS).await?;
+        c.query(&st, &[&pg_text(tenant_id), &before, &since_ms, &limit])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(FactsRow {
+                    seq: r.try_get(0)?,
+                    created_ms: r.try_get(1)?,
+                    user_key: r.try_get(2)?,
+                    app_id: r.try_get(3)?,
+                    facts: r.try_get(4)?,
+                    group_set: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn group_sets(&self, hashes: &[String]) -> Result<Vec<(String, String)>> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Cow<'_, str>> = hashes.iter().map(|h| pg_text(h)).collect();
+        let c = self.client().await?;
+        let st = c.prepare_cached(GROUP_SETS).await?;
+        let mut found: HashMap<String, String> = HashMap::new();
+        for r in c.query(&st, &[&keys]).await? {
+            found.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        // In the order asked (as SQLite's lookups one by one), those that exist.
+        Ok(hashes
+            .iter()
+            .zip(&keys)
+            .filter_map(|(h, k)| found.get(k.as_ref()).map(|ids| (h.clone(), ids.clone())))
+            .collect())
+    }
+
+    async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(TENANT_OF).await?;
+        match c.query_opt(&st, &[&pg_text(correlation_id)]).await? {
+            Some(r) => Ok(Some(r.try_get(0)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats> {
+        // Sums of the counts kept as records are written: a window is whole
+        // five-minute buckets from the one holding `since_ms`.
+        let bucket = q.bucket_ms.max(COUNT_BUCKET_MS);
+        let from = q.since_ms.div_euclid(COUNT_BUCKET_MS);
+        let tenant = pg_text(&q.tenant_id);
+        let c = self.client().await?;
+        let (by_status, errors, policies) = tokio::try_join!(
+            c.prepare_cached(STATS_BY_STATUS),
+            c.prepare_cached(STATS_ERRORS),
+            c.prepare_cached(STATS_POLICIES),
+        )?;
+        let bucketed: &[&(dyn ToSql + Sync)] = &[&tenant, &from, &COUNT_BUCKET_MS, &bucket];
+        let window: &[&(dyn ToSql + Sync)] = &[&tenant, &from];
+        let (by_status, errors, policies) = tokio::try_join!(
+            c.query(&by_status, bucketed),
+            c.query(&errors, window),
+            c.query(&policies, bucketed),
+        )?;
+        let mut out = SignInStats {
+            by_status: by_status
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, status(r, 1)?, count(r, 2)?)))
+                .collect::<Result<_>>()?,
+            errors: errors
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, count(r, 1)?)))
+                .collect::<Result<_>>()?,
+            policies: policies
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        count(r, 4)?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+            ..SignInStats::default()
+        };
+        out.records = out.by_status.iter().map(|x| x.2).sum();
+        let mut hashes: Vec<&str> = out.policies.iter().map(|p| p.0.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        if !hashes.is_empty() {
+            let st = c.prepare_cached(POLICY_SETS).await?;
+            out.policy_sets = c
+                .query(&st, &[&hashes])
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_>>()?;
+        }
+        Ok(out)
+    }
+
+    async fn count_signins(&self, tenant_id: &str) -> Result<u64> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(COUNT).await?;
+        count(&c.query_one(&st, &[&pg_text(tenant_id)]).await?, 0)
+    }
+
+    async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx.prepare_cached(PURGE).await?;
+        let n = count(
+            &tx.query_one(&st, &[&before_ms, &i64::from(batch)]).await?,
+            0,
+        )?;
+        if n > 0 {
+            let b = before_ms.div_euclid(COUNT_BUCKET_MS);
+            let (counts, policy_counts, groups, sets) = tokio::try_join!(
+                tx.prepare_cached(PURGE_COUNTS),
+                tx.prepare_cached(PURGE_POLICY_COUNTS),
+                tx.prepare_cached(PURGE_GROUP_SETS),
+                tx.prepare_cached(PURGE_POLICY_SETS),
+            )?;
+            let cutoff: &[&(dyn ToSql + Sync)] = &[&b];
+            tokio::try_join!(
+                tx.execute(&counts, cutoff),
+                tx.execute(&policy_counts, cutoff),
+                tx.execute(&groups, &[]),
+                tx.execute(&sets, &[]),
+            )?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}
