@@ -178,7 +178,7 @@ pub fn backup(args: BackupArgs, target: &Target) -> Result<(), CliError> {
     let directory_db = data.join(DIRECTORY_FILE);
     if !directory_db.is_file() {
         return Err(CliError::Config(format!(
-            "there is no Portvakt database at {}\nfix: point --data (or PORTVAKT_DATA) at the server's data directory",
+            "there is no Portvakt database at {}\nfix: point --data (or PORTVAKT_DATA) at the server's data directory; a server on PostgreSQL (--database-url) keeps its data in the database: back that up with pg_dump",
             directory_db.display()
         )));
     }

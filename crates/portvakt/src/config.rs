@@ -109,11 +109,28 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub metrics_listen: Option<SocketAddr>,
+    /// Keep the data in PostgreSQL instead of the embedded SQLite database
+    /// (`postgres://user@host:5432/portvakt`): several `serve` nodes given the same URL
+    /// and master key share everything. The data directory still holds the master key
+    /// and the admin credential.
+    #[arg(
+        long = "database-url",
+        env = "PORTVAKT_DATABASE_URL",
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL this node keeps (default 16).
+    #[arg(
+        long = "database-pool",
+        env = "PORTVAKT_DATABASE_POOL",
+        value_name = "N"
+    )]
+    pub database_pool: Option<usize>,
     /// TOML config file with the same settings (data, listen, public_url, import,
     /// refresh_reuse_grace, header_timeout, body_timeout, idle_timeout,
     /// max_connections, max_connections_per_address, signins_per_minute,
     /// device_codes_per_minute, trust_forwarded_for, signin_log_retention, signin_log,
-    /// tls_cert, tls_key, metrics_listen).
+    /// tls_cert, tls_key, metrics_listen, database_url, database_pool).
     #[arg(long, env = "PORTVAKT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -142,6 +159,8 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    database_pool: Option<usize>,
 }
 
 /// A setting that is on or off.
@@ -183,6 +202,8 @@ pub struct Settings {
     pub tls: Option<crate::serve::tls::TlsFiles>,
     /// The management listener (metrics, health), if any.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the data is kept.
+    pub engine: portvakt_store::Engine,
 }
 
 impl ServeArgs {
@@ -218,10 +239,32 @@ impl ServeArgs {
                 return Err(CliError::Config(format!("public URL '{u}' must be an http(s) URL without query or fragment, e.g. https://id.example.com")));
             }
         }
+        let data = data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("./portvakt-data"));
+        let engine = match self.database_url.or(file.database_url) {
+            None => portvakt_store::Engine::Sqlite(data.join(portvakt_store::backup::DIRECTORY_FILE)),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                portvakt_store::Engine::Postgres {
+                    url,
+                    pool_size: match self.database_pool.or(file.database_pool) {
+                        Some(0) => return Err(CliError::Config(
+                            "--database-pool (PORTVAKT_DATABASE_POOL, database_pool in the config file) is 0; it must be at least 1 (default 16)".into(),
+                        )),
+                        n => n.unwrap_or(portvakt_store::pg::DEFAULT_POOL_SIZE),
+                    },
+                }
+            }
+            Some(url) => {
+                return Err(CliError::Config(format!(
+                    "--database-url (PORTVAKT_DATABASE_URL, database_url in the config file) must be a postgres:// URL, e.g. postgres://portvakt@db.example.com:5432/portvakt; got '{}'. Without it Portvakt keeps its data in SQLite in the data directory",
+                    url.split('@').next_back().unwrap_or_default().escape_default()
+                )))
+            }
+        };
         Ok(Settings {
-            data: data
-                .or(file.data)
-                .unwrap_or_else(|| PathBuf::from("./portvakt-data")),
+            data,
+            engine,
             listen: self
                 .listen
                 .or(file.listen)

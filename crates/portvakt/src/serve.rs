@@ -12,7 +12,6 @@ use portvakt_server::bootstrap::{
     check_master_key, ensure_system_tenant, reset_admin_secret, ADMIN_CLIENT_ID,
 };
 use portvakt_server::{AppState, ServerConfig};
-use portvakt_store::SqliteStore;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,18 +75,18 @@ pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o700));
     }
-    let db = s.data.join(portvakt_store::backup::DIRECTORY_FILE);
-    let store = SqliteStore::open(&db)
+    let store = portvakt_store::open(&s.engine)
         .await
         .map_err(startup("cannot open the database"))?;
-    let existing = portvakt_store::Store::tenant(&store, SYSTEM_TENANT)
+    let existing = store
+        .tenant(SYSTEM_TENANT)
         .await
         .map_err(startup("cannot read the database"))?
         .is_some();
     let (master, master_source) = master_key::load(&s.data, !existing)?;
     if existing {
         let now = portvakt_core::Clock::now(&SystemClock);
-        check_master_key(&store, &master, now)
+        check_master_key(store.as_ref(), &master, now)
             .await
             .map_err(|e| {
                 CliError::Startup(format!(
@@ -124,7 +123,7 @@ pub async fn start(args: ServeArgs, data: Option<std::path::PathBuf>) -> Result<
     config.trusted_proxies = s.trusted_proxies.clone();
     config.signin_retention_days = s.signin_log_retention;
     config.signin_log = s.signin_log;
-    let state = AppState::new(config, Arc::new(store), Arc::new(SystemClock), master);
+    let state = AppState::new(config, store, Arc::new(SystemClock), master);
     let admin_file = s.data.join("admin.json");
     let secret = match ensure_system_tenant(&state)
         .await
@@ -215,7 +214,8 @@ impl Started {
         println!("Portvakt listening on {scheme}://{bound}");
         println!("  issuers:          {public_url}/{{tenant}}");
         println!("  admin portal:     {public_url}/portal/{{tenant}}/  (for users with the role admin: portvakt user set-roles --tenant T UPN admin)");
-        println!("  data:             {} (SQLite, WAL)", s.data.display());
+        println!("  data:             {}", s.data.display());
+        println!("  database:         {}", s.engine);
         println!("  master key:       {}", self.master_source);
         if let (Some((r, _)), Some(files)) = (&self.tls, &s.tls) {
             println!(

@@ -102,6 +102,10 @@ impl AppState {
             master.clone(),
             config.clone(),
         ));
+        // Several nodes on one database: other nodes' writes reach this cache.
+        if let Some(changes) = store.changes() {
+            directory.follow(changes);
+        }
         let signins = if config.signin_log {
             SignInSink::spawn(store_for_log)
         } else {

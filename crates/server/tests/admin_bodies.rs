@@ -8,7 +8,7 @@ use base64::Engine;
 use portvakt_core::clock::ManualClock;
 use portvakt_jose::MasterKey;
 use portvakt_server::{app, bootstrap, AppState, ServerConfig};
-use portvakt_store::SqliteStore;
+
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -19,10 +19,10 @@ struct Api {
 }
 
 async fn setup() -> Api {
-    let store = SqliteStore::in_memory().await.expect("store");
+    let store = portvakt_store::testing::store().await;
     let st = AppState::new(
         ServerConfig::new("https://id.example.com"),
-        Arc::new(store),
+        store,
         Arc::new(ManualClock::new(1_800_000_000)),
         MasterKey::from_bytes(&[9u8; 32]).expect("key"),
     );

@@ -8,7 +8,7 @@ use portvakt_core::clock::ManualClock;
 use portvakt_core::flow::RefreshGrant;
 use portvakt_jose::MasterKey;
 use portvakt_server::{app, AppState, ServerConfig};
-use portvakt_store::{SqliteStore, Store};
+use portvakt_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -25,7 +25,7 @@ struct Env {
 }
 
 async fn setup(policy_state: &str) -> Env {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let store: Arc<dyn Store> = portvakt_store::testing::store().await;
     let clock = Arc::new(ManualClock::new(T0));
     let mut config = ServerConfig::new("https://id.example.com");
     config.purge_every = None;

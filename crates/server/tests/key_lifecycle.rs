@@ -8,7 +8,7 @@ use base64::Engine;
 use portvakt_core::clock::ManualClock;
 use portvakt_jose::MasterKey;
 use portvakt_server::{app, bootstrap, AppState, ServerConfig};
-use portvakt_store::SqliteStore;
+
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -16,11 +16,11 @@ use tower::ServiceExt;
 const T0: i64 = 1_800_000_000;
 
 async fn setup() -> (axum::Router, Arc<ManualClock>, String) {
-    let store = SqliteStore::in_memory().await.expect("store");
+    let store = portvakt_store::testing::store().await;
     let clock = Arc::new(ManualClock::new(T0));
     let st = AppState::new(
         ServerConfig::new("https://id.example.com"),
-        Arc::new(store),
+        store,
         clock.clone(),
         MasterKey::from_bytes(&[9u8; 32]).expect("key"),
     );

@@ -7,7 +7,7 @@ use axum::http::{header, Request, StatusCode};
 use portvakt_core::clock::ManualClock;
 use portvakt_jose::MasterKey;
 use portvakt_server::{app, AppState, ServerConfig};
-use portvakt_store::{SignInQuery, SqliteStore, Store};
+use portvakt_store::{SignInQuery, Store};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -15,7 +15,7 @@ const T0: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
 
 async fn setup(retention_days: u32, log: bool) -> (AppState, Arc<ManualClock>, String) {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let store: Arc<dyn Store> = portvakt_store::testing::store().await;
     let clock = Arc::new(ManualClock::new(T0));
     let mut config = ServerConfig::new("https://id.example.com");
     config.purge_every = None;

@@ -7,7 +7,7 @@ use portvakt_core::clock::ManualClock;
 use portvakt_core::flow::{AuthRequest, CodeGrant, DeviceGrant, RefreshGrant};
 use portvakt_jose::MasterKey;
 use portvakt_server::{app, AppState, ServerConfig};
-use portvakt_store::{SqliteStore, Store};
+use portvakt_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -24,7 +24,7 @@ struct Env {
 }
 
 async fn setup() -> Env {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let store: Arc<dyn Store> = portvakt_store::testing::store().await;
     let clock = Arc::new(ManualClock::new(T0));
     let mut config = ServerConfig::new("https://id.example.com");
     config.purge_every = None;

@@ -121,6 +121,9 @@ pub async fn start(o: &Options) -> Result<Demo, String> {
     let args = ServeArgs {
         listen: Some(o.listen),
         import: vec![file],
+        // The demo's Portvakt keeps its data where `portvakt serve` would:
+        // PostgreSQL when PORTVAKT_DATABASE_URL names one, else SQLite in --data.
+        database_url: std::env::var("PORTVAKT_DATABASE_URL").ok(),
         ..ServeArgs::default()
     };
     let server = portvakt::serve::start(args, Some(o.data.clone()))

@@ -691,12 +691,10 @@ mod tests {
         use axum::body::Body;
         use axum::http::{Method, Request, StatusCode};
         use tower::ServiceExt;
-        let store = portvakt_store::SqliteStore::in_memory()
-            .await
-            .expect("store");
+        let store = portvakt_store::testing::store().await;
         let st = crate::AppState::new(
             crate::ServerConfig::new("https://id.example.com"),
-            std::sync::Arc::new(store),
+            store,
             std::sync::Arc::new(portvakt_core::clock::ManualClock::new(1_800_000_000)),
             portvakt_jose::MasterKey::from_bytes(&[9u8; 32]).expect("key"),
         );

@@ -15,7 +15,7 @@ use crate::verified_tokens::VerifiedTokens;
 use axum::body::Bytes;
 use portvakt_core::model::{Application, Resource, SigningKeyInfo, Tenant};
 use portvakt_jose::{Jwk, Jwks, MasterKey, SigningKey, VerifyingKey};
-use portvakt_store::{Directory, DirectoryNames, Store};
+use portvakt_store::{Change, Directory, DirectoryNames, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -200,6 +200,9 @@ pub struct DirectoryCache {
     master: Arc<MasterKey>,
     config: Arc<ServerConfig>,
     views: RwLock<HashMap<String, Arc<TenantView>>>,
+    /// Moved by every invalidation: a view read from the store before one is not
+    /// cached after it (it may predate the change that invalidated).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl DirectoryCache {
@@ -210,16 +213,25 @@ impl DirectoryCache {
             master,
             config,
             views: RwLock::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// The view of `tenant` at `now`, loading it when absent or due.
+    ///
+    /// While the store cannot vouch for cached views (a node of several that lost
+    /// the other nodes' change notices), every call reads the store.
     pub async fn get(&self, tenant: &str, now: i64) -> Result<Option<Arc<TenantView>>, ApiError> {
-        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
-            if now < v.refresh_at {
-                return Ok(Some(v));
+        use std::sync::atomic::Ordering;
+        let trusted = self.store.caches_current();
+        if trusted {
+            if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+                if now < v.refresh_at {
+                    return Ok(Some(v));
+                }
             }
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let Some(mut dir) = self.store.directory(tenant).await? else {
             return Ok(None);
         };
@@ -239,7 +251,11 @@ impl DirectoryCache {
             now,
         )?);
         if let Ok(mut m) = self.views.write() {
-            m.insert(tenant.to_string(), view.clone());
+            // Under the lock, so that no invalidation slips between the check and
+            // the insert.
+            if trusted && self.generation.load(Ordering::Acquire) == generation {
+                m.insert(tenant.to_string(), view.clone());
+            }
         }
         Ok(Some(view))
     }
@@ -247,7 +263,47 @@ impl DirectoryCache {
     /// Forget a tenant's view after a write.
     pub fn invalidate(&self, tenant: &str) {
         if let Ok(mut m) = self.views.write() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             m.remove(tenant);
         }
+    }
+
+    /// Forget the view of the tenant with this id (a change another node made).
+    pub fn invalidate_id(&self, tenant_id: &str) {
+        if let Ok(mut m) = self.views.write() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            m.retain(|_, v| v.tenant.id != tenant_id);
+        }
+    }
+
+    /// Forget every view (another node's changes may have been missed).
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.views.write() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            m.clear();
+        }
+    }
+
+    /// Apply other nodes' changes as the store reports them, until it stops.
+    pub fn follow(self: &Arc<Self>, mut changes: tokio::sync::broadcast::Receiver<Change>) {
+        let cache = Arc::downgrade(self);
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let change = changes.recv().await;
+                let Some(cache) = cache.upgrade() else { return };
+                match change {
+                    Ok(Change::Tenant(id)) => cache.invalidate_id(&id),
+                    // The store moved its revocation epoch itself.
+                    Ok(Change::Revoked) => {}
+                    // Missed notices (here or in the store): start over.
+                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => cache.clear(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
     }
 }
