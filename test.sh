@@ -23,8 +23,26 @@ if [[ ! -x /usr/bin/chromium ]]; then
   exit 2
 fi
 
-echo "== cargo test (unit, black-box, property tests)"
+echo "== cargo test (unit, black-box, property tests) on SQLite, the embedded default"
 cargo test --workspace --all-targets
+
+# The same suite again on PostgreSQL: every store and every server a test makes gets
+# a database of its own (portvakt_t_*) on this server. It must answer: a test that
+# needs PostgreSQL fails, it never skips.
+PG_SERVER="${PORTVAKT_TEST_PG_SERVER:-postgres://postgres@127.0.0.1:5432/test}"
+if ! command -v psql >/dev/null 2>&1; then
+  echo "test.sh: psql is missing; the PostgreSQL run needs PostgreSQL and its client (Debian: apt-get install postgresql)." >&2
+  exit 2
+fi
+if ! psql "$PG_SERVER" -qAtc 'SELECT 1' >/dev/null; then
+  echo "test.sh: PostgreSQL does not answer at $PG_SERVER (start it: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start, or set PORTVAKT_TEST_PG_SERVER)." >&2
+  exit 2
+fi
+# Databases left by an earlier run (a test that panicked keeps its own for a look).
+psql "$PG_SERVER" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'portvakt\_t\_%'" |
+  while read -r db; do psql "$PG_SERVER" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+echo "== cargo test again on PostgreSQL ($PG_SERVER)"
+PORTVAKT_TEST_DATABASE="$PG_SERVER" cargo test --workspace --all-targets
 
 echo "== the README's serve and first-token commands on a clean copy (ephemeral port)"
 tests/readme/run.sh --copy

@@ -203,14 +203,8 @@ async fn ready_turns_503_with_the_reason_when_a_check_fails_and_back_when_it_pas
     assert_eq!((s, v["status"].as_str()), (200, Some("ready")), "{v}");
     // Behind the server's back, another process takes the system tenant away (what a
     // bad manual edit or a restore of the wrong file would do): the store check fails.
-    let db = rusqlite::Connection::open(srv.data().join("portvakt.db")).expect("open db");
-    db.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy timeout");
-    db.execute(
-        "UPDATE tenants SET name = 'system-gone' WHERE name = 'system'",
-        [],
-    )
-    .expect("rename");
+    srv.sql("UPDATE tenants SET name = 'system-gone' WHERE name = 'system'")
+        .await;
     for url in [
         format!("{}/health/ready", srv.url),
         format!("{base}/health/ready"),
@@ -240,11 +234,8 @@ async fn ready_turns_503_with_the_reason_when_a_check_fails_and_back_when_it_pas
         let (s, _) = ready(url.replace("/ready", "/live")).await;
         assert_eq!(s, 200);
     }
-    db.execute(
-        "UPDATE tenants SET name = 'system' WHERE name = 'system-gone'",
-        [],
-    )
-    .expect("rename back");
+    srv.sql("UPDATE tenants SET name = 'system' WHERE name = 'system-gone'")
+        .await;
     let (s, v) = ready(format!("{}/health/ready", srv.url)).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("ready")), "{v}");
 }

@@ -392,7 +392,11 @@ fn spawn(dir: &std::path::Path, flags: &[&str]) -> Direct {
     use std::io::{BufRead, BufReader};
     let f = dir.join("import.json");
     std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    if let Some(url) = common::database_url(dir) {
+        cmd.env("PORTVAKT_DATABASE_URL", url);
+    }
+    let mut child = cmd
         .arg("serve")
         .arg("--data")
         .arg(dir.join("data"))

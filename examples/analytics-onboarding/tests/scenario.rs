@@ -61,7 +61,17 @@ impl Demo {
             std::process::id(),
             portvakt_jose::random_id(6)
         ));
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        // On the PostgreSQL run of the suite, the demo's Portvakt gets a database of
+        // its own.
+        match portvakt_store::testing::postgres_server() {
+            Some(server) => cmd.env(
+                "PORTVAKT_DATABASE_URL",
+                portvakt_store::testing::fresh_postgres_blocking(&server),
+            ),
+            None => cmd.env_remove("PORTVAKT_DATABASE_URL"),
+        };
+        let mut child = cmd
             .args([
                 "--demo",
                 "--listen",

@@ -68,6 +68,25 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// The PostgreSQL database of the server in `dir`, when `PORTVAKT_TEST_DATABASE`
+/// chooses PostgreSQL: made on first start, the same one on a restart in `dir`.
+pub fn database_url(dir: &Path) -> Option<String> {
+    let server = portvakt_store::testing::postgres_server()?;
+    let file = dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    let url = portvakt_store::testing::fresh_postgres_blocking(&server);
+    std::fs::create_dir_all(dir).expect("test dir");
+    std::fs::write(&file, &url).expect("write database-url");
+    Some(url)
+}
+
+/// Whether the suite runs on PostgreSQL (`PORTVAKT_TEST_DATABASE`).
+pub fn on_postgres() -> bool {
+    portvakt_store::testing::postgres_server().is_some()
+}
+
 pub struct Server {
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
     pub child: Option<Child>,
@@ -104,7 +123,12 @@ impl Server {
 
     /// Start in `dir` with extra flags at log level `log`.
     pub fn start_logged(dir: &Path, extra: &[&str], log: &str) -> Result<Self, String> {
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        match database_url(dir) {
+            Some(url) => cmd.env("PORTVAKT_DATABASE_URL", url),
+            None => cmd.env_remove("PORTVAKT_DATABASE_URL"),
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--data")
             .arg(dir.join("data"))
@@ -163,6 +187,80 @@ impl Server {
             http,
             stdout: seen,
         })
+    }
+
+    /// Run one SQL statement behind the server's back, on whichever engine it uses
+    /// (its SQLite file, or its PostgreSQL database); the rows it changed.
+    pub async fn sql(&self, statement: &str) -> u64 {
+        match std::fs::read_to_string(self.dir.join("database-url")) {
+            Ok(url) => {
+                let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test's database");
+                tokio::spawn(conn);
+                c.execute(statement, &[]).await.expect(statement)
+            }
+            Err(_) => {
+                let db =
+                    rusqlite::Connection::open(self.data().join("portvakt.db")).expect("open db");
+                db.busy_timeout(Duration::from_secs(5))
+                    .expect("busy timeout");
+                db.execute(statement, []).expect(statement) as u64
+            }
+        }
+    }
+
+    /// The rows of one SQL query's first column (text or bytes), behind the
+    /// server's back, on whichever engine it uses.
+    pub async fn sql_bytes(&self, query: &str) -> Vec<Vec<u8>> {
+        match std::fs::read_to_string(self.dir.join("database-url")) {
+            Ok(url) => {
+                let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test's database");
+                tokio::spawn(conn);
+                c.query(query, &[])
+                    .await
+                    .expect(query)
+                    .iter()
+                    .map(|r| {
+                        r.try_get::<_, Vec<u8>>(0)
+                            .or_else(|_| r.try_get::<_, String>(0).map(String::into_bytes))
+                            .expect("a text or bytes column")
+                    })
+                    .collect()
+            }
+            Err(_) => {
+                let db =
+                    rusqlite::Connection::open(self.data().join("portvakt.db")).expect("open db");
+                let mut st = db.prepare(query).expect(query);
+                let rows = st
+                    .query_map([], |r| {
+                        Ok(match r.get_ref(0)? {
+                            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+                            rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+                            other => format!("{other:?}").into_bytes(),
+                        })
+                    })
+                    .expect(query);
+                rows.map(|r| r.expect("row")).collect()
+            }
+        }
+    }
+
+    /// What the server's database takes up: the SQLite file, or the PostgreSQL
+    /// database's size.
+    pub async fn stored_size(&self) -> u64 {
+        if self.dir.join("database-url").exists() {
+            let v = self
+                .sql_bytes("SELECT pg_database_size(current_database())::text")
+                .await;
+            String::from_utf8_lossy(&v[0]).parse().expect("a size")
+        } else {
+            std::fs::metadata(self.data().join("portvakt.db"))
+                .expect("db")
+                .len()
+        }
     }
 
     pub fn issuer(&self, tenant: &str) -> String {

@@ -1,0 +1,254 @@
+//! Several `portvakt serve` nodes on one PostgreSQL database (issue #17): what one
+//! node writes, the others enforce within a second; a refresh token is used once
+//! across nodes; a node that cannot hear the others rereads rather than serve stale
+//! views. These tests always need PostgreSQL (PORTVAKT_TEST_DATABASE, else
+//! postgres://postgres@127.0.0.1:5432/test) and fail without it.
+
+mod common;
+use common::browser::Browser;
+use common::signin::*;
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn pg_server() -> String {
+    portvakt_store::testing::postgres_server()
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Two nodes on one new database; the second is given the first's master key and
+/// admin credential, as docs/deployment.md says to, and the same public URL (the
+/// issuer every node's tokens carry): A's address, as a load balancer's would be.
+fn two_nodes(extra: &[&str]) -> (Server, Server, String) {
+    let url = portvakt_store::testing::fresh_postgres_blocking(&pg_server());
+    let dir_a = temp_dir("node-a");
+    let f = dir_a.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
+    let mut args = vec![
+        "--database-url",
+        &url,
+        "--import",
+        f.to_str().expect("utf8"),
+    ];
+    args.extend_from_slice(extra);
+    let a = Server::start_in(&dir_a, &args).expect("node A starts");
+    let dir_b = temp_dir("node-b");
+    std::fs::create_dir_all(dir_b.join("data")).expect("dir");
+    for file in ["master.key", "admin.json"] {
+        std::fs::copy(a.data().join(file), dir_b.join("data").join(file)).expect("copy");
+    }
+    let mut args = vec![
+        "--database-url",
+        url.as_str(),
+        "--public-url",
+        a.url.as_str(),
+    ];
+    args.extend_from_slice(extra);
+    let b = Server::start_in(&dir_b, &args).expect("node B starts");
+    (a, b, url)
+}
+
+/// Poll `check` every 20 ms until it holds; how long that took. Fails after `limit`.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    loop {
+        if check().await {
+            return t.elapsed();
+        }
+        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn kids(srv: &Server) -> Vec<String> {
+    let (s, jwks) = srv.get_json("/contoso/oauth2/keys").await;
+    assert_eq!(s, 200);
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+async fn rotate_on(srv: &Server) -> String {
+    let res = srv
+        .http
+        .post(format!("{}/admin/v1/tenants/contoso/keys/rotate", srv.url))
+        .bearer_auth(srv.admin_token().await)
+        .json(&serde_json::json!({"prepublishSeconds": 0}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.expect("json");
+    v["key"]["kid"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("a new kid in {v}"))
+}
+
+#[tokio::test]
+async fn a_change_through_one_node_is_enforced_by_the_other_within_a_second() {
+    let (a, b, _) = two_nodes(&[]);
+    // Both nodes serve the tenant from their caches.
+    let before = kids(&b).await;
+    assert_eq!(kids(&a).await, before);
+    let token = b.token("contoso", "api://analytics/.default").await;
+    let at = token["access_token"].as_str().expect("at").to_owned();
+
+    // A key rotated through A is published by B.
+    let kid = rotate_on(&a).await;
+    assert!(!before.contains(&kid));
+    let took = within(Duration::from_secs(1), "B publishes A's new key", || {
+        let (b, kid) = (&b, kid.clone());
+        async move { kids(b).await.contains(&kid) }
+    })
+    .await;
+    println!("key rotation reached node B in {took:?}");
+
+    // An access token revoked through A is inactive at B (whose cache of verified
+    // tokens held it).
+    assert_eq!(introspect(&b, &at).await["active"], true);
+    assert_eq!(introspect(&b, &at).await["active"], true);
+    let res = a
+        .http
+        .post(format!("{}/oauth2/revoke", a.issuer("contoso")))
+        .basic_auth("bench", Some(SECRET))
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 200);
+    assert_eq!(introspect(&a, &at).await["active"], false, "A itself");
+    let took = within(Duration::from_secs(1), "B sees the revocation", || {
+        let (b, at) = (&b, at.clone());
+        async move { introspect(b, &at).await["active"] == false }
+    })
+    .await;
+    println!("revocation reached node B in {took:?}");
+
+    // Sign-in records from both nodes are in one log: B's token above and A's now.
+    a.token("contoso", "api://analytics/.default").await;
+    within(
+        Duration::from_secs(5),
+        "both nodes' records in one query",
+        || {
+            let b = &b;
+            async move {
+                let (code, out, err) =
+                    b.cli(&["logs", "--tenant", "contoso", "--app", "bench", "--json"]);
+                assert_eq!(code, 0, "{err}");
+                out.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).expect("one JSON record per line"))
+                    .filter(|r| r["status"]["errorCode"] == 0 && r["appId"] == "bench")
+                    .count()
+                    == 2
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_node_that_lost_the_notices_rereads_instead_of_serving_a_stale_view() {
+    let (a, b, url) = two_nodes(&[]);
+    let before = kids(&b).await;
+    // Cut every node's notice connection behind their backs, then change through A
+    // at once: B may miss the notice, and must not serve its cached view meanwhile.
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let cut = c
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'portvakt-notices'",
+            &[],
+        )
+        .await
+        .expect("terminate");
+    assert_eq!(cut.len(), 2, "each node has one notice connection");
+    let kid = rotate_on(&a).await;
+    assert!(!before.contains(&kid));
+    within(Duration::from_secs(1), "B publishes the new key", || {
+        let (b, kid) = (&b, kid.clone());
+        async move { kids(b).await.contains(&kid) }
+    })
+    .await;
+    // The connections come back by themselves.
+    within(Duration::from_secs(5), "both nodes listen again", || {
+        let c = &c;
+        async move {
+            c.query(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'portvakt-notices'",
+                &[],
+            )
+            .await
+            .map(|r| r.len() == 2)
+            .unwrap_or(false)
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_refresh_token_presented_eight_times_over_two_nodes_succeeds_once() {
+    // Strict reuse detection (no retry window): a second use revokes the family.
+    let (a, b, _) = two_nodes(&["--refresh-reuse-grace", "0"]);
+    let mut browser = Browser::new();
+    let (code, verifier, _) = spa_sign_in(
+        &a,
+        &mut browser,
+        "openid offline_access api://analytics/Reports.Read",
+    )
+    .await;
+    let (s, t) = exchange_spa(&a, &code, &verifier).await;
+    assert_eq!(s, 200, "{t}");
+    let rt = t["refresh_token"].as_str().expect("rt").to_owned();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let node = if i % 2 == 0 { &a } else { &b };
+            let (url, http, rt) = (node.issuer("contoso"), node.http.clone(), rt.clone());
+            tokio::spawn(async move {
+                let res = http
+                    .post(format!("{url}/oauth2/token"))
+                    .form(&[
+                        ("grant_type", "refresh_token"),
+                        ("client_id", "spa"),
+                        ("refresh_token", rt.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .expect("send");
+                let s = res.status().as_u16();
+                (s, res.json::<Value>().await.expect("json"))
+            })
+        })
+        .collect();
+    let mut ok = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (s, v) = t.await.expect("join");
+        match s {
+            200 => ok.push(v),
+            400 => {
+                assert_eq!(v["error"], "invalid_grant", "{v}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!((ok.len(), refused), (1, 7), "exactly one rotation wins");
+    // Reuse was detected: the family is revoked, so the winner's successor is dead
+    // on either node.
+    let successor = ok[0]["refresh_token"].as_str().expect("rt");
+    for node in [&a, &b] {
+        let (s, v) = refresh_spa(node, successor).await;
+        assert_eq!(s, 400, "{v}");
+    }
+}
