@@ -102,9 +102,12 @@ impl AppState {
             master.clone(),
             config.clone(),
         ));
-        // Several nodes on one database: other nodes' writes reach this cache.
+        let throttle: Arc<crate::throttle::Throttle> = Arc::default();
+        // Several nodes on one database: other nodes' writes reach this node's caches,
+        // and the brute-force counts are shared.
         if let Some(changes) = store.changes() {
-            directory.follow(changes);
+            throttle.share_with(store.clone());
+            follow_other_nodes(&directory, &throttle, changes);
         }
         let signins = if config.signin_log {
             SignInSink::spawn(store_for_log)
@@ -118,7 +121,7 @@ impl AppState {
             clock,
             master,
             signins,
-            throttle: Arc::default(),
+            throttle,
             limits,
         };
         if let Some(every) = state.config.purge_every {
@@ -126,4 +129,39 @@ impl AppState {
         }
         state
     }
+}
+
+/// Apply other nodes' changes as the store reports them, until it stops: a tenant's
+/// view is dropped when another node changed it, every view when notices may have
+/// been missed; peers' brute-force counts are added to this node's.
+fn follow_other_nodes(
+    directory: &Arc<DirectoryCache>,
+    throttle: &Arc<crate::throttle::Throttle>,
+    mut changes: tokio::sync::broadcast::Receiver<portvakt_store::Change>,
+) {
+    use portvakt_store::Change;
+    use tokio::sync::broadcast::error::RecvError;
+    let (directory, throttle) = (Arc::downgrade(directory), Arc::downgrade(throttle));
+    tokio::spawn(async move {
+        loop {
+            let change = changes.recv().await;
+            let (Some(directory), Some(throttle)) = (directory.upgrade(), throttle.upgrade())
+            else {
+                return;
+            };
+            match change {
+                Ok(Change::Tenant(id)) => directory.invalidate_id(&id),
+                // The store moved its revocation epoch itself.
+                Ok(Change::Revoked) => {}
+                Ok(Change::Peer(lines)) => {
+                    for line in &lines {
+                        throttle.apply_peer(line);
+                    }
+                }
+                // Missed notices (here or in the store): start over.
+                Ok(Change::Resync) | Err(RecvError::Lagged(_)) => directory.clear(),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }

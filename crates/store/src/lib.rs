@@ -112,6 +112,9 @@ pub enum Change {
     /// Notices may have been missed (the connection that hears them was lost or is
     /// back): drop every cached view.
     Resync,
+    /// Messages another node's server layer handed to [`Store::tell_peers`] (e.g.
+    /// its brute-force counts), in order.
+    Peer(Vec<String>),
 }
 
 /// Result of a store call.
@@ -264,6 +267,13 @@ pub trait Store: Flows + AuditLog + SignInLog + Send + Sync + 'static {
     /// hear the other nodes' changes (the caches then reread per request).
     fn caches_current(&self) -> bool {
         true
+    }
+    /// Hand `message` (one line, no newline) to the server layers of the other nodes
+    /// sharing the database, which receive it as [`Change::Peer`]: fire and forget,
+    /// batched, best effort (dropped, and counted in the log, if the outbox is full).
+    /// Nothing happens where there are no other nodes.
+    fn tell_peers(&self, message: String) {
+        let _ = message;
     }
 
     /// All tenants, by name.

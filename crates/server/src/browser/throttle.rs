@@ -24,8 +24,12 @@
 //! this slows only the scans). A misconfigured service hammering a wrong secret thus
 //! never locks the people behind the same address out of password sign-ins.
 //!
-//! The counts live in memory, per node: enough to slow a guessing attack by orders of
-//! magnitude. (A shared store comes with the multi-node backend.)
+//! The counts live in memory. Several nodes on one database share them: every
+//! failure (and every success that changes a count) is told to the other nodes
+//! ([`portvakt_store::Store::tell_peers`], batched LISTEN/NOTIFY on PostgreSQL), which
+//! apply it to their own counts ([`Throttle::apply_peer`]), so spreading guesses over
+//! nodes gains an attacker nothing. A node that starts (or lost the notices) begins
+//! with the counts it hears from then on, as a restarted single node does.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -81,11 +85,27 @@ const CLIENTS: Limits = Limits {
 };
 
 /// The failure counts: people's (passwords, user codes) and clients' apart.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Throttle {
     counts: Mutex<Counts>,
     clients: Mutex<Counts>,
+    /// Where the other nodes hear of this node's counts, when there are any.
+    peers: std::sync::OnceLock<std::sync::Arc<dyn portvakt_store::Store>>,
 }
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle")
+            .field("shared", &self.peers.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One change of the counts, as told to the other nodes: `[kind, account or key,
+/// address, now]`, JSON (one line). Kinds: `pf`/`ps` people's failure/success,
+/// `cf`/`cs` clients', `k` a plain key's failure.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PeerEvent(String, String, Option<String>, i64);
 
 fn lock_for(failures: u32, threshold: u32) -> i64 {
     if failures < threshold {
@@ -168,18 +188,18 @@ impl Counts {
         }
     }
 
-    fn succeed(&mut self, account: &str, address: Option<&str>, now: i64) {
-        if !self.failures.is_empty() {
-            self.failures.remove(&pair(account, address));
-        }
-        let Some(ip) = address else { return };
+    /// Whether anything changed (a count cleared, an address made familiar).
+    fn succeed(&mut self, account: &str, address: Option<&str>, now: i64) -> bool {
+        let cleared =
+            !self.failures.is_empty() && self.failures.remove(&pair(account, address)).is_some();
+        let Some(ip) = address else { return cleared };
         // The common case, on every token request: already familiar, and recently so.
         if self
             .familiar
             .get(account)
             .is_some_and(|v| v.last().is_some_and(|(a, t)| a == ip && now - t < 3600))
         {
-            return;
+            return cleared;
         }
         if self.familiar.len() > MAX_KEYS {
             self.familiar
@@ -191,10 +211,55 @@ impl Counts {
         if v.len() > FAMILIAR_KEEP {
             v.remove(0);
         }
+        true
     }
 }
 
 impl Throttle {
+    /// Share this node's counts with the other nodes on `store`'s database (a no-op
+    /// for an engine without other nodes). Once.
+    pub fn share_with(&self, store: std::sync::Arc<dyn portvakt_store::Store>) {
+        let _ = self.peers.set(store);
+    }
+
+    fn tell(&self, kind: &str, account: &str, address: Option<&str>, now: i64) {
+        if let Some(store) = self.peers.get() {
+            let event = PeerEvent(kind.into(), account.into(), address.map(str::to_owned), now);
+            if let Ok(line) = serde_json::to_string(&event) {
+                store.tell_peers(line);
+            }
+        }
+    }
+
+    /// Apply a change another node told (see [`Self::share_with`]); unreadable lines
+    /// are ignored.
+    pub fn apply_peer(&self, line: &str) {
+        let Ok(PeerEvent(kind, account, address, now)) = serde_json::from_str(line) else {
+            return;
+        };
+        let address = address.as_deref();
+        let (counts, succeed) = match kind.as_str() {
+            "pf" => (&self.counts, false),
+            "ps" => (&self.counts, true),
+            "cf" => (&self.clients, false),
+            "cs" => (&self.clients, true),
+            "k" => {
+                if let Ok(mut c) = self.counts.lock() {
+                    c.bump(account, now);
+                }
+                return;
+            }
+            _ => return,
+        };
+        if let Ok(mut c) = counts.lock() {
+            if succeed {
+                c.succeed(&account, address, now);
+            } else {
+                c.fail(&account, address, now);
+            }
+        }
+    }
+
     /// Seconds a password attempt for `account` from `address` must still wait, if any.
     pub fn wait(&self, account: &str, address: Option<&str>, now: i64) -> Option<i64> {
         self.counts.lock().ok()?.wait(PEOPLE, account, address, now)
@@ -205,13 +270,18 @@ impl Throttle {
         if let Ok(mut c) = self.counts.lock() {
             c.fail(account, address, now);
         }
+        self.tell("pf", account, address, now);
     }
 
     /// A successful sign-in: the pair's count is cleared and the address becomes
     /// familiar to the account.
     pub fn succeed(&self, account: &str, address: Option<&str>, now: i64) {
-        if let Ok(mut c) = self.counts.lock() {
-            c.succeed(account, address, now);
+        let changed = self
+            .counts
+            .lock()
+            .is_ok_and(|mut c| c.succeed(account, address, now));
+        if changed {
+            self.tell("ps", account, address, now);
         }
     }
 
@@ -229,12 +299,17 @@ impl Throttle {
         if let Ok(mut c) = self.clients.lock() {
             c.fail(client, address, now);
         }
+        self.tell("cf", client, address, now);
     }
 
     /// A client authenticated: its pair is cleared and the address is familiar to it.
     pub fn client_succeed(&self, client: &str, address: Option<&str>, now: i64) {
-        if let Ok(mut c) = self.clients.lock() {
-            c.succeed(client, address, now);
+        let changed = self
+            .clients
+            .lock()
+            .is_ok_and(|mut c| c.succeed(client, address, now));
+        if changed {
+            self.tell("cs", client, address, now);
         }
     }
 
@@ -249,12 +324,51 @@ impl Throttle {
         if let Ok(mut c) = self.counts.lock() {
             c.bump(key.to_string(), now);
         }
+        self.tell("k", key, None, now);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_peer_s_failures_count_here_and_are_not_told_again() {
+        let (a, b) = (Throttle::default(), Throttle::default());
+        for _ in 0..3 {
+            a.client_fail("t/app", Some("1.2.3.4"), 100);
+        }
+        let told = |kind: &str, who: &str| {
+            serde_json::to_string(&PeerEvent(
+                kind.into(),
+                who.into(),
+                Some("1.2.3.4".into()),
+                100,
+            ))
+            .expect("json")
+        };
+        for _ in 0..2 {
+            a.apply_peer(&told("cf", "t/app"));
+        }
+        assert_eq!(
+            a.client_wait("t/app", Some("1.2.3.4"), 100),
+            Some(30),
+            "3 here + 2 told"
+        );
+        assert_eq!(b.client_wait("t/app", Some("1.2.3.4"), 100), None);
+        for _ in 0..5 {
+            b.apply_peer(&told("pf", "user@x"));
+        }
+        assert!(b.wait("user@x", Some("1.2.3.4"), 100).is_some());
+        b.apply_peer(&told("ps", "user@x"));
+        assert_eq!(
+            b.wait("user@x", Some("1.2.3.4"), 100),
+            None,
+            "a told success clears"
+        );
+        b.apply_peer("not json");
+        b.apply_peer(&told("zz", "user@x"));
+    }
 
     #[test]
     fn a_pair_locks_after_its_threshold_and_doubles() {

@@ -15,7 +15,7 @@ use crate::verified_tokens::VerifiedTokens;
 use axum::body::Bytes;
 use portvakt_core::model::{Application, Resource, SigningKeyInfo, Tenant};
 use portvakt_jose::{Jwk, Jwks, MasterKey, SigningKey, VerifyingKey};
-use portvakt_store::{Change, Directory, DirectoryNames, Store};
+use portvakt_store::{Directory, DirectoryNames, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -285,25 +285,5 @@ impl DirectoryCache {
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             m.clear();
         }
-    }
-
-    /// Apply other nodes' changes as the store reports them, until it stops.
-    pub fn follow(self: &Arc<Self>, mut changes: tokio::sync::broadcast::Receiver<Change>) {
-        let cache = Arc::downgrade(self);
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::RecvError;
-            loop {
-                let change = changes.recv().await;
-                let Some(cache) = cache.upgrade() else { return };
-                match change {
-                    Ok(Change::Tenant(id)) => cache.invalidate_id(&id),
-                    // The store moved its revocation epoch itself.
-                    Ok(Change::Revoked) => {}
-                    // Missed notices (here or in the store): start over.
-                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => cache.clear(),
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
     }
 }

@@ -312,6 +312,10 @@ impl Store for PgStore {
         self.hears_others()
     }
 
+    fn tell_peers(&self, message: String) {
+        self.queue_for_peers(message);
+    }
+
     async fn list_tenants(&self) -> Result<Vec<Tenant>> {
         let c = self.client().await?;
         map(

@@ -29,7 +29,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../../migrations/postgres/0001_schema.sql"))];
 
 /// Send a notice on the change channel ([`notify`]).
-const NOTIFY: &str = "SELECT pg_notify('portvakt_changes', $1)";
+pub(crate) const NOTIFY: &str = "SELECT pg_notify('portvakt_changes', $1)";
 
 /// Connections per node unless the URL's options say otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -47,6 +47,8 @@ pub struct PgStore {
     revocations: Arc<AtomicU64>,
     /// What this node hears of the others (LISTEN/NOTIFY).
     feed: Arc<notify::Feed>,
+    /// Messages for the other nodes ([`crate::Store::tell_peers`]).
+    outbox: notify::Outbox,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -84,10 +86,12 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot build the pool: {e}")))?;
+        let feed = notify::Feed::new();
         let store = PgStore {
+            outbox: notify::spawn_outbox(pool.clone(), &feed),
             pool,
             revocations: Arc::new(AtomicU64::new(0)),
-            feed: notify::Feed::new(),
+            feed,
         };
         store.migrate().await?;
         let mut listen = config;
@@ -179,6 +183,15 @@ impl PgStore {
     /// Whether this node hears the others now.
     pub(crate) fn hears_others(&self) -> bool {
         self.feed.current()
+    }
+
+    /// Queue `message` for the other nodes; dropped (and logged) when the outbox is
+    /// full.
+    pub(crate) fn queue_for_peers(&self, message: String) {
+        debug_assert!(!message.contains('\n'), "one line per message");
+        if self.outbox.try_send(message).is_err() {
+            tracing::warn!("the outbox to the other nodes is full: a message stays on this node");
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //! - The writing node sends a notice in the write's own transaction (`pg_notify`,
 //!   delivered by PostgreSQL only when it commits), or right after a single-statement
 //!   write committed. Payload: `{node} t {tenant id}` (the tenant's directory changed)
-//!   or `{node} r` (a write that can withdraw access tokens).
+//!   or `{node} r` (a write that can withdraw access tokens), or `{node} m
+//!   {messages}`: lines the server layer handed to [`crate::Store::tell_peers`],
+//!   batched by [`spawn_outbox`] (a few ms, at most [`MAX_PAYLOAD`] bytes a notice).
 //! - Each node keeps one connection of its own that `LISTEN`s, and checks it with a
 //!   `SELECT 1` every [`BEAT`]. A notice from another node is handed to the caches
 //!   ([`crate::Change`]); a node's own notices are ignored (it invalidated already).
@@ -31,6 +33,12 @@ pub(crate) const BEAT: Duration = Duration::from_millis(250);
 
 /// A listener whose last check is older than this is not trusted.
 pub(crate) const STALE_AFTER: Duration = Duration::from_millis(750);
+
+/// PostgreSQL takes notices of up to 8,000 bytes; batches stay under this.
+pub(crate) const MAX_PAYLOAD: usize = 7_000;
+
+/// Messages waiting for the outbox beyond this are dropped (and logged).
+const OUTBOX: usize = 4_096;
 
 /// What one node knows of the others' changes.
 pub(crate) struct Feed {
@@ -95,8 +103,55 @@ impl Feed {
         match (parts.next()?, parts.next()) {
             ("t", Some(tenant)) => Some(Change::Tenant(tenant.to_owned())),
             ("r", None) => Some(Change::Revoked),
+            ("m", Some(lines)) => Some(Change::Peer(lines.lines().map(str::to_owned).collect())),
             _ => None,
         }
+    }
+}
+
+/// The sending half of the outbox of [`crate::Store::tell_peers`].
+pub(crate) type Outbox = tokio::sync::mpsc::Sender<String>;
+
+/// Start the task that sends the messages of [`crate::Store::tell_peers`]: it waits
+/// for a first message, gathers what else arrives within 5 ms (up to
+/// [`MAX_PAYLOAD`] bytes), and sends one notice on a pooled connection. It ends when
+/// the store is dropped.
+pub(crate) fn spawn_outbox(pool: deadpool_postgres::Pool, feed: &Arc<Feed>) -> Outbox {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(OUTBOX);
+    let node = feed.node.clone();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = format!("{node} m {first}");
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(5);
+            while batch.len() < MAX_PAYLOAD {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(m)) if batch.len() + 1 + m.len() <= MAX_PAYLOAD => {
+                        batch.push('\n');
+                        batch.push_str(&m);
+                    }
+                    Ok(Some(m)) => {
+                        send(&pool, &batch).await;
+                        batch = format!("{node} m {m}");
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            send(&pool, &batch).await;
+        }
+    });
+    tx
+}
+
+async fn send(pool: &deadpool_postgres::Pool, payload: &str) {
+    let result = async {
+        let c = pool.get().await.map_err(|e| e.to_string())?;
+        c.execute(super::NOTIFY, &[&payload])
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not tell the other nodes (brute-force counts stay on this node)");
     }
 }
 
@@ -235,6 +290,10 @@ mod tests {
         );
         assert_eq!(b.parse(&a.revoked_notice()), Some(Change::Revoked));
         assert_eq!(a.parse(&a.tenant_notice("t-1")), None);
+        assert_eq!(
+            b.parse(&format!("{} m one\ntwo", a.node)),
+            Some(Change::Peer(vec!["one".into(), "two".into()]))
+        );
         assert_eq!(b.parse("garbage"), None);
         assert_eq!(b.parse("x q y"), None);
         assert!(!a.current(), "not listening yet");
