@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# PostgreSQL benchmark (issue #17). Run on purpose; not part of the test-suite.
+#
+#   bench/postgres.sh                                    # 10 s per measurement
+#   BENCH_DURATION=3 bench/postgres.sh                   # quick look
+#
+# In one run, on one PostgreSQL server (PORTVAKT_BENCH_PG, default
+# postgres://postgres@127.0.0.1:5432/test; a database of its own per setup):
+#  - the database's own limit for one small write transaction: `pgbench -N` (TPC-B
+#    without the branch/teller updates), 16 clients, scale 10;
+#  - Portvakt on SQLite (one node), on PostgreSQL with one node, and with two nodes
+#    on one database (each load generator split over both nodes, results summed):
+#    client credentials (wrk, client_secret_basic, ES256) and refresh-token rotation
+#    (bench/loadgen: 32 chains, each refreshing with the token the last response
+#    gave, rotation checked);
+#  - sign-in log ingest on PostgreSQL: the records the one-node server wrote during
+#    its client-credentials run, per second, and whether its writer kept up.
+# Goal (the issue): refresh on PostgreSQL ≥ 80 % of pgbench -N's tx/s.
+#
+# Environment (all optional): BENCH_DURATION (10), BENCH_WARMUP (2), CARGO_TARGET_DIR,
+# PORTVAKT_BENCH_PG.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+PG=${PORTVAKT_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+if (( DURATION > 120 || WARMUP > 120 )); then
+  echo "BENCH_DURATION and BENCH_WARMUP are capped at 120 s" >&2
+  exit 2
+fi
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+ensure_wrk
+for tool in psql pgbench curl python3 cargo; do
+  command -v "$tool" >/dev/null || { echo "bench/postgres.sh needs $tool" >&2; exit 1; }
+done
+psql "$PG" -qAtc 'SELECT 1' >/dev/null || { echo "PostgreSQL does not answer at $PG" >&2; exit 1; }
+
+say "cargo build --release -p portvakt -p portvakt-bench-loadgen"
+(cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-loadgen)
+
+RUN=$(mktemp -d -t portvakt-bench-pg.XXXXXX)
+cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-loadgen" "$RUN/"
+PIDS=()
+DBS=()
+stop_nodes() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  stop_nodes
+  for db in "${DBS[@]}"; do psql "$PG" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+url_of() { python3 -c 'import sys; b, _, q = sys.argv[1].partition("?"); h = b.rsplit("/", 1)[0]; print(h + "/" + sys.argv[2] + ("?" + q if q else ""))' "$PG" "$1"; }
+new_db() { # NAME -> URL
+  psql "$PG" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null
+  psql "$PG" -qc "CREATE DATABASE $1" >/dev/null
+  DBS+=("$1")
+  url_of "$1"
+}
+
+# The tenant: the client-credentials client and, for refresh, 8 users and the public
+# client `web` (as bench/run.sh).
+python3 - "$RUN/import.json" "$BENCH_CLIENT_ID" "$BENCH_CLIENT_SECRET" <<'PY'
+import json, sys
+out, cid, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+json.dump({"tenants": [{"name": "bench",
+  "users": [{"userPrincipalName": f"u{i}@bench.example", "password": f"bench-password-{i}"} for i in range(1, 9)],
+  "resources": [{"identifier": "api://analytics", "scopes": ["Onboarding.ReadWrite"]}],
+  "applications": [
+    {"clientId": cid, "clientSecret": secret, "grantTypes": ["client_credentials"], "allowedScopes": ["api://analytics/.default"]},
+    {"clientId": "web", "grantTypes": ["authorization_code", "refresh_token"], "redirectUris": ["http://127.0.0.1:9/cb"],
+     "allowedScopes": ["api://analytics/.default"], "adminConsented": True}]}]}, open(out, "w"))
+PY
+
+wait_health() { # URL
+  for _ in $(seq 1 3000); do
+    curl -fsS -o /dev/null "$1/health" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "no answer from $1/health" >&2
+  return 1
+}
+
+start_node() { # DATA PORT [serve flags…]
+  local data=$1 port=$2
+  shift 2
+  "$RUN/portvakt" serve --data "$data" --listen "127.0.0.1:$port" "$@" >"$data.log" 2>&1 &
+  PIDS+=($!)
+  wait_health "http://127.0.0.1:$port"
+}
+
+cc_wrk() { # THREADS CONNECTIONS SECONDS URL -> WRKJSON
+  wrk -t"$1" -c"$2" -d"${3}s" -s "$BENCH/wrk/token.lua" "$4/bench/oauth2/token" | sed -n 's/^WRKJSON //p'
+}
+refresh_load() { # CHAINS SECONDS URL -> LOADJSON
+  "$RUN/portvakt-bench-loadgen" refresh --authorize "$3/bench/oauth2/authorize" --token "$3/bench/oauth2/token" \
+    --chains "$1" --duration "$2" | sed -n 's/^LOADJSON //p'
+}
+rate() { python3 -c 'import json,sys; tot=0.0
+for l in sys.argv[1:]:
+    r=json.loads(l); bad=r.get("non2xx",0)+r.get("timeout",0)
+    assert bad==0, ("failed requests", r)
+    tot+=r["requests"]/(r["duration_us"]/1e6)
+print(round(tot))' "$@"; }
+
+RESULTS="$RUN/results"
+: > "$RESULTS"
+record() { echo "$1 $2" >> "$RESULTS"; say "$1: $2/s"; }
+
+# --------------------------------------------------------------- pgbench -N
+say "pgbench -N: 16 clients, scale 10, ${DURATION} s"
+PGB=$(new_db pvbench_pgbench)
+pgbench -q -i -s 10 "$PGB" >/dev/null 2>&1
+TPS=$(pgbench -N -c 16 -j 2 -T "$DURATION" "$PGB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+record pgbench_N "${TPS%.*}"
+
+# --------------------------------------------------------------- the setups
+measure() { # NAME URL… (one URL per node)
+  local name=$1
+  shift
+  local n=$# u
+  local per_t=$(( 2 / n > 0 ? 2 / n : 1 )) per_c=$(( 32 / n )) per_chains=$(( 32 / n ))
+  for u in "$@"; do cc_wrk 1 4 "$WARMUP" "$u" >/dev/null; refresh_load 2 0.5 "$u" >/dev/null; done
+  local outs=() pids=() i=0
+  for u in "$@"; do cc_wrk "$per_t" "$per_c" "$DURATION" "$u" > "$RUN/cc.$i" & pids+=($!); i=$((i+1)); done
+  wait "${pids[@]}"
+  outs=(); for j in $(seq 0 $((n-1))); do outs+=("$(cat "$RUN/cc.$j")"); done
+  record "${name}_cc" "$(rate "${outs[@]}")"
+  pids=(); i=0
+  for u in "$@"; do refresh_load "$per_chains" "$DURATION" "$u" > "$RUN/rf.$i" & pids+=($!); i=$((i+1)); done
+  wait "${pids[@]}"
+  outs=(); for j in $(seq 0 $((n-1))); do outs+=("$(cat "$RUN/rf.$j")"); done
+  record "${name}_refresh" "$(rate "${outs[@]}")"
+}
+
+say "SQLite, one node"
+P1=$(free_port)
+start_node "$RUN/sqlite" "$P1" --import "$RUN/import.json"
+measure sqlite "http://127.0.0.1:$P1"
+stop_nodes
+
+say "PostgreSQL, one node"
+DB1=$(new_db pvbench_one)
+P1=$(free_port)
+start_node "$RUN/pg1" "$P1" --database-url "$DB1" --import "$RUN/import.json"
+before=$(psql "$DB1" -qAtc 'SELECT count(*) FROM signins')
+t0=$(date +%s.%N)
+measure pg1 "http://127.0.0.1:$P1"
+# Ingest: what the writer stored while the client-credentials and refresh runs above
+# answered (each answered request is one record), counted once it caught up (the
+# count unchanged over 200 ms), over the time from the first run's start.
+after=$(psql "$DB1" -qAtc 'SELECT count(*) FROM signins')
+for _ in $(seq 1 50); do
+  sleep 0.2
+  now=$(psql "$DB1" -qAtc 'SELECT count(*) FROM signins')
+  [[ $now == "$after" ]] && break
+  after=$now
+done
+t1=$(date +%s.%N)
+record pg1_signin_records_written "$(python3 -c "print(round(($after - $before) / ($t1 - $t0)))")"
+stop_nodes
+
+say "PostgreSQL, two nodes on one database"
+DB2=$(new_db pvbench_two)
+PA=$(free_port); PB=$(free_port)
+start_node "$RUN/pgA" "$PA" --database-url "$DB2" --import "$RUN/import.json" --public-url "http://127.0.0.1:$PA"
+mkdir -p "$RUN/pgB"
+cp "$RUN/pgA/master.key" "$RUN/pgA/admin.json" "$RUN/pgB/"
+start_node "$RUN/pgB" "$PB" --database-url "$DB2" --public-url "http://127.0.0.1:$PA"
+measure pg2 "http://127.0.0.1:$PA" "http://127.0.0.1:$PB"
+stop_nodes
+
+python3 - "$RESULTS" "$DURATION" <<'PY'
+import sys
+r = {k: int(v) for k, v in (l.split() for l in open(sys.argv[1]))}
+pg = r["pgbench_N"]
+print(f"\nPostgreSQL benchmark, {sys.argv[2]} s per measurement (req/s; tx/s for pgbench)\n")
+print(f"| setup | client credentials | refresh | refresh / pgbench -N |")
+print(f"|---|---|---|---|")
+for name, label in [("sqlite", "SQLite, one node"), ("pg1", "PostgreSQL, one node"), ("pg2", "PostgreSQL, two nodes")]:
+    print(f"| {label} | {r[name + '_cc']:,} | {r[name + '_refresh']:,} | {100 * r[name + '_refresh'] / pg:.1f} % |")
+print(f"| pgbench -N, 16 clients | | {pg:,} tx/s | 100 % |")
+print(f"\nsign-in records written on PostgreSQL during the one-node runs: {r['pg1_signin_records_written']:,}/s")
+print(f"goal: refresh on PostgreSQL ≥ 80 % of pgbench -N → {'met' if r['pg1_refresh'] >= 0.8 * pg else 'MISSED'} (one node)")
+PY
