@@ -211,11 +211,14 @@ impl SignInLog for SqliteStore {
         }
         if let Some(v) = &q.user {
             // The days of the window, for the (tenant, day, user, seq) index: from the
-            // window's start (else the oldest record's day) to its end (else today).
+            // window's start (else the oldest record's day) to its end (else the newest
+            // record's). Oldest and newest by time (two seeks of the time index), not by
+            // seq: records are not written in time order (a clock set back, a batch
+            // across midnight), and one older than the first written must be found.
             let (first, last) = self.log_read(|c| {
                 Ok(one(
                     c,
-                    "SELECT (SELECT created_ms FROM signins ORDER BY seq LIMIT 1), (SELECT created_ms FROM signins ORDER BY seq DESC LIMIT 1)",
+                    "SELECT (SELECT min(created_ms) FROM signins), (SELECT max(created_ms) FROM signins)",
                     [],
                     |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
                 )?
@@ -546,6 +549,25 @@ mod tests {
             limit: 1000,
             ..Default::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_record_older_than_the_first_written_is_found_by_user() {
+        // Written out of time order: the first record is a day later than the second.
+        let s = SqliteStore::in_memory().await.expect("store");
+        s.append_signins(&[
+            rec(1, T0 + 3 * DAY, "kim", 0, None),
+            rec(2, T0 + DAY, "kim", 0, None),
+        ])
+        .await
+        .expect("append");
+        let page = s
+            .signins(&query("kim", None, None), false)
+            .await
+            .expect("q");
+        let mut times: Vec<_> = page.rows.iter().map(|r| r.created_ms).collect();
+        times.sort();
+        assert_eq!(times, vec![T0 + DAY, T0 + 3 * DAY]);
     }
 
     #[tokio::test]
