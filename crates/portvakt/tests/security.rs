@@ -209,7 +209,17 @@ async fn what_an_unauthenticated_request_may_store_is_bounded() {
         "nothing was started"
     );
     let before = srv.stored_size().await;
-    // Pending sign-ins per address: the limit, then 429 with Retry-After.
+    // Pending sign-ins per address: the limit, then 429 with Retry-After. The window
+    // is the clock's minute: start early in one, so the 400 requests cannot straddle
+    // two windows and see the count reset half-way.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        % 60;
+    if second > 30 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
     let no_redirects = portvakt_guard::http::builder()
         .expect("TLS")
         .redirect(reqwest::redirect::Policy::none())
