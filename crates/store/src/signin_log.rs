@@ -182,4 +182,13 @@ pub trait SignInLog: Send + Sync {
     async fn count_signins(&self, tenant_id: &str) -> Result<u64>;
     /// Delete at most `batch` records older than `before_ms`; returns how many.
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64>;
+    /// Where the engine keeps the log in day partitions (PostgreSQL), drop the days
+    /// that end at or before `before_ms`, whole, with their counts and the sets no
+    /// record left names; returns the records dropped. Retention calls this before
+    /// [`SignInLog::purge_signins`], which then deletes the rest of the cutoff's day
+    /// in batches. Engines without partitions drop nothing.
+    async fn drop_signin_days(&self, before_ms: i64) -> Result<u64> {
+        let _ = before_ms;
+        Ok(0)
+    }
 }

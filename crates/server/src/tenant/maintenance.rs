@@ -12,9 +12,10 @@ pub const PURGE_BATCH: u32 = 500;
 /// requests interleave. Returns the rows deleted.
 pub async fn purge_once(st: &AppState) -> portvakt_store::Result<u64> {
     let keep = portvakt_core::import::MAX_LIFETIME as i64;
-    let mut total = 0;
-    // The sign-in log's retention (its own database: never in the main writer's way).
+    // The sign-in log's retention (its own database: never in the main writer's way):
+    // whole days where the engine keeps days apart, then the rest in batches.
     let cutoff = st.clock.now_ms() - i64::from(st.config.signin_retention_days) * 86_400_000;
+    let mut total = st.store.drop_signin_days(cutoff).await?;
     loop {
         let n = st.store.purge_signins(cutoff, PURGE_BATCH).await?;
         total += n;

@@ -25,8 +25,13 @@ use tokio_postgres::{NoTls, Row};
 
 /// The schema, in order; `portvakt_schema` counts the ones applied. Kept in step with
 /// `migrations/sqlite` and `migrations/sqlite-log` by `tests/schema_in_step.rs`.
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/postgres/0001_schema.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_schema.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_signins_by_day.sql"),
+    ),
+];
 
 /// Send a notice on the change channel ([`notify`]).
 pub(crate) const NOTIFY: &str = "SELECT pg_notify('portvakt_changes', $1)";
@@ -49,6 +54,9 @@ pub struct PgStore {
     feed: Arc<notify::Feed>,
     /// Messages for the other nodes ([`crate::Store::tell_peers`]).
     outbox: notify::Outbox,
+    /// The days (since 1970, UTC) whose sign-in log partitions this node knows exist
+    /// ([`signin_log`]): made once, before the day's first batch.
+    signin_days: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -92,6 +100,7 @@ impl PgStore {
             pool,
             revocations: Arc::new(AtomicU64::new(0)),
             feed,
+            signin_days: Arc::default(),
         };
         store.migrate().await?;
         let mut listen = config;

@@ -101,13 +101,29 @@ const STATS_POLICIES: &str =
        FROM policy_counts WHERE tenant_id = $1 AND bucket >= $2
       GROUP BY policy_set, position, result, b ORDER BY b, policy_set, position, result";
 
-/// The oldest `$2` records older than `$1` (by the time index), and their facts.
+/// The oldest `$2` records older than `$1` (by the time index), and their facts
+/// (matched on the whole key, so each lookup stays in its day's partition).
 const PURGE: &str = "WITH gone AS (
-        DELETE FROM signins WHERE seq IN
-            (SELECT seq FROM signins WHERE created_ms < $1 ORDER BY created_ms LIMIT $2)
-        RETURNING seq),
-     facts AS (DELETE FROM signin_facts WHERE seq IN (SELECT seq FROM gone))
+        DELETE FROM signins WHERE (seq, created_ms) IN
+            (SELECT seq, created_ms FROM signins WHERE created_ms < $1 ORDER BY created_ms LIMIT $2)
+        RETURNING seq, created_ms),
+     facts AS (DELETE FROM signin_facts WHERE (seq, created_ms) IN (SELECT seq, created_ms FROM gone))
      SELECT count(*) FROM gone";
+/// Make the partitions of these days where missing (migration 2's function).
+const MAKE_DAYS: &str = "SELECT portvakt_signin_days($1::bigint[])";
+/// The day partitions of both tables (attached, or detached and not yet dropped, or
+/// left detaching by a run that was stopped) that end at or before `$1`, oldest
+/// first: (name, whether it is still attached, whether its detach is pending). The
+/// day comes from the name (migration 2 names them so).
+const OLD_DAYS: &str = "SELECT c.relname::text, i.inhrelid IS NOT NULL, coalesce(i.inhdetachpending, false)
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+       LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+      WHERE c.relkind = 'r' AND c.relname ~ '^(signins|signin_facts)_[0-9]{8}$'
+        AND (to_date(right(c.relname, 8), 'YYYYMMDD') - date '1970-01-01' + 1)::bigint * 86400000 <= $1
+      ORDER BY right(c.relname, 8), c.relname";
+/// One session at a time drops days (two nodes' retention runs meet here).
+const DAYS_LOCK: &str = "SELECT pg_try_advisory_lock(5788941267575400815)";
+const DAYS_UNLOCK: &str = "SELECT pg_advisory_unlock(5788941267575400815)";
 /// The overview's counts of buckets wholly older than the cutoff.
 const PURGE_COUNTS: &str = "DELETE FROM signin_counts WHERE bucket < $1";
 const PURGE_POLICY_COUNTS: &str = "DELETE FROM policy_counts WHERE bucket < $1";
@@ -316,12 +332,58 @@ fn signin_row(r: &Row, with_facts: bool) -> Result<SignInRow> {
     })
 }
 
-#[async_trait]
-impl SignInLog for PgStore {
-    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()> {
-        if batch.is_empty() {
+/// Whether a write failed because a row's day has no partition (SQLSTATE 23514, "no
+/// partition of relation … found for row"; the log's tables have no CHECK of their
+/// own).
+fn missing_day(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|d| *d.code() == tokio_postgres::error::SqlState::CHECK_VIOLATION)
+}
+
+impl PgStore {
+    /// Make sure the partitions of the batch's days, and of the day after each, exist
+    /// (so that the next day's first batch finds its partition made): one call the
+    /// first time this node sees a day, none after.
+    async fn make_days(&self, batch: &[StoredSignIn]) -> Result<()> {
+        let missing: Vec<i64> = {
+            let known = self.signin_days.lock().unwrap_or_else(|p| p.into_inner());
+            let mut days: Vec<i64> = batch
+                .iter()
+                .flat_map(|s| {
+                    let d = s.created_ms.div_euclid(DAY_MS);
+                    [d, d + 1]
+                })
+                .filter(|d| !known.contains(d))
+                .collect();
+            days.sort_unstable();
+            days.dedup();
+            days
+        };
+        if missing.is_empty() {
             return Ok(());
         }
+        let c = self.client().await?;
+        let st = c.prepare_cached(MAKE_DAYS).await?;
+        c.execute(&st, &[&missing]).await?;
+        self.signin_days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(missing);
+        Ok(())
+    }
+
+    /// Forget the days this node knew to have partitions (after days were dropped, or
+    /// a write found one missing).
+    fn forget_days(&self) {
+        self.signin_days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Write the batch in one transaction; `Ok(false)` if a record's day had no
+    /// partition (nothing was written).
+    async fn append_once(&self, batch: &[StoredSignIn]) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let (reserve, ins, ins_facts, groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
@@ -436,18 +498,124 @@ impl SignInLog for PgStore {
         let sets_args: &Args = &[&p_hash, &p_sets, &p_last];
         let counts_args: &Args = &[&c_tenant, &c_bucket, &c_status, &c_code, &c_n];
         let policy_counts_args: &Args = &[&q_tenant, &q_bucket, &q_set, &q_pos, &q_result, &q_n];
-        // Pipelined: sent at once, answered in order; the first to fail is the cause
-        // (the others then fail as the aborted transaction's).
-        tokio::try_join!(
+        // Pipelined: sent at once, answered in order.
+        let (a, b, c, d, e, f) = tokio::join!(
             tx.execute(&ins, records_args),
             tx.execute(&ins_facts, facts_args),
             tx.execute(&groups, groups_args),
             tx.execute(&sets, sets_args),
             tx.execute(&counts_st, counts_args),
             tx.execute(&policy_counts_st, policy_counts_args),
-        )?;
+        );
+        match first_failure([a, b, c, d, e, f]) {
+            Ok(()) => {}
+            Err(e) if missing_day(&e) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Drop the day partitions [`OLD_DAYS`] names, holding the days lock; returns the
+    /// records dropped.
+    async fn drop_days_locked(
+        &self,
+        c: &mut deadpool_postgres::Object,
+        before_ms: i64,
+    ) -> Result<u64> {
+        let days = c.query(OLD_DAYS, &[&before_ms]).await?;
+        let mut dropped = 0;
+        for r in &days {
+            let (name, attached, pending): (String, bool, bool) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            // The name matched ^(signins|signin_facts)_[0-9]{8}$: safe to quote.
+            let parent = if name.starts_with("signin_facts_") {
+                "signin_facts"
+            } else {
+                "signins"
+            };
+            if parent == "signins" {
+                dropped += count(
+                    &c.query_one(&format!("SELECT count(*) FROM \"{name}\""), &[])
+                        .await?,
+                    0,
+                )?;
+            }
+            if attached {
+                // CONCURRENTLY: reads and writes of the other days go on meanwhile. A
+                // detach that was stopped halfway is finished instead.
+                let how = if pending { "FINALIZE" } else { "CONCURRENTLY" };
+                c.batch_execute(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION \"{name}\" {how}"
+                ))
+                .await?;
+            }
+            c.batch_execute(&format!("DROP TABLE \"{name}\"")).await?;
+        }
+        if !days.is_empty() {
+            self.forget_days();
+            let tx = c.transaction().await?;
+            forget_before(&tx, before_ms).await?;
+            tx.commit().await?;
+        }
+        Ok(dropped)
+    }
+}
+
+/// After records older than `before_ms` went: the overview's counts of the buckets
+/// wholly before it, and the sets no record left names.
+async fn forget_before(tx: &deadpool_postgres::Transaction<'_>, before_ms: i64) -> Result<()> {
+    let b = before_ms.div_euclid(COUNT_BUCKET_MS);
+    let (counts, policy_counts, groups, sets) = tokio::try_join!(
+        tx.prepare_cached(PURGE_COUNTS),
+        tx.prepare_cached(PURGE_POLICY_COUNTS),
+        tx.prepare_cached(PURGE_GROUP_SETS),
+        tx.prepare_cached(PURGE_POLICY_SETS),
+    )?;
+    let cutoff: &[&(dyn ToSql + Sync)] = &[&b];
+    let (a, b, c, d) = tokio::join!(
+        tx.execute(&counts, cutoff),
+        tx.execute(&policy_counts, cutoff),
+        tx.execute(&groups, &[]),
+        tx.execute(&sets, &[]),
+    );
+    Ok(first_failure([a, b, c, d])?)
+}
+
+/// The first error, in statement order, of statements pipelined in one transaction:
+/// the later ones fail only because it aborted the transaction ("current
+/// transaction is aborted"), so it is the cause. (`try_join!` would return whichever
+/// error it polled first: tokio's join polls its futures in turn, not in order.)
+fn first_failure<const N: usize>(
+    results: [std::result::Result<u64, tokio_postgres::Error>; N],
+) -> std::result::Result<(), tokio_postgres::Error> {
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SignInLog for PgStore {
+    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.make_days(batch).await?;
+        if self.append_once(batch).await? {
+            return Ok(());
+        }
+        // A day this node knew was dropped since (another node's retention, or a
+        // clock far behind): make the days again and write once more.
+        self.forget_days();
+        self.make_days(batch).await?;
+        if self.append_once(batch).await? {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable(
+            "PostgreSQL: the sign-in log has no partition for a record's day, even after making it"
+                .into(),
+        ))
     }
 
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
@@ -627,22 +795,23 @@ impl SignInLog for PgStore {
             0,
         )?;
         if n > 0 {
-            let b = before_ms.div_euclid(COUNT_BUCKET_MS);
-            let (counts, policy_counts, groups, sets) = tokio::try_join!(
-                tx.prepare_cached(PURGE_COUNTS),
-                tx.prepare_cached(PURGE_POLICY_COUNTS),
-                tx.prepare_cached(PURGE_GROUP_SETS),
-                tx.prepare_cached(PURGE_POLICY_SETS),
-            )?;
-            let cutoff: &[&(dyn ToSql + Sync)] = &[&b];
-            tokio::try_join!(
-                tx.execute(&counts, cutoff),
-                tx.execute(&policy_counts, cutoff),
-                tx.execute(&groups, &[]),
-                tx.execute(&sets, &[]),
-            )?;
+            forget_before(&tx, before_ms).await?;
         }
         tx.commit().await?;
         Ok(n)
+    }
+
+    async fn drop_signin_days(&self, before_ms: i64) -> Result<u64> {
+        let mut c = self.client().await?;
+        let locked: bool = c.query_one(DAYS_LOCK, &[]).await?.try_get(0)?;
+        if !locked {
+            // Another node is dropping days now.
+            return Ok(0);
+        }
+        let out = self.drop_days_locked(&mut c, before_ms).await;
+        // On the same session, whatever happened (a broken connection took the lock
+        // with it).
+        let _ = c.query_one(DAYS_UNLOCK, &[]).await;
+        out
     }
 }
