@@ -16,10 +16,10 @@ fn pg_server() -> String {
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// Two nodes on one new database; the second is given the first's master key and
-/// admin credential, as docs/deployment.md says to, and the same public URL (the
-/// issuer every node's tokens carry): A's address, as a load balancer's would be.
-fn two_nodes(extra: &[&str]) -> (Server, Server, String) {
+/// `n` nodes on one new database; each after the first is given the first's master
+/// key and admin credential, as docs/deployment.md says to, and the same public URL
+/// (the issuer every node's tokens carry): A's address, as a load balancer's would be.
+fn nodes(n: usize, extra: &[&str]) -> (Vec<Server>, String) {
     let url = portvakt_store::testing::fresh_postgres_blocking(&pg_server());
     let dir_a = temp_dir("node-a");
     // Where the harness (Server::sql) finds each node's database.
@@ -34,20 +34,27 @@ fn two_nodes(extra: &[&str]) -> (Server, Server, String) {
     ];
     args.extend_from_slice(extra);
     let a = Server::start_in(&dir_a, &args).expect("node A starts");
-    let dir_b = temp_dir("node-b");
-    std::fs::create_dir_all(dir_b.join("data")).expect("dir");
-    std::fs::write(dir_b.join("database-url"), &url).expect("write");
-    for file in ["master.key", "admin.json"] {
-        std::fs::copy(a.data().join(file), dir_b.join("data").join(file)).expect("copy");
+    let mut out = vec![a];
+    for i in 1..n {
+        let dir = temp_dir(&format!("node-{}", char::from(b'a' + i as u8)));
+        std::fs::create_dir_all(dir.join("data")).expect("dir");
+        std::fs::write(dir.join("database-url"), &url).expect("write");
+        for file in ["master.key", "admin.json"] {
+            std::fs::copy(out[0].data().join(file), dir.join("data").join(file)).expect("copy");
+        }
+        let public = out[0].url.clone();
+        let mut args = vec!["--database-url", url.as_str(), "--public-url", &public];
+        args.extend_from_slice(extra);
+        out.push(Server::start_in(&dir, &args).expect("another node starts"));
     }
-    let mut args = vec![
-        "--database-url",
-        url.as_str(),
-        "--public-url",
-        a.url.as_str(),
-    ];
-    args.extend_from_slice(extra);
-    let b = Server::start_in(&dir_b, &args).expect("node B starts");
+    (out, url)
+}
+
+/// Two nodes ([`nodes`]).
+fn two_nodes(extra: &[&str]) -> (Server, Server, String) {
+    let (mut v, url) = nodes(2, extra);
+    let b = v.pop().expect("B");
+    let a = v.pop().expect("A");
     (a, b, url)
 }
 
@@ -300,14 +307,27 @@ async fn guesses_spread_over_two_nodes_are_counted_once() {
     }
 }
 
-/// Client-credentials requests in a loop until `stop`: (answered 200, any other answer
-/// or failure).
-fn load(
-    url: String,
-    client: (&'static str, &'static str),
-    scope: &'static str,
+/// What one round-robin client saw.
+#[derive(Default)]
+struct Seen {
+    /// Tokens answered, per node.
+    ok: Vec<u64>,
+    /// Any other answer of a node that was alive (never expected).
+    bad: Vec<String>,
+    /// Requests to the node that was killed that failed (it is gone).
+    dead: u64,
+}
+
+/// A client spreading client-credentials requests round-robin over `urls` until
+/// `stop`. Each request names its node in its User-Agent (`load-node-{i}`), so each
+/// node's sign-in records are told apart. A request to the node `dead` names that
+/// fails takes the node out of the rotation, as a load balancer's health check
+/// would; any other failure is kept.
+fn round_robin(
+    urls: Vec<String>,
+    dead: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<(u64, Vec<String>)> {
+) -> tokio::task::JoinHandle<Seen> {
     use std::sync::atomic::Ordering;
     tokio::spawn(async move {
         let http = portvakt_guard::http::builder()
@@ -315,131 +335,167 @@ fn load(
             .timeout(Duration::from_secs(5))
             .build()
             .expect("client");
-        let (mut ok, mut bad) = (0u64, Vec::new());
-        while !stop.load(Ordering::Relaxed) {
+        let mut seen = Seen {
+            ok: vec![0; urls.len()],
+            ..Seen::default()
+        };
+        let mut live: Vec<usize> = (0..urls.len()).collect();
+        let mut turn = 0;
+        while !stop.load(Ordering::Relaxed) && !live.is_empty() {
+            turn = (turn + 1) % live.len();
+            let i = live[turn];
             let res = http
-                .post(format!("{url}/oauth2/token"))
-                .basic_auth(client.0, Some(client.1))
-                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .post(format!("{}/oauth2/token", urls[i]))
+                .header("user-agent", format!("load-node-{i}"))
+                .basic_auth("bench", Some(SECRET))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "api://analytics/.default"),
+                ])
                 .send()
                 .await;
-            match res {
+            let outcome = match res {
                 Ok(r) => {
                     let status = r.status();
                     match r.bytes().await {
-                        Ok(_) if status == 200 => ok += 1,
-                        Ok(_) => bad.push(status.to_string()),
-                        Err(e) => bad.push(e.to_string()),
+                        Ok(_) if status == 200 => Ok(()),
+                        Ok(b) => Err(format!("{status} {}", String::from_utf8_lossy(&b))),
+                        Err(e) => Err(e.to_string()),
                     }
                 }
-                Err(e) => {
-                    bad.push(e.to_string());
-                    break;
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(()) => seen.ok[i] += 1,
+                Err(_) if dead.load(Ordering::SeqCst) == i => {
+                    seen.dead += 1;
+                    live.retain(|n| *n != i);
                 }
+                Err(e) => seen.bad.push(format!("node {i}: {e}")),
             }
         }
-        (ok, bad)
+        seen
     })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_under_load_leaves_the_others_serving_its_tokens() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
-    let (a, mut b, _) = two_nodes(&[]);
-    // A user's tokens issued by node B, before it dies (the sign-in's pages through
-    // A, the public URL; the code redeemed at B).
+    let (mut all, _) = nodes(3, &[]);
+    // A user's tokens issued by node C, before it dies (the sign-in's pages through
+    // A, the public URL; the code redeemed at C).
     let mut browser = Browser::new();
     let scope = "openid offline_access api://analytics/Reports.Read";
-    let (code, verifier, _) = spa_sign_in(&a, &mut browser, scope).await;
-    let (s, t) = exchange_spa(&b, &code, &verifier).await;
+    let (code, verifier, _) = spa_sign_in(&all[0], &mut browser, scope).await;
+    let (s, t) = exchange_spa(&all[2], &code, &verifier).await;
     assert_eq!(s, 200, "{t}");
 
-    // Load on both: A with `bench`, B with `narrow`, so each node's records are told
-    // apart by application.
-    let (stop_a, stop_b) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let on_a: Vec<_> = (0..4)
-        .map(|_| {
-            load(
-                a.issuer("contoso"),
-                ("bench", SECRET),
-                "api://analytics/.default",
-                stop_a.clone(),
-            )
-        })
-        .collect();
-    let on_b: Vec<_> = (0..4)
-        .map(|_| {
-            load(
-                b.issuer("contoso"),
-                ("narrow", "narrow-secret-0123456789abcdef"),
-                "api://analytics/Reports.Read",
-                stop_b.clone(),
-            )
-        })
+    // Six clients, each round-robin over the three nodes.
+    let urls: Vec<String> = all.iter().map(|n| n.issuer("contoso")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    // No node is dead yet (3 names none).
+    let dead = Arc::new(AtomicUsize::new(3));
+    let clients: Vec<_> = (0..6)
+        .map(|_| round_robin(urls.clone(), dead.clone(), stop.clone()))
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    b.kill9();
-    stop_b.store(true, Ordering::Relaxed);
-    let mut answered_b = 0;
-    for t in on_b {
-        answered_b += t.await.expect("join").0;
-    }
-    // A goes on serving, with no error, after B died.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    stop_a.store(true, Ordering::Relaxed);
-    let mut answered_a = 0;
-    for t in on_a {
-        let (ok, bad) = t.await.expect("join");
+    dead.store(2, Ordering::SeqCst);
+    all[2].kill9();
+    // The others go on serving, with no error, after C died.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut answered = [0u64; 3];
+    let mut to_dead = 0;
+    for c in clients {
+        let seen = c.await.expect("join");
         assert!(
-            bad.is_empty(),
-            "node A answered errors while B died: {bad:?}"
+            seen.bad.is_empty(),
+            "a living node failed a request while C died: {:?}",
+            seen.bad
         );
-        answered_a += ok;
+        for (n, k) in seen.ok.iter().enumerate() {
+            answered[n] += k;
+        }
+        to_dead += seen.dead;
     }
+    eprintln!("answered A, B, C: {answered:?}; {to_dead} requests to C failed as it died");
     assert!(
-        answered_a > 100 && answered_b > 100,
-        "A {answered_a}, B {answered_b}"
+        answered.iter().all(|n| *n > 50),
+        "every node served: {answered:?}"
     );
 
-    // B's tokens validate and refresh on A.
+    // C's tokens validate at A and refresh at B.
     let at = t["access_token"].as_str().expect("at");
-    assert_eq!(introspect(&a, at).await["active"], true);
-    let (s, v) = refresh_spa(&a, t["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!(introspect(&all[0], at).await["active"], true);
+    let (s, v) = refresh_spa(&all[1], t["refresh_token"].as_str().expect("rt")).await;
     assert_eq!(s, 200, "{v}");
 
-    // B's acknowledged records are in the log but for its batch in flight (the
-    // bound of docs/design/sign-in-logs.md: the last 250 ms at B's rate plus 512).
-    let count = |app: &'static str| {
-        let a = &a;
-        async move {
-            let v = a
-                .sql_bytes(&format!(
-                    "SELECT count(*)::text FROM signins WHERE app_id = '{app}'"
-                ))
-                .await;
-            String::from_utf8_lossy(&v[0])
-                .parse::<u64>()
-                .expect("count")
-        }
+    // C's acknowledged records are in the log but for its batch in flight (the bound
+    // of docs/design/sign-in-logs.md: the last 250 ms at C's rate plus 512).
+    let a = &all[0];
+    let count = |node: usize| async move {
+        let v = a
+            .sql_bytes(&format!(
+                "SELECT count(*)::text FROM signins WHERE record LIKE '%\"load-node-{node}\"%'"
+            ))
+            .await;
+        String::from_utf8_lossy(&v[0])
+            .parse::<u64>()
+            .expect("count")
     };
-    let logged_b = count("narrow").await;
-    let bound = (answered_b as f64 / 1.5 * 0.25) as u64 + 512;
-    let lost = answered_b.saturating_sub(logged_b);
-    eprintln!("node B answered {answered_b}, logged {logged_b}, lost {lost}, bound {bound}");
+    let logged_c = count(2).await;
+    let bound = (answered[2] as f64 / 1.5 * 0.25) as u64 + 512;
+    let lost = answered[2].saturating_sub(logged_c);
+    eprintln!(
+        "node C answered {}, logged {logged_c}, lost {lost}, bound {bound}",
+        answered[2]
+    );
     assert!(
-        logged_b <= answered_b + 4,
-        "no record without an answer (4 in flight)"
+        logged_c <= answered[2] + 6,
+        "no record without an answer (6 in flight)"
     );
     assert!(lost <= bound, "lost {lost} > bound {bound}");
-    // A's are all there once its writer caught up.
-    within(
-        Duration::from_secs(5),
-        "node A's records all written",
-        || async { count("bench").await >= answered_a },
+    // A's and B's are all there once their writers caught up.
+    for (node, n) in answered.iter().enumerate().take(2) {
+        within(
+            Duration::from_secs(5),
+            "the living nodes' records all written",
+            || async { count(node).await >= *n },
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_without_the_master_key_refuses_to_start() {
+    let (first, url) = nodes(1, &[]);
+    let dir = temp_dir("node-other-key");
+    std::fs::create_dir_all(dir.join("data")).expect("dir");
+    std::fs::copy(
+        first[0].data().join("admin.json"),
+        dir.join("data/admin.json"),
     )
-    .await;
+    .expect("copy");
+    // No master key: it does not make one of its own over the shared keys.
+    let e = Server::start_in(&dir, &["--database-url", &url])
+        .err()
+        .expect("refuses to start");
+    assert!(e.contains("already holds signing keys"), "{e}");
+    assert!(!dir.join("data/master.key").exists(), "no key was made");
+    // Another master key: it cannot open the keys the first node sealed.
+    let key = dir.join("data/master.key");
+    std::fs::write(&key, "ab".repeat(32)).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let e = Server::start_in(&dir, &["--database-url", &url])
+        .err()
+        .expect("refuses to start");
+    assert!(e.contains("cannot open the signing keys"), "{e}");
+    // The first node goes on serving.
+    let t = first[0].token("contoso", "api://analytics/.default").await;
+    assert!(t["access_token"].is_string(), "{t}");
 }
