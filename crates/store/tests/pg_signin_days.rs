@@ -329,8 +329,12 @@ async fn records_of_the_unpartitioned_log_move_into_their_days() {
         .expect("append");
     let page = st.signins(&tenant_q(), false).await.expect("query");
     assert_eq!(page.rows[0].seq, 3);
+    // Every migration was applied, from 2 on.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .expect("migrations")
+        .count() as i64;
     assert_eq!(
         scalar(&c, "SELECT max(version) FROM portvakt_schema").await,
-        2
+        files
     );
 }

@@ -100,41 +100,38 @@ const REFRESH: &str = concat!(
       WHERE t.token_hash = $1"
 );
 
-/// The start of both statements that store a successor refresh token: $1 new hash,
-/// $2 family, $3 grant JSON, $4 now (s), $5 expiry, $6 old hash, $7 now (ms). The
-/// trigger `refresh_token_rotated` marks the parent used and supersedes its other
-/// successors.
-macro_rules! insert_successor {
-    () => {
-        "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
-         SELECT $1, $2, $3, $4, $5, $6, $7 "
-    };
-}
-
-/// A rotation: only while the parent is unused. The parent's row is locked, so of two
-/// rotations at once the second waits, re-reads the parent as the first committed it
-/// (used) and inserts nothing.
-const ROTATE: &str = concat!(
-    insert_successor!(),
-    "FROM refresh_tokens WHERE token_hash = $6 AND used_at IS NULL FOR UPDATE"
-);
+/// A rotation, one statement: the parent is marked used at now ($4 s, $7 ms) only
+/// while unused, and the successor ($1 hash, $2 family, $3 grant JSON, $5 expiry,
+/// $6 parent hash) inserted only if it was. The UPDATE locks the parent's row, so of
+/// two rotations at once the second waits, re-reads the parent as the first
+/// committed it (used) and inserts nothing (migration 3 says why there is no
+/// trigger).
+const ROTATE: &str = "WITH parent AS (
+        UPDATE refresh_tokens SET used_at = $4, used_at_ms = $7
+         WHERE token_hash = $6 AND used_at IS NULL RETURNING token_hash)
+     INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+     SELECT $1, $2, $3, $4, $5, token_hash, $7 FROM parent";
 
 /// Taken before [`RETRY`], in its transaction: retries of one parent one at a time,
 /// each checking its conditions only once the one before committed (so it sees that
-/// one's successor and supersedes it). The trigger's update of the parent would also
-/// make a second retry wait; the lock makes the order explicit, and costs only the
-/// retry path (a client that lost a response).
+/// one's successor and supersedes it). It costs only the retry path (a client that
+/// lost a response).
 const LOCK_PARENT: &str = "SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE";
 
-/// A retry: the parent used within the window ($8, ms), not superseded, no successor
-/// used.
-const RETRY: &str = concat!(
-    insert_successor!(),
-    "WHERE EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = $6 AND p.superseded_at IS NULL
+/// A retry (same parameters as [`ROTATE`], and $8 the window in ms): the parent used
+/// within the window, not superseded, no successor used. The parent keeps its first
+/// use.
+const RETRY: &str = "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+     SELECT $1, $2, $3, $4, $5, $6, $7
+      WHERE EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = $6 AND p.superseded_at IS NULL
                      AND COALESCE(p.used_at_ms, p.used_at * 1000) IS NOT NULL
                      AND $7 - COALESCE(p.used_at_ms, p.used_at * 1000) < $8)
-       AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = $6 AND s.used_at IS NOT NULL)"
-);
+        AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = $6 AND s.used_at IS NOT NULL)";
+
+/// After a retry inserted $2: the parent's ($1) other successors are superseded at
+/// $3 (s).
+const SUPERSEDE: &str = "UPDATE refresh_tokens SET superseded_at = $3
+      WHERE parent_hash = $1 AND token_hash <> $2 AND superseded_at IS NULL";
 
 const REVOKE_FAMILY: &str = "UPDATE token_families SET revoked_at = $1, revoked_reason = $2
       WHERE id = $3 AND revoked_at IS NULL";
@@ -182,8 +179,9 @@ const PURGE_FAMILIES: &str = "DELETE FROM token_families WHERE id IN
      (SELECT id FROM token_families WHERE expires_at < $1 LIMIT $2)";
 
 impl PgStore {
-    /// Insert `new` as the successor of `old` with `sql` ([`ROTATE`] or, with
-    /// `window_ms`, [`RETRY`], after locking the parent). True when it was inserted.
+    /// Insert `new` as the successor of `old` ([`ROTATE`] or, with `window_ms`,
+    /// [`RETRY`] after locking the parent, then [`SUPERSEDE`]). True when it was
+    /// inserted.
     async fn insert_successor(
         &self,
         old_hash: &[u8; 32],
@@ -235,6 +233,10 @@ impl PgStore {
                         ],
                     )
                     .await?;
+                if n == 1 {
+                    let st = tx.prepare_cached(SUPERSEDE).await?;
+                    tx.execute(&st, &[&old_hash, &new_hash, &now]).await?;
+                }
                 tx.commit().await?;
                 n
             }
@@ -568,10 +570,10 @@ impl Flows for PgStore {
         new: &RefreshGrant,
         now_ms: i64,
     ) -> Result<bool> {
-        // One statement: the new token is inserted only while the old one is unused
-        // (its row locked meanwhile), and the trigger marks the old one used at `now`
-        // (the new token's issued_at). The row count is the INSERT's own, so 1 means
-        // this request won.
+        // One statement: the old one is marked used at `now` (the new token's
+        // issued_at) only while it is unused (its row locked meanwhile), and the new
+        // one inserted only then. The row count is the INSERT's own, so 1 means this
+        // request won.
         self.insert_successor(old_hash, new_hash, new, now_ms, None)
             .await
     }
@@ -585,8 +587,8 @@ impl Flows for PgStore {
         window_ms: i64,
     ) -> Result<bool> {
         // Inserted only while `old` is within its window, not superseded, and has no
-        // used successor; the trigger keeps `old`'s first use and supersedes the
-        // successors issued before this one.
+        // used successor; `old` keeps its first use, and the successors issued before
+        // this one are superseded.
         self.insert_successor(old_hash, new_hash, new, now_ms, Some(window_ms))
             .await
     }

@@ -31,6 +31,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_signins_by_day.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_rotation_in_statements.sql"),
+    ),
 ];
 
 /// Send a notice on the change channel ([`notify`]).
