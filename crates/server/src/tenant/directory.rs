@@ -48,6 +48,9 @@ pub struct TenantView {
     pub access: TenantAccess,
     /// The tenant's roles.
     pub roles: Vec<portvakt_core::model::Role>,
+    /// When it was read from the store (monotonic): while the store cannot vouch for
+    /// cached views, a view younger than [`UNTRUSTED_REUSE`] is still used.
+    pub loaded: std::time::Instant,
 }
 
 impl TenantView {
@@ -190,9 +193,23 @@ impl TenantView {
             verified: VerifiedTokens::default(),
             access,
             roles: dir.roles,
+            loaded: std::time::Instant::now(),
         })
     }
 }
+
+/// While the store cannot vouch for cached views (a node that hears the other
+/// nodes' change notices late or not at all), a view younger than this is used as
+/// it is; an older one (up to [`UNTRUSTED_LIMIT`]) is still used while one reread
+/// runs in the background, and a view older than that is reread before it is used.
+/// A change through another node is then enforced here within about a second
+/// (docs/design/postgres.md), and a node under load does not add a directory read
+/// and a view build (signing keys unsealed) to its requests, which would make it
+/// slower still and its notices later.
+pub const UNTRUSTED_REUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// See [`UNTRUSTED_REUSE`].
+pub const UNTRUSTED_LIMIT: std::time::Duration = std::time::Duration::from_millis(900);
 
 /// The cache of views.
 pub struct DirectoryCache {
@@ -203,7 +220,17 @@ pub struct DirectoryCache {
     /// Moved by every invalidation: a view read from the store before one is not
     /// cached after it (it may predate the change that invalidated).
     generation: std::sync::atomic::AtomicU64,
+    /// Tenants whose view is being reread in the background (one at a time each).
+    rereading: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Loads of views, one at a time per shard (by the tenant's name): requests that
+    /// miss the cache together wait for one read of the store instead of each making
+    /// its own (and each taking a connection, which a database under load is slow to
+    /// open).
+    loading: [tokio::sync::Mutex<()>; LOAD_SHARDS],
 }
+
+/// Shards of [`DirectoryCache::loading`].
+const LOAD_SHARDS: usize = 16;
 
 impl DirectoryCache {
     /// An empty cache.
@@ -214,23 +241,74 @@ impl DirectoryCache {
             config,
             views: RwLock::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            rereading: std::sync::Mutex::default(),
+            loading: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         }
     }
 
     /// The view of `tenant` at `now`, loading it when absent or due.
     ///
     /// While the store cannot vouch for cached views (a node of several that lost
-    /// the other nodes' change notices), every call reads the store.
-    pub async fn get(&self, tenant: &str, now: i64) -> Result<Option<Arc<TenantView>>, ApiError> {
-        use std::sync::atomic::Ordering;
-        let trusted = self.store.caches_current();
-        if trusted {
-            if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
-                if now < v.refresh_at {
+    /// the other nodes' change notices, or hears them late), a view is used only
+    /// while younger than [`UNTRUSTED_REUSE`].
+    pub async fn get(
+        self: &Arc<Self>,
+        tenant: &str,
+        now: i64,
+    ) -> Result<Option<Arc<TenantView>>, ApiError> {
+        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+            if now < v.refresh_at {
+                let age = v.loaded.elapsed();
+                if age < UNTRUSTED_REUSE || self.store.caches_current() {
+                    return Ok(Some(v));
+                }
+                if age < UNTRUSTED_LIMIT {
+                    self.reread_in_background(tenant, now);
                     return Ok(Some(v));
                 }
             }
         }
+        let shard = {
+            use std::hash::{BuildHasher, BuildHasherDefault};
+            let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(tenant);
+            (h % LOAD_SHARDS as u64) as usize
+        };
+        let _one_at_a_time = self.loading[shard].lock().await;
+        // Loaded by the request this one waited for?
+        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+            if now < v.refresh_at && v.loaded.elapsed() < UNTRUSTED_REUSE {
+                return Ok(Some(v));
+            }
+        }
+        self.load(tenant, now).await
+    }
+
+    /// Reread `tenant`'s view in a task of its own, unless one is already.
+    fn reread_in_background(self: &Arc<Self>, tenant: &str, now: i64) {
+        let fresh = self
+            .rereading
+            .lock()
+            .map(|mut s| s.insert(tenant.to_owned()))
+            .unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        let (cache, tenant) = (Arc::clone(self), tenant.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = cache.load(&tenant, now).await {
+                tracing::debug!(tenant = %tenant, error = %e.detail, "rereading a view failed; the next request tries again");
+            }
+            if let Ok(mut s) = cache.rereading.lock() {
+                s.remove(&tenant);
+            }
+        });
+    }
+
+    /// Read `tenant`'s view from the store and cache it (unless an invalidation came
+    /// in meanwhile).
+    async fn load(&self, tenant: &str, now: i64) -> Result<Option<Arc<TenantView>>, ApiError> {
+        use std::sync::atomic::Ordering;
         let generation = self.generation.load(Ordering::Acquire);
         let Some(mut dir) = self.store.directory(tenant).await? else {
             return Ok(None);
@@ -253,7 +331,7 @@ impl DirectoryCache {
         if let Ok(mut m) = self.views.write() {
             // Under the lock, so that no invalidation slips between the check and
             // the insert.
-            if trusted && self.generation.load(Ordering::Acquire) == generation {
+            if self.generation.load(Ordering::Acquire) == generation {
                 m.insert(tenant.to_string(), view.clone());
             }
         }

@@ -34,6 +34,12 @@ pub(crate) const BEAT: Duration = Duration::from_millis(250);
 /// A listener whose last check is older than this is not trusted.
 pub(crate) const STALE_AFTER: Duration = Duration::from_millis(750);
 
+/// A check unanswered for this long means the connection is gone: connect again.
+/// (Far beyond [`STALE_AFTER`]: a database that is only slow, under load, answers
+/// late, and reconnecting would drop every cache for nothing; meanwhile the feed is
+/// not current, so nothing stale is served.)
+pub(crate) const DEAD_AFTER: Duration = Duration::from_secs(5);
+
 /// PostgreSQL takes notices of up to 8,000 bytes; batches stay under this.
 pub(crate) const MAX_PAYLOAD: usize = 7_000;
 
@@ -51,6 +57,9 @@ pub(crate) struct Feed {
     /// When it last answered, in ms since `base`.
     last_beat_ms: AtomicU64,
     base: Instant,
+    /// Whether the last [`Feed::current`] found the listener current (to log each
+    /// change once).
+    was_current: AtomicBool,
 }
 
 impl Feed {
@@ -63,6 +72,7 @@ impl Feed {
             listening: AtomicBool::new(false),
             last_beat_ms: AtomicU64::new(0),
             base: Instant::now(),
+            was_current: AtomicBool::new(false),
         })
     }
 
@@ -74,13 +84,27 @@ impl Feed {
     /// Whether this node hears the others now.
     pub(crate) fn current(&self) -> bool {
         let beat = Duration::from_millis(self.last_beat_ms.load(Ordering::Acquire));
-        self.listening.load(Ordering::Acquire)
-            && self.base.elapsed().saturating_sub(beat) < STALE_AFTER
+        let listening = self.listening.load(Ordering::Acquire);
+        let late = self.base.elapsed().saturating_sub(beat);
+        let now = listening && late < STALE_AFTER;
+        if self.was_current.swap(now, Ordering::AcqRel) != now && listening {
+            if now {
+                tracing::info!("the PostgreSQL notice connection answers again: caches in use");
+            } else {
+                tracing::warn!(
+                    late_ms = late.as_millis() as u64,
+                    "the PostgreSQL notice connection has not answered in time: caches reread until it does"
+                );
+            }
+        }
+        now
     }
 
-    fn beat(&self) {
-        self.last_beat_ms
-            .store(self.base.elapsed().as_millis() as u64, Ordering::Release);
+    /// A check sent at `sent` was answered: every notice committed before it was sent
+    /// has arrived (PostgreSQL delivers them ahead of the next answer).
+    fn beat(&self, sent: Instant) {
+        let at = sent.saturating_duration_since(self.base).as_millis() as u64;
+        self.last_beat_ms.fetch_max(at, Ordering::AcqRel);
     }
 
     /// The payload of a notice that `tenant_id`'s directory changed.
@@ -228,7 +252,7 @@ async fn listen(
             let Some(f) = feed.upgrade() else {
                 return Stop::Dropped;
             };
-            f.beat();
+            f.beat(Instant::now());
             f.listening.store(true, Ordering::Release);
             // Whatever changed while this node was not listening is unknown.
             let _ = f.tx.send(Change::Resync);
@@ -258,14 +282,17 @@ async fn listen(
                     if feed.strong_count() == 0 {
                         return Stop::Dropped;
                     }
-                    match tokio::time::timeout(STALE_AFTER, client.simple_query("SELECT 1")).await {
+                    let sent = Instant::now();
+                    match tokio::time::timeout(DEAD_AFTER, client.simple_query("SELECT 1")).await {
                         Ok(Ok(_)) => {
                             if let Some(f) = feed.upgrade() {
-                                f.beat();
+                                f.beat(sent);
                             }
                         }
                         Ok(Err(e)) => return lost(e.to_string(), true),
-                        Err(_) => return lost("no answer to SELECT 1 within 750 ms".into(), true),
+                        Err(_) => {
+                            return lost(format!("no answer to SELECT 1 within {DEAD_AFTER:?}"), true)
+                        }
                     }
                 }
             }
