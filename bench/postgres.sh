@@ -123,9 +123,24 @@ TPS=$(pgbench -N -c 16 -j 2 -T "$DURATION" "$PGB" 2>/dev/null | sed -n 's/^tps =
 record pgbench_N "${TPS%.*}"
 
 # --------------------------------------------------------------- the setups
-measure() { # NAME URL… (one URL per node)
-  local name=$1
-  shift
+# Wait until the sign-in log's writers have caught up with what the last run answered
+# (the count `$1` prints unchanged over 300 ms, at most 30 s), so that one
+# measurement's backlog is not written during the next.
+settle() { # COUNT-COMMAND
+  local last now
+  last=$(eval "$1")
+  for _ in $(seq 1 100); do
+    sleep 0.3
+    now=$(eval "$1")
+    [[ $now == "$last" ]] && return 0
+    last=$now
+  done
+}
+sqlite_count() { python3 -c 'import sqlite3,sys; print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SELECT count(*) FROM signins").fetchone()[0])' "$1"; }
+
+measure() { # NAME COUNT-COMMAND URL… (one URL per node)
+  local name=$1 count=$2
+  shift 2
   local n=$# u
   local per_t=$(( 2 / n > 0 ? 2 / n : 1 )) per_c=$(( 32 / n )) per_chains=$(( 32 / n ))
   for u in "$@"; do cc_wrk 1 4 "$WARMUP" "$u" >/dev/null; refresh_load 2 0.5 "$u" >/dev/null; done
@@ -134,6 +149,7 @@ measure() { # NAME URL… (one URL per node)
   wait "${pids[@]}"
   outs=(); for j in $(seq 0 $((n-1))); do outs+=("$(cat "$RUN/cc.$j")"); done
   record "${name}_cc" "$(rate "${outs[@]}")"
+  settle "$count"
   pids=(); i=0
   for u in "$@"; do refresh_load "$per_chains" "$DURATION" "$u" > "$RUN/rf.$i" & pids+=($!); i=$((i+1)); done
   wait "${pids[@]}"
@@ -144,7 +160,7 @@ measure() { # NAME URL… (one URL per node)
 say "SQLite, one node"
 P1=$(free_port)
 start_node "$RUN/sqlite" "$P1" --import "$RUN/import.json"
-measure sqlite "http://127.0.0.1:$P1"
+measure sqlite "sqlite_count $RUN/sqlite/signins.db" "http://127.0.0.1:$P1"
 stop_nodes
 
 say "PostgreSQL, one node"
@@ -153,7 +169,7 @@ P1=$(free_port)
 start_node "$RUN/pg1" "$P1" --database-url "$DB1" --import "$RUN/import.json"
 before=$(psql "$DB1" -qAtc 'SELECT count(*) FROM signins')
 t0=$(date +%s.%N)
-measure pg1 "http://127.0.0.1:$P1"
+measure pg1 "psql $DB1 -qAtc 'SELECT count(*) FROM signins'" "http://127.0.0.1:$P1"
 # Ingest: what the writer stored while the client-credentials and refresh runs above
 # answered (each answered request is one record), counted once it caught up (the
 # count unchanged over 200 ms), over the time from the first run's start.
@@ -175,7 +191,7 @@ start_node "$RUN/pgA" "$PA" --database-url "$DB2" --import "$RUN/import.json" --
 mkdir -p "$RUN/pgB"
 cp "$RUN/pgA/master.key" "$RUN/pgA/admin.json" "$RUN/pgB/"
 start_node "$RUN/pgB" "$PB" --database-url "$DB2" --public-url "http://127.0.0.1:$PA"
-measure pg2 "http://127.0.0.1:$PA" "http://127.0.0.1:$PB"
+measure pg2 "psql $DB2 -qAtc 'SELECT count(*) FROM signins'" "http://127.0.0.1:$PA" "http://127.0.0.1:$PB"
 stop_nodes
 
 python3 - "$RESULTS" "$DURATION" <<'PY'
