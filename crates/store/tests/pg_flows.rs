@@ -1350,3 +1350,72 @@ async fn concurrent_retries_leave_one_live_successor_on_postgres() {
         );
     }
 }
+
+/// PostgreSQL keeps no foreign key from refresh tokens to their family (migration 3:
+/// it locked the family on every rotation); a statement trigger deletes a family's
+/// tokens with it, whoever deletes the family (the purge, a tenant's deletion).
+#[tokio::test]
+async fn postgres_deletes_a_familys_tokens_with_it() {
+    let mut b = [0u8; 8];
+    portvakt_jose::random_bytes(&mut b);
+    let name = format!(
+        "portvakt_t_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    );
+    let admin = common::pg_admin_url();
+    let url = portvakt_store::pg::create_database(&admin, &name)
+        .await
+        .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin}: {e}"));
+    let st = portvakt_store::PgStore::connect(&url, 2)
+        .await
+        .expect("connect");
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    fixture(&st).await;
+    let count = |family: &'static str| {
+        let c = &c;
+        async move {
+            c.query_one(
+                "SELECT count(*) FROM refresh_tokens WHERE family_id = $1",
+                &[&family],
+            )
+            .await
+            .expect("count")
+            .get::<_, i64>(0)
+        }
+    };
+    let (f1, f2) = (
+        refresh_grant("f1", "s1", "web"),
+        refresh_grant("f2", "s2", "web"),
+    );
+    st.put_refresh(&h(0), &f1, 0).await.expect("f1");
+    assert!(st
+        .rotate_refresh(&h(0), &h(1), &next(&f1, 1), 1_000)
+        .await
+        .expect("rotate"));
+    st.put_refresh(&h(2), &f2, 0).await.expect("f2");
+    assert_eq!((count("f1").await, count("f2").await), (2, 1));
+    // A successor of another family than its parent's is refused, nothing written.
+    let r = st.rotate_refresh(&h(1), &h(3), &next(&f2, 2), 2_000).await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(count("f2").await, 1);
+    assert!(st
+        .refresh(&h(1))
+        .await
+        .expect("read")
+        .expect("f1's")
+        .used_at
+        .is_none());
+    c.execute("DELETE FROM token_families WHERE id = 'f1'", &[])
+        .await
+        .expect("delete");
+    assert_eq!((count("f1").await, count("f2").await), (0, 1));
+    // With the tenant (its families go by their own foreign key, their tokens by the
+    // trigger).
+    c.execute("DELETE FROM tenants WHERE id = 't1'", &[])
+        .await
+        .expect("delete tenant");
+    assert_eq!(count("f2").await, 0);
+}

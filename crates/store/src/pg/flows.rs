@@ -105,12 +105,14 @@ const REFRESH: &str = concat!(
 /// $6 parent hash) inserted only if it was. The UPDATE locks the parent's row, so of
 /// two rotations at once the second waits, re-reads the parent as the first
 /// committed it (used) and inserts nothing (migration 3 says why there is no
-/// trigger).
+/// trigger). A successor is of its parent's family or nothing: another family makes
+/// its `family_id` NULL, which fails the whole statement (NOT NULL), as the foreign
+/// key it replaces did.
 const ROTATE: &str = "WITH parent AS (
         UPDATE refresh_tokens SET used_at = $4, used_at_ms = $7
-         WHERE token_hash = $6 AND used_at IS NULL RETURNING token_hash)
+         WHERE token_hash = $6 AND used_at IS NULL RETURNING token_hash, family_id)
      INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
-     SELECT $1, $2, $3, $4, $5, token_hash, $7 FROM parent";
+     SELECT $1, CASE WHEN family_id = $2 THEN family_id END, $3, $4, $5, token_hash, $7 FROM parent";
 
 /// Taken before [`RETRY`], in its transaction: retries of one parent one at a time,
 /// each checking its conditions only once the one before committed (so it sees that
