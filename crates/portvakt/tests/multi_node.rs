@@ -174,6 +174,21 @@ async fn a_node_that_lost_the_notices_rereads_instead_of_serving_a_stale_view() 
         .await
         .expect("connect");
     tokio::spawn(conn);
+    let listening = || {
+        let c = &c;
+        async move {
+            c.query(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'portvakt-notices'",
+                &[],
+            )
+            .await
+            .map(|r| r.len() == 2)
+            .unwrap_or(false)
+        }
+    };
+    // A node serves before its notice connection is up (not trusting its views
+    // meanwhile): wait for both before cutting them.
+    within(Duration::from_secs(5), "both nodes listen", listening).await;
     let cut = c
         .query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -191,19 +206,7 @@ async fn a_node_that_lost_the_notices_rereads_instead_of_serving_a_stale_view() 
     })
     .await;
     // The connections come back by themselves.
-    within(Duration::from_secs(5), "both nodes listen again", || {
-        let c = &c;
-        async move {
-            c.query(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'portvakt-notices'",
-                &[],
-            )
-            .await
-            .map(|r| r.len() == 2)
-            .unwrap_or(false)
-        }
-    })
-    .await;
+    within(Duration::from_secs(5), "both nodes listen again", listening).await;
 }
 
 #[tokio::test]
