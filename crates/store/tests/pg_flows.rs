@@ -1356,23 +1356,7 @@ async fn concurrent_retries_leave_one_live_successor_on_postgres() {
 /// tokens with it, whoever deletes the family (the purge, a tenant's deletion).
 #[tokio::test]
 async fn postgres_deletes_a_familys_tokens_with_it() {
-    let mut b = [0u8; 8];
-    portvakt_jose::random_bytes(&mut b);
-    let name = format!(
-        "portvakt_t_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
-    let admin = common::pg_admin_url();
-    let url = portvakt_store::pg::create_database(&admin, &name)
-        .await
-        .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin}: {e}"));
-    let st = portvakt_store::PgStore::connect(&url, 2)
-        .await
-        .expect("connect");
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
+    let (st, _, c) = common::pg_with_client().await;
     fixture(&st).await;
     let count = |family: &'static str| {
         let c = &c;

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::{pg_client as connect, scalar};
 use portvakt_core::signin::StoredSignIn;
 use portvakt_store::{PgStore, SignInLog, SignInQuery};
 
@@ -40,41 +41,10 @@ fn record(n: u32, created_ms: i64) -> StoredSignIn {
     }
 }
 
-/// A new empty database of this test's own; its URL.
-async fn new_database() -> String {
-    let admin = common::pg_admin_url();
-    let mut b = [0u8; 8];
-    portvakt_jose::random_bytes(&mut b);
-    let name = format!(
-        "portvakt_t_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
-    portvakt_store::pg::create_database(&admin, &name)
-        .await
-        .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin}: {e}"))
-}
-
 /// A new database, a store on it and a plain connection to look at the catalogue.
 async fn fresh() -> (String, PgStore, tokio_postgres::Client) {
-    let url = new_database().await;
-    let store = PgStore::connect(&url, 4).await.expect("connect");
-    (url.clone(), store, connect(&url).await)
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    c
-}
-
-async fn scalar(c: &tokio_postgres::Client, sql: &str) -> i64 {
-    c.query_one(sql, &[])
-        .await
-        .expect(sql)
-        .try_get(0)
-        .expect("a bigint")
+    let (store, url, c) = common::pg_with_client().await;
+    (url, store, c)
 }
 
 /// The partitions of `parent`, by name, oldest first.
@@ -291,7 +261,7 @@ async fn a_node_writing_a_day_another_node_dropped_makes_it_again() {
 #[tokio::test]
 async fn records_of_the_unpartitioned_log_move_into_their_days() {
     // A database at schema version 1 (before the log was partitioned), with records.
-    let url = new_database().await;
+    let url = common::pg_empty().await;
     let c = connect(&url).await;
     c.batch_execute(include_str!("../migrations/postgres/0001_schema.sql"))
         .await

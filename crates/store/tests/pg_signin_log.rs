@@ -9,8 +9,8 @@ use portvakt_core::audit::{AppIdentity, DirectoryAudit, InitiatedBy, TargetResou
 use portvakt_core::filter::{Field, SignInFilter, Value};
 use portvakt_core::signin::StoredSignIn;
 use portvakt_store::{
-    AuditPage, AuditQuery, FactsRow, PgStore, SignInLog, SignInQuery, SignInRow, SignInStats,
-    StatsQuery, Store,
+    AuditPage, AuditQuery, FactsRow, SignInLog, SignInQuery, SignInRow, SignInStats, StatsQuery,
+    Store,
 };
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -1153,45 +1153,18 @@ async fn a_set_lives_as_long_as_a_record_names_it() {
     }
 }
 
-/// PostgreSQL with its URL, to look at its tables directly.
-async fn pg_with_client() -> (PgStore, tokio_postgres::Client) {
-    let mut b = [0u8; 8];
-    portvakt_jose::random_bytes(&mut b);
-    let name = format!(
-        "portvakt_t_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
-    let url = portvakt_store::pg::create_database(&common::pg_admin_url(), &name)
-        .await
-        .expect("PostgreSQL is needed for this test");
-    let store = PgStore::connect(&url, 4).await.expect("connect");
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    (store, client)
-}
-
-async fn scalar(c: &tokio_postgres::Client, sql: &str) -> i64 {
-    c.query_one(sql, &[])
-        .await
-        .expect(sql)
-        .try_get(0)
-        .expect("a bigint")
-}
-
 #[tokio::test]
 async fn postgres_keeps_facts_beside_records_and_purges_them_together() {
-    let (st, c) = pg_with_client().await;
+    let (st, _, c) = common::pg_with_client().await;
     let all = world(600);
     append(&st, &all).await;
     let with_facts = all.iter().filter(|s| s.facts.is_some()).count() as i64;
     assert_eq!(
-        scalar(&c, "SELECT count(*) FROM signin_facts").await,
+        common::scalar(&c, "SELECT count(*) FROM signin_facts").await,
         with_facts
     );
     assert_eq!(
-        scalar(
+        common::scalar(
             &c,
             "SELECT count(*) FROM signins WHERE facts IS NOT NULL OR group_set IS NOT NULL"
         )
@@ -1200,7 +1173,7 @@ async fn postgres_keeps_facts_beside_records_and_purges_them_together() {
         "facts live in signin_facts only"
     );
     assert_eq!(
-        scalar(
+        common::scalar(
             &c,
             "SELECT count(*) FROM signin_facts f JOIN signins s USING (seq)
               WHERE f.created_ms <> s.created_ms OR f.user_key IS DISTINCT FROM s.user_key
@@ -1212,11 +1185,11 @@ async fn postgres_keeps_facts_beside_records_and_purges_them_together() {
     );
     // The counts: one row per key, n summed across batches.
     assert_eq!(
-        scalar(&c, "SELECT sum(n)::bigint FROM signin_counts").await,
+        common::scalar(&c, "SELECT sum(n)::bigint FROM signin_counts").await,
         600
     );
     assert_eq!(
-        scalar(&c, "SELECT count(*) FROM signins").await,
+        common::scalar(&c, "SELECT count(*) FROM signins").await,
         600,
         "every record once"
     );
@@ -1227,13 +1200,13 @@ async fn postgres_keeps_facts_beside_records_and_purges_them_together() {
         .filter(|s| s.created_ms >= cutoff && s.facts.is_some())
         .count() as i64;
     assert_eq!(
-        scalar(&c, "SELECT count(*) FROM signin_facts").await,
+        common::scalar(&c, "SELECT count(*) FROM signin_facts").await,
         left_with_facts,
         "the purged records' facts went with them"
     );
     let bucket = cutoff.div_euclid(BUCKET);
     assert_eq!(
-        scalar(
+        common::scalar(
             &c,
             &format!("SELECT count(*) FROM signin_counts WHERE bucket < {bucket}")
         )
@@ -1242,7 +1215,7 @@ async fn postgres_keeps_facts_beside_records_and_purges_them_together() {
         "the counts of the buckets before the cutoff's"
     );
     assert!(
-        scalar(
+        common::scalar(
             &c,
             &format!("SELECT count(*) FROM signin_counts WHERE bucket = {bucket}")
         )

@@ -131,15 +131,10 @@ fn sqlite_facts() -> Facts {
 }
 
 async fn pg_facts() -> Facts {
-    let store = common::pg().await;
-    drop(store);
     // A plain connection to the database the store just migrated: the test reads
     // the catalogue, which the store's API does not expose.
-    let url = common::last_pg_url();
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
+    let (store, _, c) = common::pg_with_client().await;
+    drop(store);
     let mut facts = Facts::new();
     let q = |sql: &'static str| {
         let c = &c;
