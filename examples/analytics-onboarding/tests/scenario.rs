@@ -506,7 +506,17 @@ async fn b_mfa_policy_fails_renewal_until_the_user_completes_mfa() {
         "onboarded again: {}",
         page.body
     );
-    let ok = d.records_with(&[], None, before + 1);
+    // Two records, written as they come (possibly in two batches): the sign-in
+    // interrupted for MFA, then its success once the code was given. Wait for the
+    // second.
+    let mut ok = d.records_with(&[], None, before + 1);
+    for _ in 0..40 {
+        if ok[0]["status"]["errorCode"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        ok = d.records_now(&[]);
+    }
     let latest = &ok[0];
     assert_eq!(latest["isInteractive"], true, "{latest}");
     assert_eq!(latest["status"]["errorCode"], 0, "{latest}");
