@@ -256,7 +256,7 @@ impl DirectoryCache {
         tenant: &str,
         now: i64,
     ) -> Result<Option<Arc<TenantView>>, ApiError> {
-        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+        if let Some(v) = self.cached(tenant) {
             if now < v.refresh_at {
                 let age = v.loaded.elapsed();
                 if age < UNTRUSTED_REUSE || self.store.caches_current() {
@@ -268,20 +268,22 @@ impl DirectoryCache {
                 }
             }
         }
-        let shard = {
-            use std::hash::{BuildHasher, BuildHasherDefault};
-            let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-                .hash_one(tenant);
-            (h % LOAD_SHARDS as u64) as usize
-        };
-        let _one_at_a_time = self.loading[shard].lock().await;
+        let shard = tenant
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31) ^ usize::from(b));
+        let _one_at_a_time = self.loading[shard % LOAD_SHARDS].lock().await;
         // Loaded by the request this one waited for?
-        if let Some(v) = self.views.read().ok().and_then(|m| m.get(tenant).cloned()) {
+        if let Some(v) = self.cached(tenant) {
             if now < v.refresh_at && v.loaded.elapsed() < UNTRUSTED_REUSE {
                 return Ok(Some(v));
             }
         }
         self.load(tenant, now).await
+    }
+
+    /// The cached view of `tenant`, if any (whatever its age).
+    fn cached(&self, tenant: &str) -> Option<Arc<TenantView>> {
+        self.views.read().ok().and_then(|m| m.get(tenant).cloned())
     }
 
     /// Reread `tenant`'s view in a task of its own, unless one is already.

@@ -87,7 +87,12 @@ impl Feed {
         let listening = self.listening.load(Ordering::Acquire);
         let late = self.base.elapsed().saturating_sub(beat);
         let now = listening && late < STALE_AFTER;
-        if self.was_current.swap(now, Ordering::AcqRel) != now && listening {
+        // Asked on every request that finds a view older than 250 ms: read first, and
+        // write the shared flag only when it changes.
+        if self.was_current.load(Ordering::Relaxed) != now
+            && self.was_current.swap(now, Ordering::AcqRel) != now
+            && listening
+        {
             if now {
                 tracing::info!("the PostgreSQL notice connection answers again: caches in use");
             } else {
