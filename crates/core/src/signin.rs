@@ -232,6 +232,13 @@ pub struct StoredSignIn {
     pub ca_status: Option<u8>,
     /// Interactive.
     pub interactive: bool,
+    /// `appDisplayName`, also in the record: a `$filter` compares it in a column
+    /// of its own, as the record is stored packed.
+    pub app_display_name: Option<String>,
+    /// `resourceId`, also in the record (as `app_display_name`).
+    pub resource_id: Option<String>,
+    /// `clientAppUsed`, also in the record (as `app_display_name`).
+    pub client_app_used: Option<String>,
     /// The compact Graph record (JSON).
     pub record: String,
     /// The facts without their groups (JSON), for replay.
@@ -388,6 +395,9 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
         ip: ev.ip_address.clone(),
         ca_status,
         interactive: ev.kind == SignInKind::Interactive,
+        app_display_name: ev.app_display_name.clone(),
+        resource_id: ev.resource.clone(),
+        client_app_used: j::client_app_used(ev).map(str::to_string),
         record,
         facts,
         group_set,

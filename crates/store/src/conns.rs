@@ -68,6 +68,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite-log/0005_drop_tenant_time.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/sqlite-log/0006_packed_records.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

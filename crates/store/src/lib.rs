@@ -14,6 +14,7 @@ mod error;
 mod flows;
 mod group_commit;
 pub mod pg;
+mod record_pack;
 mod signin_log;
 mod sqlite;
 mod sqlite_access;

@@ -25,6 +25,8 @@ pub struct SqliteStore {
     revocations: Arc<AtomicU64>,
     /// Writes that share a commit with their concurrent peers (rotations).
     group: Arc<GroupCommit>,
+    /// The sign-in log's dictionaries (`crate::record_pack`).
+    pub(crate) dicts: Arc<crate::record_pack::Dicts>,
 }
 
 /// The columns [`user_from_row`] reads, from `users u` (which a query may LEFT JOIN):
@@ -201,6 +203,7 @@ impl SqliteStore {
             conns: Arc::new(conns),
             log: Arc::new(log),
             group: Arc::default(),
+            dicts: Arc::default(),
             revocations: Arc::default(),
         }
     }

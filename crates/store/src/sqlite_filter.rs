@@ -17,6 +17,20 @@ pub(crate) fn to_sql(filter: &SignInFilter) -> (String, Vec<SqlValue>) {
     (sql, params)
 }
 
+/// A field the record holds and, since the log's migration 6 packs records, a column
+/// too: the column for a packed row, the record's JSON for a row written before.
+macro_rules! packed_or_record {
+    ($column:literal, $key:literal) => {
+        concat!(
+            "(CASE WHEN s.dict_id IS NULL THEN json_extract(s.record, '$.",
+            $key,
+            "') ELSE s.",
+            $column,
+            " END)"
+        )
+    };
+}
+
 /// How a field is kept: its SQL expression and whether strings are stored lowered.
 /// `None` for a field of another log, which a [`SignInFilter`] never names.
 fn column(f: Field) -> Option<(&'static str, bool)> {
@@ -28,14 +42,14 @@ fn column(f: Field) -> Option<(&'static str, bool)> {
         Field::UserPrincipalName => ("s.user_key", true),
         Field::UserId => ("s.user_id", false),
         Field::AppId => ("s.app_id", false),
-        Field::AppDisplayName => ("json_extract(s.record, '$.appDisplayName')", false),
-        Field::ResourceId => ("json_extract(s.record, '$.resourceId')", false),
+        Field::AppDisplayName => (packed_or_record!("app_name", "appDisplayName"), false),
+        Field::ResourceId => (packed_or_record!("resource_id", "resourceId"), false),
         Field::IpAddress => ("s.ip", false),
         Field::CorrelationId => ("s.correlation_id", false),
         Field::StatusErrorCode => ("s.error_code", false),
         Field::ConditionalAccessStatus => ("coalesce(s.ca_status, 0)", false),
         Field::IsInteractive => ("s.interactive", false),
-        Field::ClientAppUsed => ("json_extract(s.record, '$.clientAppUsed')", false),
+        Field::ClientAppUsed => (packed_or_record!("client_app", "clientAppUsed"), false),
         Field::Id => ("s.id", false),
         _ => return None,
     })

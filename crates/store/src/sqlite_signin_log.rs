@@ -18,13 +18,28 @@ pub(crate) const COUNT_BUCKET_MS: i64 = 300_000;
 /// The most days a user query names (far beyond any retention).
 const MAX_DAYS: usize = 4000;
 
+/// A record, packed (migration 6: `record` holds '', `record_z` the packed bytes).
 const INSERT: &str =
     "INSERT INTO signins (id, tenant_id, created_ms, user_key, user_id, app_id, status, error_code,
-    correlation_id, ip, ca_status, interactive, record, policy_set)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-/// The facts of a record, beside it (migration 0003).
+    correlation_id, ip, ca_status, interactive, record, policy_set, record_z, dict_id,
+    app_name, resource_id, client_app)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'',?,?,?,?,?,?)";
+/// The facts of a record, beside it (migration 0003), packed (migration 6).
 const INSERT_FACTS: &str =
-    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set) VALUES (?,?,?,?,?,?)";
+    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set, facts_z, dict_id)
+     VALUES (?,?,?,?,'',?,?,?)";
+/// A dictionary made for a batch (`crate::record_pack`); its `last_seq` is set after
+/// the batch's records.
+const INSERT_DICT: &str =
+    "INSERT INTO record_dicts (tenant_id, created_ms, dict, last_seq) VALUES (?, ?, ?, 0)";
+/// The newest record packed with a dictionary.
+const DICT_USED: &str = "UPDATE record_dicts SET last_seq = max(last_seq, ?) WHERE id = ?";
+/// A dictionary a purge took while this writer still packed with it, stored again
+/// (the purge drops those whose records are gone, and this batch has some).
+const DICT_AGAIN: &str =
+    "INSERT INTO record_dicts (id, tenant_id, created_ms, dict, last_seq) VALUES (?, ?, ?, ?, ?)";
+/// A dictionary's bytes, for a reader.
+pub(crate) const DICT: &str = "SELECT dict FROM record_dicts WHERE id = ?";
 
 /// The newest seq whose facts are in `signins.facts` (written before migration 0003).
 fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
@@ -35,6 +50,13 @@ fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
         |r| Ok(r.get::<_, i64>(0)?),
     )?
     .unwrap_or(0))
+}
+
+/// Dictionary `id`'s bytes (`crate::record_pack`), read on the reader's connection.
+fn load_dict(c: &rusqlite::Connection, id: i64) -> Result<Vec<u8>> {
+    one(c, DICT, [id], |r| Ok(r.get::<_, Vec<u8>>(0)?))?.ok_or_else(|| {
+        crate::StoreError::Corrupt(format!("sign-in record dictionary {id} is missing"))
+    })
 }
 
 /// Add a batch to the overview's counts: summed in memory first, then one upsert per
@@ -85,7 +107,20 @@ impl SignInLog for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.log_transaction(|tx| {
+        let needed = self.dicts.needed(batch);
+        let packed = self.log_transaction(|tx| {
+            let mut made = Vec::with_capacity(needed.len());
+            for d in needed {
+                tx.prepare_cached(INSERT_DICT)?.execute(params![
+                    d.tenant_id,
+                    d.created_ms,
+                    d.bytes
+                ])?;
+                let id = tx.last_insert_rowid();
+                made.push((d, id));
+            }
+            let packed = self.dicts.pack(batch, made)?;
+            let mut seqs = Vec::with_capacity(batch.len());
             let mut ins = tx.prepare_cached(INSERT)?;
             let mut ins_facts = tx.prepare_cached(INSERT_FACTS)?;
             let mut groups = tx.prepare_cached(
@@ -99,7 +134,7 @@ impl SignInLog for SqliteStore {
             // Each distinct set of the batch, with the newest record naming it.
             let mut seen_groups: Vec<(&str, &str, i64)> = Vec::new();
             let mut seen_sets: Vec<(&str, &str, i64)> = Vec::new();
-            for s in batch {
+            for (s, (dict, record, facts)) in batch.iter().zip(&packed.rows) {
                 ins.execute(params![
                     s.id,
                     s.tenant_id,
@@ -113,18 +148,24 @@ impl SignInLog for SqliteStore {
                     s.ip,
                     s.ca_status,
                     s.interactive,
-                    s.record,
                     s.policy_set.as_ref().map(|p| &p.0),
+                    record,
+                    dict,
+                    s.app_display_name,
+                    s.resource_id,
+                    s.client_app_used,
                 ])?;
                 let seq = tx.last_insert_rowid();
-                if let Some(f) = &s.facts {
+                seqs.push(seq);
+                if let Some(f) = facts {
                     ins_facts.execute(params![
                         seq,
                         s.created_ms,
                         s.user_key,
                         s.app_id,
-                        f,
                         s.group_set.as_ref().map(|g| &g.0),
+                        f,
+                        dict,
                     ])?;
                 }
                 for (set, seen) in [
@@ -145,18 +186,32 @@ impl SignInLog for SqliteStore {
             for (h, p, seq) in seen_sets {
                 sets.execute(params![h, p, seq])?;
             }
+            let mut used = tx.prepare_cached(DICT_USED)?;
+            for (d, last) in &packed.dicts {
+                if used.execute(params![seqs[*last], d.id])? == 0 {
+                    tx.prepare_cached(DICT_AGAIN)?.execute(params![
+                        d.id,
+                        d.tenant_id,
+                        d.created_ms,
+                        d.bytes,
+                        seqs[*last]
+                    ])?;
+                }
+            }
             add_counts(tx, batch)?;
-            Ok(())
-        })
+            Ok(packed)
+        })?;
+        self.dicts.adopt(packed);
+        Ok(())
     }
 
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
         let mut sql = String::from(
             "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code,
-                    s.id, s.correlation_id, s.ip, s.user_id, s.interactive",
+                    s.id, s.correlation_id, s.ip, s.user_id, s.interactive, s.record_z, s.dict_id",
         );
         if with_facts {
-            sql.push_str(", coalesce(f.facts, s.facts), g.ids");
+            sql.push_str(", coalesce(f.facts, s.facts), g.ids, f.facts_z, f.dict_id");
         }
         // The index, chosen here rather than by SQLite: without statistics it prefers
         // an index that yields `ORDER BY seq DESC` (then reads the tenant's records
@@ -288,10 +343,16 @@ impl SignInLog for SqliteStore {
         sql.push_str(&format!(" ORDER BY s.seq DESC LIMIT {}", limit + 1));
         let mut rows = self.log_read(|c| {
             let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref() as &dyn ToSql).collect();
+            let load = |id| load_dict(c, id);
             all(c, &sql, refs.as_slice(), |r| {
                 Ok(SignInRow {
                     seq: r.get(0)?,
-                    record: r.get(1)?,
+                    record: self.dicts.text(
+                        r.get(1)?,
+                        r.get::<_, Option<Vec<u8>>>(13)?.as_deref(),
+                        r.get(14)?,
+                        load,
+                    )?,
                     policy_set: r.get(2)?,
                     created_ms: r.get(3)?,
                     user_key: r.get(4)?,
@@ -303,8 +364,21 @@ impl SignInLog for SqliteStore {
                     ip: r.get(10)?,
                     user_id: r.get(11)?,
                     interactive: r.get(12)?,
-                    facts: if with_facts { r.get(13)? } else { None },
-                    group_ids: if with_facts { r.get(14)? } else { None },
+                    facts: if with_facts {
+                        r.get::<_, Option<String>>(15)?
+                            .map(|f| {
+                                self.dicts.text(
+                                    f,
+                                    r.get::<_, Option<Vec<u8>>>(17)?.as_deref(),
+                                    r.get(18)?,
+                                    load,
+                                )
+                            })
+                            .transpose()?
+                    } else {
+                        None
+                    },
+                    group_ids: if with_facts { r.get(16)? } else { None },
                 })
             })
         })?;
@@ -326,17 +400,28 @@ impl SignInLog for SqliteStore {
     ) -> Result<Vec<FactsRow>> {
         let limit = i64::from(limit.clamp(1, 10_000));
         let before = before_seq.unwrap_or(i64::MAX);
-        let row = |r: &rusqlite::Row<'_>| {
-            Ok(FactsRow {
-                seq: r.get(0)?,
-                created_ms: r.get(1)?,
-                user_key: r.get(2)?,
-                app_id: r.get(3)?,
-                facts: r.get(4)?,
-                group_set: r.get(5)?,
-            })
-        };
         self.log_read(|c| {
+            let load = |id| load_dict(c, id);
+            let row = |r: &rusqlite::Row<'_>| {
+                Ok(FactsRow {
+                    seq: r.get(0)?,
+                    created_ms: r.get(1)?,
+                    user_key: r.get(2)?,
+                    app_id: r.get(3)?,
+                    facts: r
+                        .get::<_, Option<String>>(4)?
+                        .map(|f| {
+                            self.dicts.text(
+                                f,
+                                r.get::<_, Option<Vec<u8>>>(6)?.as_deref(),
+                                r.get(7)?,
+                                load,
+                            )
+                        })
+                        .transpose()?,
+                    group_set: r.get(5)?,
+                })
+            };
             let inline_until = facts_inline_until(c)?;
             // The tenant's seqs from its index, their facts from signin_facts; the
             // record's row is read only for a sign-in without facts (coalesce reads
@@ -347,7 +432,7 @@ impl SignInLog for SqliteStore {
             let mut out = all(
                 c,
                 "SELECT s.seq, coalesce(f.created_ms, s.created_ms), coalesce(f.user_key, s.user_key),
-                        coalesce(f.app_id, s.app_id), f.facts, f.group_set
+                        coalesce(f.app_id, s.app_id), f.facts, f.group_set, f.facts_z, f.dict_id
                    FROM signins s INDEXED BY signins_tenant LEFT JOIN signin_facts f ON f.seq = s.seq
                   WHERE s.tenant_id = ?1 AND s.seq < ?2 AND s.seq > ?3
                     AND coalesce(f.created_ms, s.created_ms) >= ?4
@@ -360,7 +445,7 @@ impl SignInLog for SqliteStore {
             if left > 0 && inline_until > 0 && before > 0 {
                 out.extend(all(
                     c,
-                    "SELECT seq, created_ms, user_key, app_id, facts, group_set FROM signins
+                    "SELECT seq, created_ms, user_key, app_id, facts, group_set, NULL, NULL FROM signins
                       WHERE tenant_id = ?1 AND seq < ?2 AND seq <= ?3 AND created_ms >= ?4
                       ORDER BY seq DESC LIMIT ?5",
                     params![tenant_id, before, inline_until, since_ms, left],
@@ -494,7 +579,8 @@ impl SignInLog for SqliteStore {
             // the oldest one left (a lookup of the smallest seq, not a scan).
             self.log_write(|c| {
                 exec(c, "DELETE FROM group_sets WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])?;
-                exec(c, "DELETE FROM policy_sets WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])
+                exec(c, "DELETE FROM policy_sets WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])?;
+                exec(c, "DELETE FROM record_dicts WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])
             })?;
         }
         Ok(n as u64)
@@ -522,6 +608,9 @@ mod tests {
             ip: None,
             ca_status: None,
             interactive: true,
+            app_display_name: None,
+            resource_id: None,
+            client_app_used: None,
             record: "{}".into(),
             // A group set comes with facts (to_stored keeps the groups apart from them).
             facts: groups.map(|_| "{}".to_string()),

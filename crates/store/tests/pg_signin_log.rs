@@ -139,6 +139,9 @@ fn world(n: u32) -> Vec<StoredSignIn> {
             ip: (i % 7 != 0).then(|| format!("10.0.0.{}", i % 5)),
             ca_status: *rng.pick(&[None, Some(0), Some(1), Some(2)]),
             interactive: user.is_some() && rng.next().is_multiple_of(2),
+            app_display_name: text_of(&record, "appDisplayName"),
+            resource_id: text_of(&record, "resourceId"),
+            client_app_used: text_of(&record, "clientAppUsed"),
             record: serde_json::Value::Object(record).to_string(),
             facts,
             group_set,
@@ -147,6 +150,11 @@ fn world(n: u32) -> Vec<StoredSignIn> {
         });
     }
     out
+}
+
+/// A string field of a record, for the columns that repeat it.
+fn text_of(record: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
+    record.get(key).and_then(|v| v.as_str()).map(str::to_string)
 }
 
 /// Append `recs` in batches of several sizes (1, 7, 512, the rest).
@@ -1272,6 +1280,7 @@ async fn a_name_typed_with_a_nul_is_stored_and_found() {
     recs[7].record =
         serde_json::json!({"userPrincipalName": "Eve\u{0}@x", "appDisplayName": "Web Portal"})
             .to_string();
+    recs[7].app_display_name = Some("Web Portal".into());
     recs[7].tenant_id = "t".into();
     let tenant_of_7 = recs[7].tenant_id.clone();
     let mut answers = Vec::new();

@@ -74,12 +74,16 @@ struct Column {
 /// SQLite's `json_extract` does); a `\u0000` escape in it (a name typed with a NUL)
 /// would make PostgreSQL refuse to extract *any* field of the record, so it is read
 /// as U+FFFD, as [`pg_text`] binds such a value.
+/// Since migration 4 packs records, the field is a column too: the column is read
+/// for a packed row, the record's JSON for a row written before.
 macro_rules! record_field {
-    ($key:literal) => {
+    ($column:literal, $key:literal) => {
         concat!(
-            "((replace(s.record, '\\u0000', '\\ufffd')::json ->> '",
+            "(CASE WHEN s.dict_id IS NULL THEN (replace(s.record, '\\u0000', '\\ufffd')::json ->> '",
             $key,
-            "') COLLATE \"C\")"
+            "') COLLATE \"C\" ELSE s.",
+            $column,
+            " END)"
         )
     };
 }
@@ -92,14 +96,29 @@ fn column(f: Field) -> Option<Column> {
         Field::UserPrincipalName => ("s.user_key", Kind::Text, true, true),
         Field::UserId => ("s.user_id", Kind::Text, false, true),
         Field::AppId => ("s.app_id", Kind::Text, false, true),
-        Field::AppDisplayName => (record_field!("appDisplayName"), Kind::Text, false, true),
-        Field::ResourceId => (record_field!("resourceId"), Kind::Text, false, true),
+        Field::AppDisplayName => (
+            record_field!("app_name", "appDisplayName"),
+            Kind::Text,
+            false,
+            true,
+        ),
+        Field::ResourceId => (
+            record_field!("resource_id", "resourceId"),
+            Kind::Text,
+            false,
+            true,
+        ),
         Field::IpAddress => ("s.ip", Kind::Text, false, true),
         Field::CorrelationId => ("s.correlation_id", Kind::Text, false, false),
         Field::StatusErrorCode => ("s.error_code", Kind::Int, false, false),
         Field::ConditionalAccessStatus => ("coalesce(s.ca_status, 0)", Kind::Int, false, false),
         Field::IsInteractive => ("s.interactive", Kind::Bool, false, false),
-        Field::ClientAppUsed => (record_field!("clientAppUsed"), Kind::Text, false, true),
+        Field::ClientAppUsed => (
+            record_field!("client_app", "clientAppUsed"),
+            Kind::Text,
+            false,
+            true,
+        ),
         Field::Id => ("s.id", Kind::Text, false, false),
         _ => return None,
     };

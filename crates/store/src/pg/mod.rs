@@ -35,6 +35,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_rotation_in_statements.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_packed_records.sql"),
+    ),
 ];
 
 /// Send a notice on the change channel ([`notify`]).
@@ -61,6 +65,8 @@ pub struct PgStore {
     /// The days (since 1970, UTC) whose sign-in log partitions this node knows exist
     /// ([`signin_log`]): made once, before the day's first batch.
     signin_days: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// The sign-in log's dictionaries (`crate::record_pack`).
+    pub(crate) dicts: Arc<crate::record_pack::Dicts>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -105,6 +111,7 @@ impl PgStore {
             revocations: Arc::new(AtomicU64::new(0)),
             feed,
             signin_days: Arc::default(),
+            dicts: Arc::default(),
         };
         store.migrate().await?;
         let mut listen = config;

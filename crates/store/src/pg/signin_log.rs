@@ -3,10 +3,12 @@
 //! `signin_facts`, `group_sets`, `policy_sets`, `signin_counts` and `policy_counts` of
 //! the one database.
 //!
-//! A batch is one transaction of four round trips, whatever its size: BEGIN; the
+//! A batch is one transaction of a few round trips, whatever its size: BEGIN; the
 //! batch's `seq` values, reserved from the identity's sequence (so that the facts
-//! rows carry them too); the rows of every table, each table's in one statement over
-//! arrays (`unnest`), the statements pipelined on the connection; COMMIT. Rows that
+//! rows carry them too); the records and their facts, each table's in one binary
+//! COPY; the sets and counts, each table's in one statement over arrays (`unnest`),
+//! the statements pipelined on the connection; COMMIT. Records and facts are packed
+//! with their tenant's dictionary (`crate::record_pack`). Rows that
 //! several nodes may write at once (sets, counts) are written in the order of their
 //! keys, so that two batches lock them in the same order and cannot deadlock.
 //!
@@ -16,6 +18,7 @@
 
 use crate::pg::filter::{bind, bind_boxed, pg_text, Param};
 use crate::pg::PgStore;
+use crate::record_pack::Dicts;
 use crate::signin_log::{
     FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
@@ -25,7 +28,8 @@ use async_trait::async_trait;
 use portvakt_core::signin::StoredSignIn;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 /// Milliseconds in a day (the user index's day buckets).
@@ -36,18 +40,64 @@ const MAX_DAYS: usize = 4000;
 /// `$1` values of the identity behind `signins.seq`, increasing.
 const RESERVE: &str =
     "SELECT nextval(pg_get_serial_sequence('signins', 'seq')) FROM generate_series(1, $1::bigint)";
-/// The batch's records, one array per column (`group_set` and `facts` are kept in
-/// `signin_facts`, as SQLite's rows since its migration 3).
-const INSERT: &str =
-    "INSERT INTO signins (seq, id, tenant_id, created_ms, user_key, user_id, app_id,
-        status, error_code, correlation_id, ip, ca_status, interactive, record, policy_set)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-        $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-        $12::bigint[], $13::boolean[], $14::text[], $15::text[])";
+/// The batch's records, in PostgreSQL's binary COPY format (`group_set` and `facts`
+/// are kept in `signin_facts`, as SQLite's rows since its migration 3). COPY, not
+/// `INSERT … SELECT unnest(…)`: it routes rows to their day's partition and writes
+/// each heap page's rows as one multi-insert (one WAL record a page, not one a row).
+const COPY: &str = "COPY signins (seq, id, tenant_id, created_ms, user_key, user_id, app_id,
+        status, error_code, correlation_id, ip, ca_status, interactive, record, policy_set,
+        record_z, dict_id, app_name, resource_id, client_app)
+     FROM STDIN (FORMAT binary)";
+/// The column types of [`COPY`], in its order (binary COPY takes exactly these).
+const COPY_TYPES: [Type; 20] = [
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::BOOL,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
 /// The facts of the batch's records that have them, beside the records.
-const INSERT_FACTS: &str =
-    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])";
+const COPY_FACTS: &str = "COPY signin_facts (seq, created_ms, user_key, app_id, facts, group_set,
+        facts_z, dict_id) FROM STDIN (FORMAT binary)";
+/// The column types of [`COPY_FACTS`].
+const COPY_FACTS_TYPES: [Type; 8] = [
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::INT8,
+];
+/// A dictionary made for a batch (`crate::record_pack`); its `last_seq` is set after
+/// the batch's records.
+const INSERT_DICT: &str = "INSERT INTO record_dicts (tenant_id, created_ms, dict, last_seq)
+     VALUES ($1, $2, $3, 0) RETURNING id";
+/// The newest record packed with each dictionary; returns the ids it found.
+const DICTS_USED: &str = "UPDATE record_dicts AS d SET last_seq = GREATEST(d.last_seq, v.seq)
+       FROM unnest($1::bigint[], $2::bigint[]) AS v(id, seq) WHERE d.id = v.id RETURNING d.id";
+/// A dictionary a purge took while this node still packed with it, stored again (the
+/// purge drops those whose records are gone, and this batch has some).
+const DICT_AGAIN: &str = "INSERT INTO record_dicts (id, tenant_id, created_ms, dict, last_seq)
+     VALUES ($1, $2, $3, $4, $5)";
+/// Dictionaries by id, for readers.
+const DICTS: &str = "SELECT id, dict FROM record_dicts WHERE id = ANY($1::bigint[])";
 /// Each distinct group set of the batch, with the newest record naming it.
 const UPSERT_GROUPS: &str = "INSERT INTO group_sets AS t (hash, ids, last_seq)
      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
@@ -75,7 +125,7 @@ const TIME_SPAN: &str = "SELECT min(created_ms), max(created_ms) FROM signins";
 /// (replay counts it as not replayable).
 const FACTS: &str =
     "SELECT s.seq, coalesce(f.created_ms, s.created_ms), coalesce(f.user_key, s.user_key),
-        coalesce(f.app_id, s.app_id), f.facts, f.group_set
+        coalesce(f.app_id, s.app_id), f.facts, f.group_set, f.facts_z, f.dict_id
    FROM signins s LEFT JOIN signin_facts f ON f.seq = s.seq
   WHERE s.tenant_id = $1 AND s.seq < $2 AND coalesce(f.created_ms, s.created_ms) >= $3
   ORDER BY s.seq DESC LIMIT $4";
@@ -132,6 +182,9 @@ const PURGE_POLICY_COUNTS: &str = "DELETE FROM policy_counts WHERE bucket < $1";
 const PURGE_GROUP_SETS: &str = "DELETE FROM group_sets
       WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
 const PURGE_POLICY_SETS: &str = "DELETE FROM policy_sets
+      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+/// Dictionaries no record is packed with any more, as the sets.
+const PURGE_DICTS: &str = "DELETE FROM record_dicts
       WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
 
 /// A `u32` or `usize` count as `bigint`.
@@ -220,10 +273,10 @@ fn batch_sets<'a>(
 fn page_sql(q: &SignInQuery, with_facts: bool, days: Vec<i64>) -> (String, Vec<Param>) {
     let mut sql = String::from(
         "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code,
-                s.id, s.correlation_id, s.ip, s.user_id, s.interactive",
+                s.id, s.correlation_id, s.ip, s.user_id, s.interactive, s.record_z, s.dict_id",
     );
     if with_facts {
-        sql.push_str(", f.facts, g.ids");
+        sql.push_str(", f.facts, g.ids, f.facts_z, f.dict_id");
     }
     sql.push_str(" FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set");
     if with_facts {
@@ -312,10 +365,12 @@ fn page_sql(q: &SignInQuery, with_facts: bool, days: Vec<i64>) -> (String, Vec<P
     (sql, p)
 }
 
-fn signin_row(r: &Row, with_facts: bool) -> Result<SignInRow> {
+/// A row of the page query; its packed values unpacked with `dicts` (opened before:
+/// [`PgStore::open_dicts`]).
+fn signin_row(r: &Row, with_facts: bool, dicts: &Dicts) -> Result<SignInRow> {
     Ok(SignInRow {
         seq: r.try_get(0)?,
-        record: r.try_get(1)?,
+        record: dicts.text(r.try_get(1)?, r.try_get(13)?, r.try_get(14)?, not_opened)?,
         policy_set: r.try_get(2)?,
         created_ms: r.try_get(3)?,
         user_key: r.try_get(4)?,
@@ -327,9 +382,35 @@ fn signin_row(r: &Row, with_facts: bool) -> Result<SignInRow> {
         ip: r.try_get(10)?,
         user_id: r.try_get(11)?,
         interactive: r.try_get(12)?,
-        facts: if with_facts { r.try_get(13)? } else { None },
-        group_ids: if with_facts { r.try_get(14)? } else { None },
+        facts: if with_facts {
+            r.try_get::<_, Option<String>>(15)?
+                .map(|f| dicts.text(f, r.try_get(17)?, r.try_get(18)?, not_opened))
+                .transpose()?
+        } else {
+            None
+        },
+        group_ids: if with_facts { r.try_get(16)? } else { None },
     })
+}
+
+/// The dictionary ids named by column `idx` of `rows`.
+fn dict_ids(rows: &[Row], idx: &[usize]) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for r in rows {
+        for i in idx {
+            if let Some(id) = r.try_get::<_, Option<i64>>(*i)? {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`Dicts::text`]'s loader where every dictionary was opened before.
+fn not_opened(id: i64) -> Result<Vec<u8>> {
+    Err(StoreError::Corrupt(format!(
+        "sign-in record dictionary {id} is missing"
+    )))
 }
 
 /// Whether a write failed because a row's day has no partition (SQLSTATE 23514, "no
@@ -341,6 +422,20 @@ fn missing_day(e: &tokio_postgres::Error) -> bool {
 }
 
 impl PgStore {
+    /// Open the dictionaries among `ids` this node has not opened yet, in one query.
+    async fn open_dicts(&self, c: &deadpool_postgres::Client, ids: Vec<i64>) -> Result<()> {
+        let missing = self.dicts.missing(ids);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let st = c.prepare_cached(DICTS).await?;
+        for r in c.query(&st, &[&missing]).await? {
+            let bytes: Vec<u8> = r.try_get(1)?;
+            self.dicts.open(r.try_get(0)?, &bytes);
+        }
+        Ok(())
+    }
+
     /// Make sure the partitions of the batch's days, and of the day after each, exist
     /// (so that the next day's first batch finds its partition made): one call the
     /// first time this node sees a day, none after.
@@ -386,10 +481,8 @@ impl PgStore {
     async fn append_once(&self, batch: &[StoredSignIn]) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let (reserve, ins, ins_facts, groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
+        let (reserve, groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
             tx.prepare_cached(RESERVE),
-            tx.prepare_cached(INSERT),
-            tx.prepare_cached(INSERT_FACTS),
             tx.prepare_cached(UPSERT_GROUPS),
             tx.prepare_cached(UPSERT_POLICIES),
             tx.prepare_cached(UPSERT_COUNTS),
@@ -411,47 +504,48 @@ impl PgStore {
             )));
         }
 
-        let n = batch.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut tenants = Vec::with_capacity(n);
-        let mut created = Vec::with_capacity(n);
-        let mut user_keys = Vec::with_capacity(n);
-        let mut user_ids = Vec::with_capacity(n);
-        let mut app_ids = Vec::with_capacity(n);
-        let mut statuses = Vec::with_capacity(n);
-        let mut codes = Vec::with_capacity(n);
-        let mut correlations = Vec::with_capacity(n);
-        let mut ips = Vec::with_capacity(n);
-        let mut ca = Vec::with_capacity(n);
-        let mut interactive = Vec::with_capacity(n);
-        let mut records = Vec::with_capacity(n);
-        let mut policy_sets = Vec::with_capacity(n);
-        let (mut f_seq, mut f_created, mut f_user, mut f_app, mut f_facts, mut f_groups) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
-        for (s, seq) in batch.iter().zip(&seqs) {
-            ids.push(pg_text(&s.id));
-            tenants.push(pg_text(&s.tenant_id));
-            created.push(s.created_ms);
-            user_keys.push(opt_text(&s.user_key));
-            user_ids.push(opt_text(&s.user_id));
-            app_ids.push(opt_text(&s.app_id));
-            statuses.push(i64::from(s.status));
-            codes.push(s.error_code);
-            correlations.push(pg_text(&s.correlation_id));
-            ips.push(opt_text(&s.ip));
-            ca.push(s.ca_status.map(i64::from));
-            interactive.push(s.interactive);
-            records.push(pg_text(&s.record));
-            policy_sets.push(s.policy_set.as_ref().map(|p| pg_text(&p.0)));
-            if let Some(f) = &s.facts {
-                f_seq.push(*seq);
-                f_created.push(s.created_ms);
-                f_user.push(opt_text(&s.user_key));
-                f_app.push(opt_text(&s.app_id));
-                f_facts.push(pg_text(f));
-                f_groups.push(s.group_set.as_ref().map(|g| pg_text(&g.0)));
-            }
+        let insert_dict = tx.prepare_cached(INSERT_DICT).await?;
+        let mut made = Vec::new();
+        for d in self.dicts.needed(batch) {
+            let id: i64 = tx
+                .query_one(
+                    &insert_dict,
+                    &[&pg_text(&d.tenant_id), &d.created_ms, &d.bytes],
+                )
+                .await?
+                .try_get(0)?;
+            made.push((d, id));
         }
+        let packed = self.dicts.pack(batch, made)?;
+        match copy_rows(&tx, batch, &seqs, &packed).await {
+            Ok(()) => {}
+            Err(e) if missing_day(&e) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        let (d_ids, d_last): (Vec<i64>, Vec<i64>) =
+            packed.dicts.iter().map(|(d, i)| (d.id, seqs[*i])).unzip();
+        let used = tx.prepare_cached(DICTS_USED).await?;
+        let found: Vec<i64> = tx
+            .query(&used, &[&d_ids, &d_last])
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        for (d, i) in packed.dicts.iter().filter(|(d, _)| !found.contains(&d.id)) {
+            let again = tx.prepare_cached(DICT_AGAIN).await?;
+            tx.execute(
+                &again,
+                &[
+                    &d.id,
+                    &pg_text(&d.tenant_id),
+                    &d.created_ms,
+                    &d.bytes,
+                    &seqs[*i],
+                ],
+            )
+            .await?;
+        }
+
         let (g_hash, g_ids, g_last) = batch_sets(batch, &seqs, |s| &s.group_set);
         let (p_hash, p_sets, p_last) = batch_sets(batch, &seqs, |s| &s.policy_set);
         let (counts, policies) = batch_counts(batch);
@@ -476,43 +570,20 @@ impl PgStore {
         }
 
         type Args<'a> = [&'a (dyn ToSql + Sync)];
-        let records_args: &Args = &[
-            &seqs,
-            &ids,
-            &tenants,
-            &created,
-            &user_keys,
-            &user_ids,
-            &app_ids,
-            &statuses,
-            &codes,
-            &correlations,
-            &ips,
-            &ca,
-            &interactive,
-            &records,
-            &policy_sets,
-        ];
-        let facts_args: &Args = &[&f_seq, &f_created, &f_user, &f_app, &f_facts, &f_groups];
         let groups_args: &Args = &[&g_hash, &g_ids, &g_last];
         let sets_args: &Args = &[&p_hash, &p_sets, &p_last];
         let counts_args: &Args = &[&c_tenant, &c_bucket, &c_status, &c_code, &c_n];
         let policy_counts_args: &Args = &[&q_tenant, &q_bucket, &q_set, &q_pos, &q_result, &q_n];
         // Pipelined: sent at once, answered in order.
-        let (a, b, c, d, e, f) = tokio::join!(
-            tx.execute(&ins, records_args),
-            tx.execute(&ins_facts, facts_args),
+        let (a, b, c, d) = tokio::join!(
             tx.execute(&groups, groups_args),
             tx.execute(&sets, sets_args),
             tx.execute(&counts_st, counts_args),
             tx.execute(&policy_counts_st, policy_counts_args),
         );
-        match first_failure([a, b, c, d, e, f]) {
-            Ok(()) => {}
-            Err(e) if missing_day(&e) => return Ok(false),
-            Err(e) => return Err(e.into()),
-        }
+        first_failure([a, b, c, d])?;
         tx.commit().await?;
+        self.dicts.adopt(packed);
         Ok(true)
     }
 
@@ -566,20 +637,81 @@ impl PgStore {
 /// wholly before it, and the sets no record left names.
 async fn forget_before(tx: &deadpool_postgres::Transaction<'_>, before_ms: i64) -> Result<()> {
     let b = before_ms.div_euclid(COUNT_BUCKET_MS);
-    let (counts, policy_counts, groups, sets) = tokio::try_join!(
+    let (counts, policy_counts, groups, sets, dicts) = tokio::try_join!(
         tx.prepare_cached(PURGE_COUNTS),
         tx.prepare_cached(PURGE_POLICY_COUNTS),
         tx.prepare_cached(PURGE_GROUP_SETS),
         tx.prepare_cached(PURGE_POLICY_SETS),
+        tx.prepare_cached(PURGE_DICTS),
     )?;
     let cutoff: &[&(dyn ToSql + Sync)] = &[&b];
-    let (a, b, c, d) = tokio::join!(
+    let (a, b, c, d, e) = tokio::join!(
         tx.execute(&counts, cutoff),
         tx.execute(&policy_counts, cutoff),
         tx.execute(&groups, &[]),
         tx.execute(&sets, &[]),
+        tx.execute(&dicts, &[]),
     );
-    Ok(first_failure([a, b, c, d])?)
+    Ok(first_failure([a, b, c, d, e])?)
+}
+
+/// The batch's rows of `signins` and `signin_facts`, each table's in one binary COPY,
+/// with the seqs reserved for them.
+async fn copy_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    batch: &[StoredSignIn],
+    seqs: &[i64],
+    packed: &crate::record_pack::Packed,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let sink = tx.copy_in(COPY).await?;
+    let mut rows = std::pin::pin!(BinaryCopyInWriter::new(sink, &COPY_TYPES));
+    for ((s, seq), (dict, record, _)) in batch.iter().zip(seqs).zip(&packed.rows) {
+        let row: [&(dyn ToSql + Sync); 20] = [
+            seq,
+            &pg_text(&s.id),
+            &pg_text(&s.tenant_id),
+            &s.created_ms,
+            &opt_text(&s.user_key),
+            &opt_text(&s.user_id),
+            &opt_text(&s.app_id),
+            &i64::from(s.status),
+            &s.error_code,
+            &pg_text(&s.correlation_id),
+            &opt_text(&s.ip),
+            &s.ca_status.map(i64::from),
+            &s.interactive,
+            &"",
+            &s.policy_set.as_ref().map(|p| pg_text(&p.0)),
+            record,
+            dict,
+            &opt_text(&s.app_display_name),
+            &opt_text(&s.resource_id),
+            &opt_text(&s.client_app_used),
+        ];
+        rows.as_mut().write(&row).await?;
+    }
+    rows.finish().await?;
+    if packed.rows.iter().any(|r| r.2.is_some()) {
+        let sink = tx.copy_in(COPY_FACTS).await?;
+        let mut facts = std::pin::pin!(BinaryCopyInWriter::new(sink, &COPY_FACTS_TYPES));
+        for ((s, seq), (dict, _, f)) in batch.iter().zip(seqs).zip(&packed.rows) {
+            if let Some(f) = f {
+                let row: [&(dyn ToSql + Sync); 8] = [
+                    seq,
+                    &s.created_ms,
+                    &opt_text(&s.user_key),
+                    &opt_text(&s.app_id),
+                    &"",
+                    &s.group_set.as_ref().map(|g| pg_text(&g.0)),
+                    f,
+                    dict,
+                ];
+                facts.as_mut().write(&row).await?;
+            }
+        }
+        facts.finish().await?;
+    }
+    Ok(())
 }
 
 /// The first error, in statement order, of statements pipelined in one transaction:
@@ -653,9 +785,11 @@ impl SignInLog for PgStore {
             c.prepare_cached(&sql).await?
         };
         let found = c.query(&st, &refs).await?;
+        let idx: &[usize] = if with_facts { &[14, 18] } else { &[14] };
+        self.open_dicts(&c, dict_ids(&found, idx)?).await?;
         let mut rows = found
             .iter()
-            .map(|r| signin_row(r, with_facts))
+            .map(|r| signin_row(r, with_facts, &self.dicts))
             .collect::<Result<Vec<_>>>()?;
         let limit = q.limit.clamp(1, 1000) as usize;
         let next = if rows.len() > limit {
@@ -678,8 +812,11 @@ impl SignInLog for PgStore {
         let before = before_seq.unwrap_or(i64::MAX);
         let c = self.client().await?;
         let st = c.prepare_cached(FACTS).await?;
-        c.query(&st, &[&pg_text(tenant_id), &before, &since_ms, &limit])
-            .await?
+        let found = c
+            .query(&st, &[&pg_text(tenant_id), &before, &since_ms, &limit])
+            .await?;
+        self.open_dicts(&c, dict_ids(&found, &[7])?).await?;
+        found
             .iter()
             .map(|r| {
                 Ok(FactsRow {
@@ -687,7 +824,10 @@ impl SignInLog for PgStore {
                     created_ms: r.try_get(1)?,
                     user_key: r.try_get(2)?,
                     app_id: r.try_get(3)?,
-                    facts: r.try_get(4)?,
+                    facts: r
+                        .try_get::<_, Option<String>>(4)?
+                        .map(|f| self.dicts.text(f, r.try_get(6)?, r.try_get(7)?, not_opened))
+                        .transpose()?,
                     group_set: r.try_get(5)?,
                 })
             })
