@@ -203,63 +203,76 @@ impl Dicts {
             return;
         }
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let newest = packed.fresh.iter().map(|d| d.created_ms).max().unwrap_or(0);
+        // A tenant without a sign-in for an hour would get a new one anyway: its old
+        // one is not kept in memory.
+        current.retain(|_, d| newest.saturating_sub(d.created_ms) < DICT_MAX_AGE_MS);
         for d in packed.fresh {
             current.insert(d.tenant_id.clone(), d);
         }
     }
 
-    /// The ids among `ids` no reader has opened yet.
-    pub(crate) fn missing(&self, ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
-        let opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<i64> = ids
-            .into_iter()
-            .filter(|i| !opened.contains_key(i))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// Open dictionary `id` from its stored bytes.
-    pub(crate) fn open(&self, id: i64, bytes: &[u8]) {
-        let d = Arc::new(DecoderDictionary::copy(bytes));
+    /// Dictionary `id` if a reader has opened it.
+    pub(crate) fn opened(&self, id: i64) -> Option<Reader> {
         self.opened
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, d);
+            .get(&id)
+            .cloned()
     }
 
-    /// The text of a stored value: `text` as it is when the row names no dictionary
-    /// (written before packing), else `packed` unpacked with dictionary `dict` (opened
-    /// before with [`Dicts::open`], or with `load` now).
-    pub(crate) fn text(
-        &self,
-        text: String,
-        packed: Option<&[u8]>,
-        dict: Option<i64>,
-        load: impl FnOnce(i64) -> Result<Vec<u8>>,
-    ) -> Result<String> {
-        let (Some(packed), Some(id)) = (packed, dict) else {
-            return Ok(text);
-        };
-        let d = {
-            let opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-            opened.get(&id).cloned()
-        };
-        let d = match d {
-            Some(d) => d,
-            None => {
-                self.open(id, &load(id)?);
-                self.opened
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| corrupt(format!("dictionary {id} not opened")))?
-            }
-        };
-        unpack(packed, &d)
+    /// Open dictionary `id` from its stored bytes, and keep it for the next reads (at
+    /// most [`MAX_OPENED`] are kept: past that the cache starts again).
+    pub(crate) fn open(&self, id: i64, bytes: &[u8]) -> Reader {
+        let d = Arc::new(DecoderDictionary::copy(bytes));
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if opened.len() >= MAX_OPENED {
+            opened.clear();
+        }
+        opened.insert(id, d.clone());
+        d
     }
+
+    /// Dictionary `id`, opened now with the bytes `load` reads if no reader has.
+    pub(crate) fn get_or_open(
+        &self,
+        id: i64,
+        load: impl FnOnce(i64) -> Result<Vec<u8>>,
+    ) -> Result<Reader> {
+        match self.opened(id) {
+            Some(d) => Ok(d),
+            None => Ok(self.open(id, &load(id)?)),
+        }
+    }
+}
+
+/// An opened dictionary, for reading.
+pub(crate) type Reader = Arc<DecoderDictionary<'static>>;
+
+/// The most dictionaries a store keeps opened for reading (~70 KB each).
+const MAX_OPENED: usize = 256;
+
+/// The text of a stored value: `text` as it is when the row names no dictionary
+/// (written before packing), else `packed` unpacked with dictionary `dict`, which
+/// `dict_of` gives.
+pub(crate) fn text(
+    text: String,
+    packed: Option<&[u8]>,
+    dict: Option<i64>,
+    dict_of: impl FnOnce(i64) -> Result<Reader>,
+) -> Result<String> {
+    let (Some(packed), Some(id)) = (packed, dict) else {
+        return Ok(text);
+    };
+    let d = dict_of(id)?;
+    unpack(packed, &d)
+}
+
+thread_local! {
+    /// One decompression context per thread, reused by every read (the dictionary is
+    /// given per call).
+    static DCTX: std::cell::RefCell<zstd::zstd_safe::DCtx<'static>> =
+        std::cell::RefCell::new(zstd::zstd_safe::DCtx::create());
 }
 
 /// `packed` unpacked with `d`, as UTF-8 text.
@@ -270,10 +283,11 @@ fn unpack(packed: &[u8], d: &DecoderDictionary<'_>) -> Result<String> {
     if size > MAX_TEXT {
         return Err(corrupt(format!("says it holds {size} bytes")));
     }
-    let mut z = zstd::bulk::Decompressor::with_prepared_dictionary(d)
-        .map_err(|e| corrupt(format!("zstd: {e}")))?;
-    let bytes = z
-        .decompress(packed, size as usize)
-        .map_err(|e| corrupt(format!("zstd: {e}")))?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    DCTX.with(|z| {
+        z.borrow_mut()
+            .decompress_using_ddict(&mut bytes, packed, d.as_ddict())
+            .map_err(|code| corrupt(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))))
+    })?;
     String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8"))
 }

@@ -2,6 +2,7 @@
 //! transaction with cached statements, sets of groups and policies kept once.
 
 use crate::conns::{all, exec, one};
+use crate::record_pack;
 use crate::signin_log::{
     FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
@@ -343,15 +344,15 @@ impl SignInLog for SqliteStore {
         sql.push_str(&format!(" ORDER BY s.seq DESC LIMIT {}", limit + 1));
         let mut rows = self.log_read(|c| {
             let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref() as &dyn ToSql).collect();
-            let load = |id| load_dict(c, id);
+            let dict_of = |id| self.dicts.get_or_open(id, |id| load_dict(c, id));
             all(c, &sql, refs.as_slice(), |r| {
                 Ok(SignInRow {
                     seq: r.get(0)?,
-                    record: self.dicts.text(
+                    record: record_pack::text(
                         r.get(1)?,
                         r.get::<_, Option<Vec<u8>>>(13)?.as_deref(),
                         r.get(14)?,
-                        load,
+                        dict_of,
                     )?,
                     policy_set: r.get(2)?,
                     created_ms: r.get(3)?,
@@ -367,11 +368,11 @@ impl SignInLog for SqliteStore {
                     facts: if with_facts {
                         r.get::<_, Option<String>>(15)?
                             .map(|f| {
-                                self.dicts.text(
+                                record_pack::text(
                                     f,
                                     r.get::<_, Option<Vec<u8>>>(17)?.as_deref(),
                                     r.get(18)?,
-                                    load,
+                                    dict_of,
                                 )
                             })
                             .transpose()?
@@ -401,7 +402,7 @@ impl SignInLog for SqliteStore {
         let limit = i64::from(limit.clamp(1, 10_000));
         let before = before_seq.unwrap_or(i64::MAX);
         self.log_read(|c| {
-            let load = |id| load_dict(c, id);
+            let dict_of = |id| self.dicts.get_or_open(id, |id| load_dict(c, id));
             let row = |r: &rusqlite::Row<'_>| {
                 Ok(FactsRow {
                     seq: r.get(0)?,
@@ -411,11 +412,11 @@ impl SignInLog for SqliteStore {
                     facts: r
                         .get::<_, Option<String>>(4)?
                         .map(|f| {
-                            self.dicts.text(
+                            record_pack::text(
                                 f,
                                 r.get::<_, Option<Vec<u8>>>(6)?.as_deref(),
                                 r.get(7)?,
-                                load,
+                                dict_of,
                             )
                         })
                         .transpose()?,

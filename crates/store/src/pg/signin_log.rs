@@ -18,7 +18,7 @@
 
 use crate::pg::filter::{bind, bind_boxed, pg_text, Param};
 use crate::pg::PgStore;
-use crate::record_pack::Dicts;
+use crate::record_pack::{self, Reader};
 use crate::signin_log::{
     FactsRow, SignInLog, SignInPage, SignInQuery, SignInRow, SignInStats, StatsQuery,
 };
@@ -365,12 +365,15 @@ fn page_sql(q: &SignInQuery, with_facts: bool, days: Vec<i64>) -> (String, Vec<P
     (sql, p)
 }
 
-/// A row of the page query; its packed values unpacked with `dicts` (opened before:
-/// [`PgStore::open_dicts`]).
-fn signin_row(r: &Row, with_facts: bool, dicts: &Dicts) -> Result<SignInRow> {
+/// The dictionaries a page's rows name, by id ([`PgStore::open_dicts`]).
+type PageDicts = HashMap<i64, Reader>;
+
+/// A row of the page query; its packed values unpacked with `dicts`.
+fn signin_row(r: &Row, with_facts: bool, dicts: &PageDicts) -> Result<SignInRow> {
+    let dict_of = |id| dict_in(dicts, id);
     Ok(SignInRow {
         seq: r.try_get(0)?,
-        record: dicts.text(r.try_get(1)?, r.try_get(13)?, r.try_get(14)?, not_opened)?,
+        record: record_pack::text(r.try_get(1)?, r.try_get(13)?, r.try_get(14)?, dict_of)?,
         policy_set: r.try_get(2)?,
         created_ms: r.try_get(3)?,
         user_key: r.try_get(4)?,
@@ -384,7 +387,7 @@ fn signin_row(r: &Row, with_facts: bool, dicts: &Dicts) -> Result<SignInRow> {
         interactive: r.try_get(12)?,
         facts: if with_facts {
             r.try_get::<_, Option<String>>(15)?
-                .map(|f| dicts.text(f, r.try_get(17)?, r.try_get(18)?, not_opened))
+                .map(|f| record_pack::text(f, r.try_get(17)?, r.try_get(18)?, dict_of))
                 .transpose()?
         } else {
             None
@@ -406,11 +409,12 @@ fn dict_ids(rows: &[Row], idx: &[usize]) -> Result<Vec<i64>> {
     Ok(out)
 }
 
-/// [`Dicts::text`]'s loader where every dictionary was opened before.
-fn not_opened(id: i64) -> Result<Vec<u8>> {
-    Err(StoreError::Corrupt(format!(
-        "sign-in record dictionary {id} is missing"
-    )))
+/// Dictionary `id` of a page's.
+fn dict_in(dicts: &PageDicts, id: i64) -> Result<Reader> {
+    dicts
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| StoreError::Corrupt(format!("sign-in record dictionary {id} is missing")))
 }
 
 /// Whether a write failed because a row's day has no partition (SQLSTATE 23514, "no
@@ -422,18 +426,31 @@ fn missing_day(e: &tokio_postgres::Error) -> bool {
 }
 
 impl PgStore {
-    /// Open the dictionaries among `ids` this node has not opened yet, in one query.
-    async fn open_dicts(&self, c: &deadpool_postgres::Client, ids: Vec<i64>) -> Result<()> {
-        let missing = self.dicts.missing(ids);
-        if missing.is_empty() {
-            return Ok(());
+    /// The dictionaries `ids` name: those this node has opened, and the others read
+    /// in one query and opened.
+    async fn open_dicts(&self, c: &deadpool_postgres::Client, ids: Vec<i64>) -> Result<PageDicts> {
+        let mut out = PageDicts::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            if out.contains_key(&id) || missing.contains(&id) {
+                continue;
+            }
+            match self.dicts.opened(id) {
+                Some(d) => {
+                    out.insert(id, d);
+                }
+                None => missing.push(id),
+            }
         }
-        let st = c.prepare_cached(DICTS).await?;
-        for r in c.query(&st, &[&missing]).await? {
-            let bytes: Vec<u8> = r.try_get(1)?;
-            self.dicts.open(r.try_get(0)?, &bytes);
+        if !missing.is_empty() {
+            let st = c.prepare_cached(DICTS).await?;
+            for r in c.query(&st, &[&missing]).await? {
+                let id: i64 = r.try_get(0)?;
+                let bytes: Vec<u8> = r.try_get(1)?;
+                out.insert(id, self.dicts.open(id, &bytes));
+            }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Make sure the partitions of the batch's days, and of the day after each, exist
@@ -786,10 +803,10 @@ impl SignInLog for PgStore {
         };
         let found = c.query(&st, &refs).await?;
         let idx: &[usize] = if with_facts { &[14, 18] } else { &[14] };
-        self.open_dicts(&c, dict_ids(&found, idx)?).await?;
+        let dicts = self.open_dicts(&c, dict_ids(&found, idx)?).await?;
         let mut rows = found
             .iter()
-            .map(|r| signin_row(r, with_facts, &self.dicts))
+            .map(|r| signin_row(r, with_facts, &dicts))
             .collect::<Result<Vec<_>>>()?;
         let limit = q.limit.clamp(1, 1000) as usize;
         let next = if rows.len() > limit {
@@ -815,7 +832,8 @@ impl SignInLog for PgStore {
         let found = c
             .query(&st, &[&pg_text(tenant_id), &before, &since_ms, &limit])
             .await?;
-        self.open_dicts(&c, dict_ids(&found, &[7])?).await?;
+        let dicts = self.open_dicts(&c, dict_ids(&found, &[7])?).await?;
+        let dict_of = |id| dict_in(&dicts, id);
         found
             .iter()
             .map(|r| {
@@ -826,7 +844,7 @@ impl SignInLog for PgStore {
                     app_id: r.try_get(3)?,
                     facts: r
                         .try_get::<_, Option<String>>(4)?
-                        .map(|f| self.dicts.text(f, r.try_get(6)?, r.try_get(7)?, not_opened))
+                        .map(|f| record_pack::text(f, r.try_get(6)?, r.try_get(7)?, dict_of))
                         .transpose()?,
                     group_set: r.try_get(5)?,
                 })
