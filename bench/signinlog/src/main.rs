@@ -408,6 +408,22 @@ async fn ingest(
     out
 }
 
+/// The generated tenants (`tenant0`, …, `users` users each) and the first one's share
+/// of the records (70 %, or all of them when alone).
+fn tenant_worlds(tenants: usize, users: usize) -> (Arc<Vec<World>>, f64) {
+    let worlds = (0..tenants)
+        .map(|t| {
+            World::new(
+                t,
+                &format!("tenant{t}"),
+                &world::stable_uuid(1, t, 0),
+                users,
+            )
+        })
+        .collect();
+    (Arc::new(worlds), if tenants == 1 { 1.0 } else { 0.7 })
+}
+
 /// `signinlog-bench ingest`: the generated records into the engine `url` names.
 async fn ingest_only(url: &str, n: u64, tenants: usize, users: usize, days: i64) {
     let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -419,19 +435,7 @@ async fn ingest_only(url: &str, n: u64, tenants: usize, users: usize, days: i64)
         portvakt_store::Engine::Sqlite(PathBuf::from(url))
     };
     let store = portvakt_store::open(&engine).await.expect("open the store");
-    let worlds: Arc<Vec<World>> = Arc::new(
-        (0..tenants)
-            .map(|t| {
-                World::new(
-                    t,
-                    &format!("tenant{t}"),
-                    &world::stable_uuid(1, t, 0),
-                    users,
-                )
-            })
-            .collect(),
-    );
-    let share0 = if tenants == 1 { 1.0 } else { 0.7 };
+    let (worlds, share0) = tenant_worlds(tenants, users);
     eprintln!("ingest: {n} records over {days} days into {engine}");
     let count = || async {
         let mut k = 0;
@@ -536,19 +540,7 @@ async fn run(
         "{} exists: give a fresh --dir",
         log.display()
     );
-    let worlds: Arc<Vec<World>> = Arc::new(
-        (0..tenants)
-            .map(|t| {
-                World::new(
-                    t,
-                    &format!("tenant{t}"),
-                    &world::stable_uuid(1, t, 0),
-                    users,
-                )
-            })
-            .collect(),
-    );
-    let share0 = if tenants == 1 { 1.0 } else { 0.7 };
+    let (worlds, share0) = tenant_worlds(tenants, users);
     eprintln!(
         "ingest: {n} records, {tenants} tenants ({:.0} % in tenant0), {users} users each, over {days} days, into {}",
         share0 * 100.0,

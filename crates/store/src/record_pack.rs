@@ -291,3 +291,121 @@ fn unpack(packed: &[u8], d: &DecoderDictionary<'_>) -> Result<String> {
     })?;
     String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(i: u32, tenant: &str) -> StoredSignIn {
+        StoredSignIn {
+            id: format!("id-{i}"),
+            tenant_id: tenant.into(),
+            created_ms: 1_800_000_000_000 + i64::from(i),
+            user_key: None,
+            user_id: None,
+            app_id: None,
+            status: 0,
+            error_code: 0,
+            correlation_id: format!("c-{i}"),
+            ip: None,
+            ca_status: None,
+            interactive: false,
+            app_display_name: None,
+            resource_id: None,
+            client_app_used: None,
+            record: format!("{{\"appDisplayName\":\"Contoso Analytics\",\"n\":{i}}}"),
+            facts: Some(format!("{{\"client\":\"web\",\"n\":{i}}}")),
+            group_set: None,
+            policy_set: None,
+            policy_results: vec![],
+        }
+    }
+
+    /// A batch packed with a dictionary made for it, and that dictionary opened for
+    /// reading.
+    fn packed(batch: &[StoredSignIn]) -> (Packed, Reader) {
+        let d = Dicts::default();
+        let made: Vec<(NewDict, i64)> = d.needed(batch).into_iter().zip(1..).collect();
+        let bytes = made[0].0.bytes.clone();
+        let p = d.pack(batch, made).expect("pack");
+        (p, d.open(1, &bytes))
+    }
+
+    #[test]
+    fn a_packed_value_reads_back_and_a_damaged_one_is_an_error_not_a_panic() {
+        let batch: Vec<StoredSignIn> = (0..20).map(|i| stored(i, "t")).collect();
+        let (p, reader) = packed(&batch);
+        let dict_of = |_| Ok(reader.clone());
+        for (s, (id, record, facts)) in batch.iter().zip(&p.rows) {
+            assert_eq!(*id, 1);
+            let back = text(String::new(), Some(record), Some(*id), dict_of).expect("unpack");
+            assert_eq!(back, s.record);
+            let f = text(String::new(), facts.as_deref(), Some(*id), dict_of).expect("facts");
+            assert_eq!(Some(f), s.facts);
+        }
+        // A row written before packing is its text.
+        assert_eq!(text("old".into(), None, None, dict_of).expect("old"), "old");
+
+        let good = &p.rows[0].1;
+        let truncated = &good[..good.len() - 3];
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x55;
+        // A frame that says it holds more than any record: refused before allocating.
+        let huge = zstd::bulk::compress(&vec![b'x'; MAX_TEXT as usize + 1], 1).expect("a frame");
+        assert!(huge.len() < 4096);
+        match text(String::new(), Some(&huge), Some(1), dict_of) {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("says it holds"), "{m}"),
+            other => panic!("an oversized frame: {other:?}"),
+        }
+        for (what, bad) in [
+            ("not zstd", b"{\"plain\":\"json\"}".to_vec()),
+            ("truncated", truncated.to_vec()),
+            ("a flipped byte", flipped),
+            ("empty", vec![]),
+        ] {
+            match text(String::new(), Some(&bad), Some(1), dict_of) {
+                Err(StoreError::Corrupt(m)) => assert!(m.contains("packed"), "{what}: {m}"),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // Another dictionary than the one it was packed with does not give the text.
+        let other = Arc::new(DecoderDictionary::copy(
+            b"something else entirely, at length",
+        ));
+        assert_ne!(
+            text(String::new(), Some(good), Some(1), |_| Ok(other.clone())).ok(),
+            Some(batch[0].record.clone())
+        );
+    }
+
+    #[test]
+    fn each_tenant_gets_its_own_dictionary_and_keeps_it_for_an_hour() {
+        let d = Dicts::default();
+        let batch = vec![stored(1, "a"), stored(2, "b"), stored(3, "a")];
+        let made: Vec<(NewDict, i64)> = d.needed(&batch).into_iter().zip(1..).collect();
+        let tenants: Vec<&str> = made.iter().map(|(n, _)| n.tenant_id.as_str()).collect();
+        assert_eq!(tenants, ["a", "b"]);
+        // Made of its own tenant's records only.
+        let a = String::from_utf8(made[0].0.bytes.clone()).expect("utf-8");
+        assert!(a.contains("\"n\":1") && a.contains("\"n\":3") && !a.contains("\"n\":2"));
+        let p = d.pack(&batch, made).expect("pack");
+        let ids: Vec<i64> = p.rows.iter().map(|r| r.0).collect();
+        assert_eq!(ids, [1, 2, 1]);
+        d.adopt(p);
+        // Within the hour: none needed; an hour on: a new one for that tenant.
+        let later = |i: u32, t: &str, ms: i64| StoredSignIn {
+            created_ms: 1_800_000_000_000 + ms,
+            ..stored(i, t)
+        };
+        assert!(d.needed(&[later(4, "a", DICT_MAX_AGE_MS - 1)]).is_empty());
+        let again = d.needed(&[later(5, "a", DICT_MAX_AGE_MS + 3)]);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].tenant_id, "a");
+        // A batch may not name a tenant it has no dictionary for.
+        assert!(matches!(
+            d.pack(&[stored(6, "c")], vec![]),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}
