@@ -14,7 +14,9 @@
 #    (bench/loadgen: 32 chains, each refreshing with the token the last response
 #    gave, rotation checked);
 #  - sign-in log ingest on PostgreSQL: the records the one-node server wrote during
-#    its client-credentials run, per second, and whether its writer kept up.
+#    its client-credentials run, per second, and whether its writer kept up; and the
+#    store alone (`signinlog-bench ingest`, 200,000 generated records in the server
+#    writer's batches, nothing else running), with the WAL it wrote a record.
 # Goal (the issue): refresh on PostgreSQL ≥ 80 % of pgbench -N's tx/s.
 #
 # Environment (all optional): BENCH_DURATION (10), BENCH_WARMUP (2), CARGO_TARGET_DIR,
@@ -39,11 +41,11 @@ for tool in psql pgbench curl python3 cargo; do
 done
 psql "$PG" -qAtc 'SELECT 1' >/dev/null || { echo "PostgreSQL does not answer at $PG" >&2; exit 1; }
 
-say "cargo build --release -p portvakt -p portvakt-bench-loadgen"
-(cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-loadgen)
+say "cargo build --release -p portvakt -p portvakt-bench-loadgen -p signinlog-bench"
+(cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-loadgen -p signinlog-bench)
 
 RUN=$(mktemp -d -t portvakt-bench-pg.XXXXXX)
-cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-loadgen" "$RUN/"
+cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-loadgen" "$TARGET/release/signinlog-bench" "$RUN/"
 PIDS=()
 DBS=()
 stop_nodes() {
@@ -184,6 +186,14 @@ t1=$(date +%s.%N)
 record pg1_signin_records_written "$(python3 -c "print(round(($after - $before) / ($t1 - $t0)))")"
 stop_nodes
 
+say "PostgreSQL, the sign-in log's store alone: 200,000 records"
+DBI=$(new_db pvbench_ingest)
+w0=$(psql "$DBI" -qAtc 'SELECT pg_current_wal_lsn()')
+INGEST=$("$RUN/signinlog-bench" ingest --database-url "$DBI" --records 200000 2>/dev/null | sed -n 's/^INGESTJSON //p')
+w1=$(psql "$DBI" -qAtc 'SELECT pg_current_wal_lsn()')
+record pg_signin_ingest "$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["append_per_s"]))' "$INGEST")"
+record pg_signin_wal_bytes_per_record "$(psql "$DBI" -qAtc "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / 200000)")"
+
 say "PostgreSQL, two nodes on one database"
 DB2=$(new_db pvbench_two)
 PA=$(free_port); PB=$(free_port)
@@ -205,5 +215,6 @@ for name, label in [("sqlite", "SQLite, one node"), ("pg1", "PostgreSQL, one nod
     print(f"| {label} | {r[name + '_cc']:,} | {r[name + '_refresh']:,} | {100 * r[name + '_refresh'] / pg:.1f} % |")
 print(f"| pgbench -N, 16 clients | | {pg:,} tx/s | 100 % |")
 print(f"\nsign-in records written on PostgreSQL during the one-node runs: {r['pg1_signin_records_written']:,}/s")
+print(f"sign-in log ingest on PostgreSQL, the store alone: {r['pg_signin_ingest']:,} records/s, {r['pg_signin_wal_bytes_per_record']:,} bytes of WAL a record")
 print(f"goal: refresh on PostgreSQL ≥ 80 % of pgbench -N → {'met' if r['pg1_refresh'] >= 0.8 * pg else 'MISSED'} (one node)")
 PY

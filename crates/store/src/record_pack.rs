@@ -105,17 +105,22 @@ impl Dicts {
                     .is_none_or(|d| at.saturating_sub(d.created_ms) >= DICT_MAX_AGE_MS)
             })
             .map(|(t, at)| {
-                let mut bytes = Vec::new();
+                // The newest records that fit, then written oldest first: the newest
+                // end last, where zstd's references are cheapest.
+                let mut size = 0;
+                let mut parts: Vec<&str> = Vec::new();
                 for s in batch.iter().rev().filter(|s| s.tenant_id == t) {
-                    let more = s.record.len() + s.facts.as_ref().map_or(0, String::len);
-                    if bytes.len() + more > DICT_MAX_BYTES {
+                    let facts = s.facts.as_deref().unwrap_or_default();
+                    if size + s.record.len() + facts.len() > DICT_MAX_BYTES {
                         break;
                     }
-                    // Newest last: zstd's nearest content is its cheapest to refer to.
-                    let mut one = s.record.clone().into_bytes();
-                    one.extend_from_slice(s.facts.as_deref().unwrap_or_default().as_bytes());
-                    one.extend_from_slice(&bytes);
-                    bytes = one;
+                    size += s.record.len() + facts.len();
+                    parts.push(facts);
+                    parts.push(&s.record);
+                }
+                let mut bytes = Vec::with_capacity(size);
+                for p in parts.iter().rev() {
+                    bytes.extend_from_slice(p.as_bytes());
                 }
                 NewDict {
                     tenant_id: t.to_string(),
