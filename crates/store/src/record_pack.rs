@@ -149,39 +149,45 @@ impl Dicts {
                 })
             })
             .collect();
-        let by_tenant: HashMap<&str, Arc<WriteDict>> = {
-            let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-            let mut m = HashMap::new();
-            for s in batch {
-                if m.contains_key(s.tenant_id.as_str()) {
-                    continue;
-                }
-                let d = fresh
-                    .iter()
-                    .find(|d| d.tenant_id == s.tenant_id)
-                    .cloned()
-                    .or_else(|| current.get(&s.tenant_id).cloned())
-                    .ok_or_else(|| corrupt(format!("no dictionary for tenant {}", s.tenant_id)))?;
-                m.insert(s.tenant_id.as_str(), d);
-            }
-            m
-        };
-        let mut compressors: HashMap<i64, zstd::bulk::Compressor<'_>> = HashMap::new();
-        let mut out = Vec::with_capacity(batch.len());
+        // Each tenant of the batch once: its dictionary (`dicts`, with the last row
+        // packed with it), and each row's index into `dicts`.
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut dicts: Vec<(Arc<WriteDict>, usize)> = Vec::new();
-        for (i, s) in batch.iter().enumerate() {
-            let d = &by_tenant[s.tenant_id.as_str()];
-            match dicts.iter_mut().find(|(x, _)| x.id == d.id) {
-                Some(x) => x.1 = i,
-                None => dicts.push((d.clone(), i)),
+        let mut slots = Vec::with_capacity(batch.len());
+        {
+            let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, s) in batch.iter().enumerate() {
+                let k = match slot_of.get(s.tenant_id.as_str()) {
+                    Some(k) => *k,
+                    None => {
+                        let d = fresh
+                            .iter()
+                            .find(|d| d.tenant_id == s.tenant_id)
+                            .or_else(|| current.get(&s.tenant_id))
+                            .cloned()
+                            .ok_or_else(|| {
+                                corrupt(format!("no dictionary for tenant {}", s.tenant_id))
+                            })?;
+                        dicts.push((d, i));
+                        slot_of.insert(s.tenant_id.as_str(), dicts.len() - 1);
+                        dicts.len() - 1
+                    }
+                };
+                dicts[k].1 = i;
+                slots.push(k);
             }
-            let c = match compressors.entry(d.id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                    zstd::bulk::Compressor::with_prepared_dictionary(&d.enc)
-                        .map_err(|e| corrupt(format!("zstd: {e}")))?,
-                ),
-            };
+        }
+        // A compressor prepared with each, then the rows.
+        let mut compressors = dicts
+            .iter()
+            .map(|(d, _)| {
+                zstd::bulk::Compressor::with_prepared_dictionary(&d.enc)
+                    .map_err(|e| corrupt(format!("zstd: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (s, k) in batch.iter().zip(slots) {
+            let c = &mut compressors[k];
             let record = c
                 .compress(s.record.as_bytes())
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
@@ -192,8 +198,9 @@ impl Dicts {
                 ),
                 None => None,
             };
-            out.push((d.id, record, facts));
+            out.push((dicts[k].0.id, record, facts));
         }
+        drop(compressors);
         Ok(Packed {
             rows: out,
             dicts,
