@@ -27,7 +27,8 @@
 # BENCH_DURATION (10, ≤ 120), BENCH_WARMUP (3), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_REPLAY_RECORDS (1000000), BENCH_REPLAY_RUNS (5),
 # BENCH_PARTS ("store cc replay portal"), BENCH_PORTAL_RECORDS (BENCH_RECORDS),
-# BENCH_PORTAL_RUNS (200), BENCH_TMP (/tmp), CARGO_TARGET_DIR.
+# BENCH_PORTAL_RUNS (200), BENCH_TMP (/tmp), CARGO_TARGET_DIR, BENCH_PORTVAKT (the
+# server binary to measure, for an A/B of two builds; default the one built here).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RECORDS=${BENCH_RECORDS:-10000000}; QUERIES=${BENCH_QUERIES:-200}
@@ -37,7 +38,7 @@ REPLAY_RECORDS=${BENCH_REPLAY_RECORDS:-1000000}; REPLAY_RUNS=${BENCH_REPLAY_RUNS
 PARTS=${BENCH_PARTS:-store cc replay portal}; TMPROOT=${BENCH_TMP:-/tmp}
 (( DURATION <= 120 && WARMUP <= 120 )) || { echo "BENCH_DURATION/BENCH_WARMUP ≤ 120" >&2; exit 2; }
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN="$TARGET/release/signinlog-bench"; PV="$TARGET/release/portvakt"
+BIN="$TARGET/release/signinlog-bench"; PV="${BENCH_PORTVAKT:-$TARGET/release/portvakt}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 # Bytes a record takes with today's schema (4 KiB pages: one ~2.4 KB row per page),
