@@ -7,7 +7,8 @@
 # In one run, on one PostgreSQL server (PORTVAKT_BENCH_PG, default
 # postgres://postgres@127.0.0.1:5432/test; a database of its own per setup):
 #  - the database's own limit for one small write transaction: `pgbench -N` (TPC-B
-#    without the branch/teller updates), 16 clients, scale 10;
+#    without the branch/teller updates), 16 clients, scale 10, first and again last
+#    (its rate drifts within a run; the goal is judged against the better one);
 #  - Portvakt on SQLite (one node), on PostgreSQL with one node, and with two nodes
 #    on one database (each load generator split over both nodes, results summed):
 #    client credentials (wrk, client_secret_basic, ES256) and refresh-token rotation
@@ -17,9 +18,10 @@
 #    its client-credentials run, per second, and whether its writer kept up; and the
 #    store alone (`signinlog-bench ingest`, 200,000 generated records in the server
 #    writer's batches, nothing else running), with the WAL it wrote a record.
-# Goal (the issue): refresh on PostgreSQL ≥ 80 % of pgbench -N's tx/s.
+# Goal (the issue): refresh on PostgreSQL ≥ 80 % of pgbench -N's tx/s (the better run).
 #
 # Environment (all optional): BENCH_DURATION (10), BENCH_WARMUP (2), CARGO_TARGET_DIR,
+# BENCH_PORTVAKT (the server binary to measure, for an A/B of two builds),
 # PORTVAKT_BENCH_PG.
 set -euo pipefail
 
@@ -45,7 +47,8 @@ say "cargo build --release -p portvakt -p portvakt-bench-loadgen -p signinlog-be
 (cd "$ROOT" && cargo build --release -q -p portvakt -p portvakt-bench-loadgen -p signinlog-bench)
 
 RUN=$(mktemp -d -t portvakt-bench-pg.XXXXXX)
-cp "$TARGET/release/portvakt" "$TARGET/release/portvakt-bench-loadgen" "$TARGET/release/signinlog-bench" "$RUN/"
+cp "${BENCH_PORTVAKT:-$TARGET/release/portvakt}" "$RUN/portvakt"
+cp "$TARGET/release/portvakt-bench-loadgen" "$TARGET/release/signinlog-bench" "$RUN/"
 PIDS=()
 DBS=()
 stop_nodes() {
@@ -118,11 +121,22 @@ RESULTS="$RUN/results"
 record() { echo "$1 $2" >> "$RESULTS"; say "$1: $2/s"; }
 
 # --------------------------------------------------------------- pgbench -N
-say "pgbench -N: 16 clients, scale 10, ${DURATION} s"
-PGB=$(new_db pvbench_pgbench)
-pgbench -q -i -s 10 "$PGB" >/dev/null 2>&1
-TPS=$(pgbench -N -c 16 -j 2 -T "$DURATION" "$PGB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-record pgbench_N "${TPS%.*}"
+# Measured first and again last (a fresh pgbench database each time): the same
+# server's rate drifts by up to a fifth within one run (disk, checkpoints), so the
+# goal is judged against the better of the two.
+PGB_N=0
+pgbench_n() {
+  PGB_N=$((PGB_N + 1))
+  say "pgbench -N ($PGB_N of 2): 16 clients, scale 10, ${DURATION} s"
+  local db tps
+  db=$(new_db "pvbench_pgbench$PGB_N")
+  pgbench -q -i -s 10 "$db" >/dev/null 2>&1
+  tps=$(pgbench -N -c 16 -j 2 -T "$DURATION" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+  [[ -n $tps ]] || { echo "pgbench -N gave no rate" >&2; exit 1; }
+  record "pgbench_N_$PGB_N" "${tps%.*}"
+  psql "$PG" -qc "DROP DATABASE IF EXISTS pvbench_pgbench$PGB_N WITH (FORCE)" >/dev/null
+}
+pgbench_n
 
 # --------------------------------------------------------------- the setups
 # Wait until the sign-in log's writers have caught up with what the last run answered
@@ -204,17 +218,19 @@ start_node "$RUN/pgB" "$PB" --database-url "$DB2" --public-url "http://127.0.0.1
 measure pg2 "psql $DB2 -qAtc 'SELECT count(*) FROM signins'" "http://127.0.0.1:$PA" "http://127.0.0.1:$PB"
 stop_nodes
 
+pgbench_n
+
 python3 - "$RESULTS" "$DURATION" <<'PY'
 import sys
 r = {k: int(v) for k, v in (l.split() for l in open(sys.argv[1]))}
-pg = r["pgbench_N"]
+pg = max(r["pgbench_N_1"], r["pgbench_N_2"])
 print(f"\nPostgreSQL benchmark, {sys.argv[2]} s per measurement (req/s; tx/s for pgbench)\n")
 print(f"| setup | client credentials | refresh | refresh / pgbench -N |")
 print(f"|---|---|---|---|")
 for name, label in [("sqlite", "SQLite, one node"), ("pg1", "PostgreSQL, one node"), ("pg2", "PostgreSQL, two nodes")]:
     print(f"| {label} | {r[name + '_cc']:,} | {r[name + '_refresh']:,} | {100 * r[name + '_refresh'] / pg:.1f} % |")
-print(f"| pgbench -N, 16 clients | | {pg:,} tx/s | 100 % |")
+print(f"| pgbench -N, 16 clients (first / last; the better is 100 %) | | {r['pgbench_N_1']:,} / {r['pgbench_N_2']:,} tx/s | 100 % |")
 print(f"\nsign-in records written on PostgreSQL during the one-node runs: {r['pg1_signin_records_written']:,}/s")
 print(f"sign-in log ingest on PostgreSQL, the store alone: {r['pg_signin_ingest']:,} records/s, {r['pg_signin_wal_bytes_per_record']:,} bytes of WAL a record")
-print(f"goal: refresh on PostgreSQL ≥ 80 % of pgbench -N → {'met' if r['pg1_refresh'] >= 0.8 * pg else 'MISSED'} (one node)")
+print(f"goal: refresh on PostgreSQL ≥ 80 % of pgbench -N (the better of its two runs) → {'met' if r['pg1_refresh'] >= 0.8 * pg else 'MISSED'} (one node)")
 PY
