@@ -497,7 +497,10 @@ async fn replay_of_a_block_policy_reports_exactly_the_users_it_would_have_blocke
         .await;
     assert_eq!(post_login(&mut b2, &start, USER, "wrong").await.status, 401);
     srv.token("contoso", "api://analytics/.default").await;
+    // Every one of them in the log before the replay reads it: the service
+    // principal's record may come in a later batch than the interactive ones.
     wait_for(&srv, &admin, "interactive=true", 4).await;
+    wait_for(&srv, &admin, "appId=bench", 1).await;
     // Replay: block the portal for Analytics Admins.
     let proposal = json!({"displayName": "Block analytics admins on the portal", "state": "enabled",
         "conditions": {"users": {"includeGroups": ["Analytics Admins"]}, "applications": {"includeApplications": ["webapp"]}},
