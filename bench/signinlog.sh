@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sign-in log benchmarks (issue #13). Run on purpose; not part of the tests.
 #
-#   bench/signinlog.sh                          # everything (10,000,000 records: ~45 GB!)
-#   BENCH_RECORDS=3000000 bench/signinlog.sh    # what fits on a 30 GB disk
+#   bench/signinlog.sh                          # everything (10,000,000 records: ~10 GB)
+#   BENCH_RECORDS=3000000 bench/signinlog.sh    # a quicker look (~3 GB)
 #   BENCH_PARTS="cc replay" bench/signinlog.sh  # a subset: store cc replay portal whatif
 #
 # 1. store: `signinlog-bench run` ingests BENCH_RECORDS records (4 tenants, 70 % in
@@ -41,10 +41,11 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET/release/signinlog-bench"; PV="${BENCH_PORTVAKT:-$TARGET/release/portvakt}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
-# Bytes a record takes with today's schema (4 KiB pages: one ~2.4 KB row per page),
-# with a margin: refuse to start what the disk cannot hold.
+# Bytes a record takes with today's schema (packed records: ~920 B, session 9), with
+# a margin for the WAL and the rows before a checkpoint: refuse to start what the
+# disk cannot hold.
 need_disk() { # records label
-  local need=$(( $1 * 4600 / 1024 / 1024 )) avail
+  local need=$(( $1 * 2000 / 1024 / 1024 )) avail
   avail=$(df -Pm "$TMPROOT" | awk 'NR==2 {print $4}')
   if (( need + 2048 > avail )); then
     echo "$2: $1 records need ~${need} MB in $TMPROOT, ${avail} MB free; lower the count (BENCH_RECORDS / BENCH_REPLAY_RECORDS)" >&2
