@@ -50,7 +50,6 @@ RUN=$(mktemp -d -t portvakt-bench-pg.XXXXXX)
 cp "${BENCH_PORTVAKT:-$TARGET/release/portvakt}" "$RUN/portvakt"
 cp "$TARGET/release/portvakt-bench-loadgen" "$TARGET/release/signinlog-bench" "$RUN/"
 PIDS=()
-DBS=()
 stop_nodes() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -58,7 +57,11 @@ stop_nodes() {
 }
 cleanup() {
   stop_nodes
-  for db in "${DBS[@]}"; do psql "$PG" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
+  # Every database this script made (new_db runs in a command substitution, so it
+  # cannot keep a list for this shell): all are named pvbench_*.
+  for db in $(psql "$PG" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'pvbench\_%'" 2>/dev/null); do
+    psql "$PG" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -67,7 +70,6 @@ url_of() { python3 -c 'import sys; b, _, q = sys.argv[1].partition("?"); h = b.r
 new_db() { # NAME -> URL
   psql "$PG" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null
   psql "$PG" -qc "CREATE DATABASE $1" >/dev/null
-  DBS+=("$1")
   url_of "$1"
 }
 
@@ -134,7 +136,6 @@ pgbench_n() {
   tps=$(pgbench -N -c 16 -j 2 -T "$DURATION" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
   [[ -n $tps ]] || { echo "pgbench -N gave no rate" >&2; exit 1; }
   record "pgbench_N_$PGB_N" "${tps%.*}"
-  psql "$PG" -qc "DROP DATABASE IF EXISTS pvbench_pgbench$PGB_N WITH (FORCE)" >/dev/null
 }
 pgbench_n
 
