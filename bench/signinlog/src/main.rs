@@ -668,11 +668,12 @@ async fn run(
 
     // Bytes per record, and the query plans, on a plain connection.
     let c = rusqlite::Connection::open(&log).expect("open signins.db");
-    let q1_sql = format!("SELECT s.seq FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set WHERE s.tenant_id = '{t0}' AND s.created_ms >= {week} AND s.user_key = 'user00001@tenant0.example' AND s.status = 1 ORDER BY s.seq DESC LIMIT 51");
-    let q2_sql = format!("SELECT s.seq FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set WHERE s.tenant_id = '{t0}' AND s.correlation_id = 'x' ORDER BY s.seq DESC LIMIT 2");
-    let q3_sql = format!("SELECT s.seq FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set WHERE s.tenant_id = '{t0}' ORDER BY s.seq DESC LIMIT 51");
-    let qid_sql = format!("SELECT s.seq FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set WHERE s.tenant_id = '{t0}' AND (s.id = 'x') ORDER BY s.seq DESC LIMIT 2");
-    let replay_sql = format!("SELECT s.seq FROM signins s LEFT JOIN policy_sets p ON p.hash = s.policy_set LEFT JOIN group_sets g ON g.hash = s.group_set WHERE s.tenant_id = '{t0}' AND s.created_ms >= 0 AND s.seq < 5000000 ORDER BY s.seq DESC LIMIT 1001");
+    // The store's statements over blocks (store::sqlite_signin_blocks).
+    let q1_sql = format!("SELECT b.id FROM signin_block_keys k JOIN signin_blocks b ON b.id = k.block_id WHERE k.kind = 0 AND k.key = 'user00001@tenant0.example' AND k.tenant_id = '{t0}' AND k.block_id < 9223372036854775807 AND b.max_ms >= {week} AND b.min_ms < 9223372036854775807 ORDER BY k.block_id DESC LIMIT 16");
+    let q2_sql = format!("SELECT id FROM signin_blocks INDEXED BY signin_blocks_time WHERE min_ms BETWEEN {week} AND {week} + 62000 AND max_ms >= {week} AND tenant_id = '{t0}'");
+    let q3_sql = format!("SELECT id FROM signin_blocks INDEXED BY signin_blocks_tenant WHERE tenant_id = '{t0}' AND id < 9223372036854775807 AND max_ms >= 0 AND min_ms < 9223372036854775807 ORDER BY id DESC LIMIT 16");
+    let qid_sql = format!("SELECT b.id FROM signin_block_keys k JOIN signin_blocks b ON b.id = k.block_id WHERE k.kind = 5 AND k.key = 'x' AND k.tenant_id = '{t0}' ORDER BY k.block_id DESC");
+    let replay_sql = format!("SELECT id, n, dict_id, facts FROM signin_blocks INDEXED BY signin_blocks_tenant WHERE tenant_id = '{t0}' AND id < 5000000 AND max_ms >= 0 ORDER BY id DESC");
     let plans = json!({
         "failures_of_one_user_7d": plan(&c, &q1_sql),
         "by_correlation_id": plan(&c, &q2_sql),
@@ -687,7 +688,11 @@ async fn run(
     let db = file_size(&log);
     let wal = file_size(&with_suffix(&log, "-wal"));
     let count: i64 = c
-        .query_row("SELECT COUNT(*) FROM signins", [], |r| r.get(0))
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM signins) + (SELECT coalesce(SUM(n), 0) FROM signin_blocks)",
+            [],
+            |r| r.get(0),
+        )
         .expect("count");
     let page_size: i64 = c
         .query_row("PRAGMA page_size", [], |r| r.get(0))
@@ -725,8 +730,7 @@ async fn run(
         }
         let avg: (f64, f64) = c
             .query_row(
-                "SELECT (SELECT AVG(coalesce(LENGTH(record_z), LENGTH(record))) FROM signins),
-                        (SELECT AVG(coalesce(LENGTH(f.facts_z), LENGTH(coalesce(f.facts, s.facts)))) FROM signins s LEFT JOIN signin_facts f ON f.seq = s.seq)",
+                "SELECT SUM(LENGTH(records)) * 1.0 / SUM(n), SUM(LENGTH(facts)) * 1.0 / SUM(n) FROM signin_blocks",
                 [],
                 |r| {
                     Ok((

@@ -72,6 +72,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/sqlite-log/0006_packed_records.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/sqlite-log/0007_signin_blocks.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

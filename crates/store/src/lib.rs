@@ -15,12 +15,14 @@ mod flows;
 mod group_commit;
 pub mod pg;
 mod record_pack;
+mod signin_block;
 mod signin_log;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_audit;
 mod sqlite_filter;
 mod sqlite_flows;
+mod sqlite_signin_blocks;
 mod sqlite_signin_log;
 pub mod testing;
 

@@ -137,6 +137,38 @@ impl Dicts {
     /// ids the store gave them) or the current ones. Returns the packed values and the
     /// dictionaries to adopt once the batch is committed ([`Dicts::adopt`]).
     pub(crate) fn pack(&self, batch: &[StoredSignIn], made: Vec<(NewDict, i64)>) -> Result<Packed> {
+        let (rows, mut packed) = self.pack_with(batch, made, |slots, compressors, dicts| {
+            let mut out = Vec::with_capacity(batch.len());
+            for (s, k) in batch.iter().zip(slots) {
+                let c = &mut compressors[*k];
+                let record = compress(c, s.record.as_bytes())?;
+                let facts = match &s.facts {
+                    Some(f) => Some(compress(c, f.as_bytes())?),
+                    None => None,
+                };
+                out.push((dicts[*k].0.id, record, facts));
+            }
+            Ok(out)
+        })?;
+        packed.rows = rows;
+        Ok(packed)
+    }
+
+    /// The dictionaries of `batch` resolved as [`Dicts::pack`] does, and `f` called
+    /// with each record's slot (index into the compressors and the dictionaries), a
+    /// compressor prepared with each dictionary, and the dictionaries (each with the
+    /// index of the last record naming it). Returns what `f` made and the dictionaries
+    /// to adopt (a [`Packed`] without rows). The sign-in blocks pack frames with it.
+    pub(crate) fn pack_with<T>(
+        &self,
+        batch: &[StoredSignIn],
+        made: Vec<(NewDict, i64)>,
+        f: impl FnOnce(
+            &[usize],
+            &mut [zstd::bulk::Compressor<'_>],
+            &[(Arc<WriteDict>, usize)],
+        ) -> Result<T>,
+    ) -> Result<(T, Packed)> {
         let fresh: Vec<Arc<WriteDict>> = made
             .into_iter()
             .map(|(d, id)| {
@@ -177,7 +209,7 @@ impl Dicts {
                 slots.push(k);
             }
         }
-        // A compressor prepared with each, then the rows.
+        // A compressor prepared with each, then what `f` packs.
         let mut compressors = dicts
             .iter()
             .map(|(d, _)| {
@@ -185,27 +217,16 @@ impl Dicts {
                     .map_err(|e| corrupt(format!("zstd: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut out = Vec::with_capacity(batch.len());
-        for (s, k) in batch.iter().zip(slots) {
-            let c = &mut compressors[k];
-            let record = c
-                .compress(s.record.as_bytes())
-                .map_err(|e| corrupt(format!("zstd: {e}")))?;
-            let facts = match &s.facts {
-                Some(f) => Some(
-                    c.compress(f.as_bytes())
-                        .map_err(|e| corrupt(format!("zstd: {e}")))?,
-                ),
-                None => None,
-            };
-            out.push((dicts[k].0.id, record, facts));
-        }
+        let out = f(&slots, &mut compressors, &dicts)?;
         drop(compressors);
-        Ok(Packed {
-            rows: out,
-            dicts,
-            fresh,
-        })
+        Ok((
+            out,
+            Packed {
+                rows: Vec::new(),
+                dicts,
+                fresh,
+            },
+        ))
     }
 
     /// After the batch is committed: pack with the dictionaries made for it from now
@@ -287,8 +308,19 @@ thread_local! {
         std::cell::RefCell::new(zstd::zstd_safe::DCtx::create());
 }
 
+/// `bytes` compressed by `c` (one zstd frame, its content size in its header).
+pub(crate) fn compress(c: &mut zstd::bulk::Compressor<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
+    c.compress(bytes).map_err(|e| corrupt(format!("zstd: {e}")))
+}
+
 /// `packed` unpacked with `d`, as UTF-8 text.
 fn unpack(packed: &[u8], d: &DecoderDictionary<'_>) -> Result<String> {
+    String::from_utf8(unpack_bytes(packed, d)?).map_err(|_| corrupt("not UTF-8"))
+}
+
+/// `packed` (one zstd frame) unpacked with `d`; a frame that says it holds more than
+/// [`MAX_TEXT`] is refused before anything is allocated.
+pub(crate) fn unpack_bytes(packed: &[u8], d: &DecoderDictionary<'_>) -> Result<Vec<u8>> {
     let size = zstd::zstd_safe::get_frame_content_size(packed)
         .map_err(|_| corrupt("not a zstd frame"))?
         .ok_or_else(|| corrupt("no content size"))?;
@@ -301,7 +333,7 @@ fn unpack(packed: &[u8], d: &DecoderDictionary<'_>) -> Result<String> {
             .decompress_using_ddict(&mut bytes, packed, d.as_ddict())
             .map_err(|code| corrupt(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))))
     })?;
-    String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8"))
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -19,16 +19,6 @@ pub(crate) const COUNT_BUCKET_MS: i64 = 300_000;
 /// The most days a user query names (far beyond any retention).
 const MAX_DAYS: usize = 4000;
 
-/// A record, packed (migration 6: `record` holds '', `record_z` the packed bytes).
-const INSERT: &str =
-    "INSERT INTO signins (id, tenant_id, created_ms, user_key, user_id, app_id, status, error_code,
-    correlation_id, ip, ca_status, interactive, record, policy_set, record_z, dict_id,
-    app_name, resource_id, client_app)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'',?,?,?,?,?,?)";
-/// The facts of a record, beside it (migration 0003), packed (migration 6).
-const INSERT_FACTS: &str =
-    "INSERT INTO signin_facts (seq, created_ms, user_key, app_id, facts, group_set, facts_z, dict_id)
-     VALUES (?,?,?,?,'',?,?,?)";
 /// A dictionary made for a batch (`crate::record_pack`); its `last_seq` is set after
 /// the batch's records.
 const INSERT_DICT: &str =
@@ -42,6 +32,12 @@ const DICT_AGAIN: &str =
 /// A dictionary's bytes, for a reader.
 pub(crate) const DICT: &str = "SELECT dict FROM record_dicts WHERE id = ?";
 
+/// The oldest seq left, of blocks and rows (i64::MAX when none is): the sets and
+/// dictionaries whose newest record is older are named by none (two lookups of the
+/// smallest key, not scans).
+const OLDEST_SEQ: &str = "min(coalesce((SELECT MIN(seq) FROM signins), 9223372036854775807),
+    coalesce((SELECT MIN(id) FROM signin_blocks), 9223372036854775807))";
+
 /// The newest seq whose facts are in `signins.facts` (written before migration 0003).
 fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
     Ok(one(
@@ -54,7 +50,7 @@ fn facts_inline_until(c: &rusqlite::Connection) -> Result<i64> {
 }
 
 /// Dictionary `id`'s bytes (`crate::record_pack`), read on the reader's connection.
-fn load_dict(c: &rusqlite::Connection, id: i64) -> Result<Vec<u8>> {
+pub(crate) fn load_dict(c: &rusqlite::Connection, id: i64) -> Result<Vec<u8>> {
     one(c, DICT, [id], |r| Ok(r.get::<_, Vec<u8>>(0)?))?.ok_or_else(|| {
         crate::StoreError::Corrupt(format!("sign-in record dictionary {id} is missing"))
     })
@@ -102,111 +98,10 @@ fn add_counts(tx: &rusqlite::Transaction<'_>, batch: &[StoredSignIn]) -> Result<
     Ok(())
 }
 
-#[async_trait]
-impl SignInLog for SqliteStore {
-    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let needed = self.dicts.needed(batch);
-        let packed = self.log_transaction(|tx| {
-            let mut made = Vec::with_capacity(needed.len());
-            for d in needed {
-                tx.prepare_cached(INSERT_DICT)?.execute(params![
-                    d.tenant_id,
-                    d.created_ms,
-                    d.bytes
-                ])?;
-                let id = tx.last_insert_rowid();
-                made.push((d, id));
-            }
-            let packed = self.dicts.pack(batch, made)?;
-            let mut seqs = Vec::with_capacity(batch.len());
-            let mut ins = tx.prepare_cached(INSERT)?;
-            let mut ins_facts = tx.prepare_cached(INSERT_FACTS)?;
-            let mut groups = tx.prepare_cached(
-                "INSERT INTO group_sets (hash, ids, last_seq) VALUES (?, ?, ?)
-                 ON CONFLICT (hash) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-            )?;
-            let mut sets = tx.prepare_cached(
-                "INSERT INTO policy_sets (hash, policies, last_seq) VALUES (?, ?, ?)
-                 ON CONFLICT (hash) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-            )?;
-            // Each distinct set of the batch, with the newest record naming it.
-            let mut seen_groups: Vec<(&str, &str, i64)> = Vec::new();
-            let mut seen_sets: Vec<(&str, &str, i64)> = Vec::new();
-            for (s, (dict, record, facts)) in batch.iter().zip(&packed.rows) {
-                ins.execute(params![
-                    s.id,
-                    s.tenant_id,
-                    s.created_ms,
-                    s.user_key,
-                    s.user_id,
-                    s.app_id,
-                    s.status,
-                    s.error_code,
-                    s.correlation_id,
-                    s.ip,
-                    s.ca_status,
-                    s.interactive,
-                    s.policy_set.as_ref().map(|p| &p.0),
-                    record,
-                    dict,
-                    s.app_display_name,
-                    s.resource_id,
-                    s.client_app_used,
-                ])?;
-                let seq = tx.last_insert_rowid();
-                seqs.push(seq);
-                if let Some(f) = facts {
-                    ins_facts.execute(params![
-                        seq,
-                        s.created_ms,
-                        s.user_key,
-                        s.app_id,
-                        s.group_set.as_ref().map(|g| &g.0),
-                        f,
-                        dict,
-                    ])?;
-                }
-                for (set, seen) in [
-                    (&s.group_set, &mut seen_groups),
-                    (&s.policy_set, &mut seen_sets),
-                ] {
-                    if let Some((h, v)) = set {
-                        match seen.iter_mut().find(|x| x.0 == h.as_str()) {
-                            Some(x) => x.2 = seq,
-                            None => seen.push((h, v, seq)),
-                        }
-                    }
-                }
-            }
-            for (h, ids, seq) in seen_groups {
-                groups.execute(params![h, ids, seq])?;
-            }
-            for (h, p, seq) in seen_sets {
-                sets.execute(params![h, p, seq])?;
-            }
-            let mut used = tx.prepare_cached(DICT_USED)?;
-            for (d, last) in &packed.dicts {
-                if used.execute(params![seqs[*last], d.id])? == 0 {
-                    tx.prepare_cached(DICT_AGAIN)?.execute(params![
-                        d.id,
-                        d.tenant_id,
-                        d.created_ms,
-                        d.bytes,
-                        seqs[*last]
-                    ])?;
-                }
-            }
-            add_counts(tx, batch)?;
-            Ok(packed)
-        })?;
-        self.dicts.adopt(packed);
-        Ok(())
-    }
-
-    async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
+impl SqliteStore {
+    /// The rows part of [`SignInLog::signins`]: records written before blocks
+    /// (migration 7), newest first, at most `limit`.
+    fn row_signins(&self, q: &SignInQuery, with_facts: bool, limit: u32) -> Result<Vec<SignInRow>> {
         let mut sql = String::from(
             "SELECT s.seq, s.record, p.policies, s.created_ms, s.user_key, s.app_id, s.status, s.error_code,
                     s.id, s.correlation_id, s.ip, s.user_id, s.interactive, s.record_z, s.dict_id",
@@ -340,9 +235,8 @@ impl SignInLog for SqliteStore {
                 args.push(Box::new(v));
             }
         }
-        let limit = q.limit.clamp(1, 1000);
-        sql.push_str(&format!(" ORDER BY s.seq DESC LIMIT {}", limit + 1));
-        let mut rows = self.log_read(|c| {
+        sql.push_str(&format!(" ORDER BY s.seq DESC LIMIT {limit}"));
+        self.log_read(|c| {
             let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref() as &dyn ToSql).collect();
             let dict_of = |id| self.dicts.get_or_open(id, |id| load_dict(c, id));
             all(c, &sql, refs.as_slice(), |r| {
@@ -382,7 +276,88 @@ impl SignInLog for SqliteStore {
                     group_ids: if with_facts { r.get(16)? } else { None },
                 })
             })
+        })
+    }
+}
+
+#[async_trait]
+impl SignInLog for SqliteStore {
+    async fn append_signins(&self, batch: &[StoredSignIn]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let needed = self.dicts.needed(batch);
+        let packed = self.log_transaction(|tx| {
+            let mut made = Vec::with_capacity(needed.len());
+            for d in needed {
+                tx.prepare_cached(INSERT_DICT)?.execute(params![
+                    d.tenant_id,
+                    d.created_ms,
+                    d.bytes
+                ])?;
+                let id = tx.last_insert_rowid();
+                made.push((d, id));
+            }
+            // The records in blocks (migration 7); the sets each once, with the
+            // newest record naming it.
+            let (packed, seqs) = crate::sqlite_signin_blocks::append(self, tx, batch, made)?;
+            let mut groups = tx.prepare_cached(
+                "INSERT INTO group_sets (hash, ids, last_seq) VALUES (?, ?, ?)
+                 ON CONFLICT (hash) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+            )?;
+            let mut sets = tx.prepare_cached(
+                "INSERT INTO policy_sets (hash, policies, last_seq) VALUES (?, ?, ?)
+                 ON CONFLICT (hash) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+            )?;
+            let mut seen_groups: Vec<(&str, &str, i64)> = Vec::new();
+            let mut seen_sets: Vec<(&str, &str, i64)> = Vec::new();
+            for (s, &seq) in batch.iter().zip(&seqs) {
+                for (set, seen) in [
+                    (&s.group_set, &mut seen_groups),
+                    (&s.policy_set, &mut seen_sets),
+                ] {
+                    if let Some((h, v)) = set {
+                        match seen.iter_mut().find(|x| x.0 == h.as_str()) {
+                            Some(x) => x.2 = x.2.max(seq),
+                            None => seen.push((h, v, seq)),
+                        }
+                    }
+                }
+            }
+            for (h, ids, seq) in seen_groups {
+                groups.execute(params![h, ids, seq])?;
+            }
+            for (h, p, seq) in seen_sets {
+                sets.execute(params![h, p, seq])?;
+            }
+            let mut used = tx.prepare_cached(DICT_USED)?;
+            for (d, last) in &packed.dicts {
+                if used.execute(params![seqs[*last], d.id])? == 0 {
+                    tx.prepare_cached(DICT_AGAIN)?.execute(params![
+                        d.id,
+                        d.tenant_id,
+                        d.created_ms,
+                        d.bytes,
+                        seqs[*last]
+                    ])?;
+                }
+            }
+            add_counts(tx, batch)?;
+            Ok(packed)
         })?;
+        self.dicts.adopt(packed);
+        Ok(())
+    }
+
+    async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
+        let limit = q.limit.clamp(1, 1000);
+        let want = limit as usize + 1;
+        // Blocks first: their seqs are newer than every row's.
+        let mut rows =
+            self.log_read(|c| crate::sqlite_signin_blocks::signins(self, c, q, with_facts, want))?;
+        if rows.len() < want {
+            rows.extend(self.row_signins(q, with_facts, (want - rows.len()) as u32)?);
+        }
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| r.seq)
@@ -423,6 +398,20 @@ impl SignInLog for SqliteStore {
                     group_set: r.get(5)?,
                 })
             };
+            // Blocks first (their seqs are newer than every row's), then rows.
+            let mut out = crate::sqlite_signin_blocks::facts(
+                self,
+                c,
+                tenant_id,
+                since_ms,
+                before,
+                limit as usize,
+            )?;
+            let total = limit;
+            let limit = total - out.len() as i64;
+            if limit == 0 {
+                return Ok(out);
+            }
             let inline_until = facts_inline_until(c)?;
             // The tenant's seqs from its index, their facts from signin_facts; the
             // record's row is read only for a sign-in without facts (coalesce reads
@@ -430,7 +419,7 @@ impl SignInLog for SqliteStore {
             // row's seek until a column of it is asked for). Newest first, so this
             // part comes first; a sign-in without facts is returned too (replay counts
             // it as not replayable).
-            let mut out = all(
+            out.extend(all(
                 c,
                 "SELECT s.seq, coalesce(f.created_ms, s.created_ms), coalesce(f.user_key, s.user_key),
                         coalesce(f.app_id, s.app_id), f.facts, f.group_set, f.facts_z, f.dict_id
@@ -440,9 +429,9 @@ impl SignInLog for SqliteStore {
                   ORDER BY s.seq DESC LIMIT ?5",
                 params![tenant_id, before, inline_until, since_ms, limit],
                 row,
-            )?;
+            )?);
             // Then the records older than migration 0003, which hold their facts.
-            let left = limit - out.len() as i64;
+            let left = total - out.len() as i64;
             if left > 0 && inline_until > 0 && before > 0 {
                 out.extend(all(
                     c,
@@ -473,6 +462,12 @@ impl SignInLog for SqliteStore {
 
     async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>> {
         self.log_read(|c| {
+            // Blocks' seqs are newer than every row's.
+            if let Some((tenant, _)) =
+                crate::sqlite_signin_blocks::tenant_of(self, c, correlation_id)?
+            {
+                return Ok(Some(tenant));
+            }
             one(
                 c,
                 "SELECT tenant_id FROM signins WHERE correlation_id = ? ORDER BY seq DESC LIMIT 1",
@@ -542,23 +537,30 @@ impl SignInLog for SqliteStore {
 
     async fn count_signins(&self, tenant_id: &str) -> Result<u64> {
         self.log_read(|c| {
-            Ok(one(
-                c,
-                "SELECT COUNT(*) FROM signins WHERE tenant_id = ?",
-                [tenant_id],
-                |r| Ok(r.get::<_, i64>(0)?),
-            )?
-            .unwrap_or(0) as u64)
+            Ok(crate::sqlite_signin_blocks::count(c, tenant_id)?
+                + one(
+                    c,
+                    "SELECT COUNT(*) FROM signins WHERE tenant_id = ?",
+                    [tenant_id],
+                    |r| Ok(r.get::<_, i64>(0)?),
+                )?
+                .unwrap_or(0) as u64)
         })
     }
 
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64> {
         let n = self.log_transaction(|tx| {
+            // Whole blocks whose newest record is due, then rows.
+            let blocks = crate::sqlite_signin_blocks::purge(self, tx, before_ms, batch)?;
+            let batch = u64::from(batch).saturating_sub(blocks);
+            if batch == 0 {
+                return Ok(blocks as usize);
+            }
             // The batch's seqs once, then the records and their facts.
             let seqs: Vec<i64> = all(
                 tx,
                 "SELECT seq FROM signins WHERE created_ms < ? ORDER BY created_ms LIMIT ?",
-                params![before_ms, batch],
+                params![before_ms, batch as i64],
                 |r| Ok(r.get(0)?),
             )?;
             let mut del = tx.prepare_cached("DELETE FROM signins WHERE seq = ?")?;
@@ -567,7 +569,7 @@ impl SignInLog for SqliteStore {
                 del.execute([seq])?;
                 del_facts.execute([seq])?;
             }
-            Ok(seqs.len())
+            Ok(blocks as usize + seqs.len())
         })?;
         if n > 0 {
             // The overview's counts of buckets wholly older than the cutoff.
@@ -579,9 +581,21 @@ impl SignInLog for SqliteStore {
             // Sets no record names any more: those whose newest record is older than
             // the oldest one left (a lookup of the smallest seq, not a scan).
             self.log_write(|c| {
-                exec(c, "DELETE FROM group_sets WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])?;
-                exec(c, "DELETE FROM policy_sets WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])?;
-                exec(c, "DELETE FROM record_dicts WHERE last_seq < (SELECT coalesce(MIN(seq), 9223372036854775807) FROM signins)", [])
+                exec(
+                    c,
+                    &format!("DELETE FROM group_sets WHERE last_seq < {OLDEST_SEQ}"),
+                    [],
+                )?;
+                exec(
+                    c,
+                    &format!("DELETE FROM policy_sets WHERE last_seq < {OLDEST_SEQ}"),
+                    [],
+                )?;
+                exec(
+                    c,
+                    &format!("DELETE FROM record_dicts WHERE last_seq < {OLDEST_SEQ}"),
+                    [],
+                )
             })?;
         }
         Ok(n as u64)
@@ -806,7 +820,10 @@ mod tests {
             r.facts = Some(format!("{{\"new\":{n}}}"));
             new.push(r);
         }
-        s.append_signins(&new).await.expect("append");
+        // A batch each: a block each (retention takes whole blocks).
+        for r in new {
+            s.append_signins(&[r]).await.expect("append");
+        }
         let all = s.signin_facts("t", T0, None, 100).await.expect("facts");
         let got: Vec<(i64, String)> = all
             .iter()
@@ -855,10 +872,20 @@ mod tests {
             s.signin_facts("t", 0, None, 100).await.expect("left").len(),
             2
         );
-        let facts_rows: i64 = s
-            .log_read(|c| Ok(c.query_row("SELECT COUNT(*) FROM signin_facts", [], |r| r.get(0))?))
+        let (rows, blocks): (i64, i64) = s
+            .log_read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM signins), (SELECT COUNT(*) FROM signin_blocks)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
             .expect("count");
-        assert_eq!(facts_rows, 2, "the purged records' facts went with them");
+        assert_eq!(
+            (rows, blocks),
+            (0, 2),
+            "the purged records went with their facts"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

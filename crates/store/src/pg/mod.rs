@@ -39,6 +39,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_packed_records.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_signin_blocks.sql"),
+    ),
 ];
 
 /// Send a notice on the change channel ([`notify`]).

@@ -1,0 +1,885 @@
+//! The SQLite side of the sign-in log's blocks (docs/design/sign-in-log-blocks.md,
+//! `crate::signin_block`): a batch written as one block per tenant and its key rows,
+//! and queries answered from blocks first (their seqs are newer than every row's),
+//! then from the rows written before (`crate::sqlite_signin_log`).
+
+use crate::conns::{all, exec, one};
+use crate::record_pack::{Packed, Reader};
+use crate::signin_block::{self as block, kind, BlockRecord, Stored, Way, MAX_SPAN_MS};
+use crate::signin_log::{FactsRow, SignInQuery, SignInRow};
+use crate::{Result, SqliteStore, StoreError};
+use portvakt_core::signin::StoredSignIn;
+use rusqlite::{params, Connection, Transaction};
+use std::collections::HashMap;
+
+/// Blocks read a statement at a time while a query looks for more.
+const CHUNK: i64 = 16;
+
+/// The newest seq given so far (`log_meta.last_seq`, migration 7), also past the
+/// newest block and row, whichever is newest.
+fn last_seq(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(one(
+        tx,
+        "SELECT max(coalesce((SELECT value FROM log_meta WHERE key = 'last_seq'), 0),
+                    coalesce((SELECT id + n - 1 FROM signin_blocks ORDER BY id DESC LIMIT 1), 0),
+                    coalesce((SELECT max(seq) FROM signins), 0))",
+        [],
+        |r| Ok(r.get::<_, i64>(0)?),
+    )?
+    .unwrap_or(0))
+}
+
+/// Write `batch` as blocks in `tx`, its dictionaries made already (`made`). Returns
+/// the dictionaries to adopt after the commit and each record's seq.
+pub(crate) fn append(
+    s: &SqliteStore,
+    tx: &Transaction<'_>,
+    batch: &[StoredSignIn],
+    made: Vec<(crate::record_pack::NewDict, i64)>,
+) -> Result<(Packed, Vec<i64>)> {
+    let plans = block::plan(batch);
+    let (built, packed) = s
+        .dicts
+        .pack_with(batch, made, |slots, compressors, dicts| {
+            plans
+                .iter()
+                .map(|p| {
+                    let k = slots[p.members[0]];
+                    Ok((dicts[k].0.id, block::build(batch, p, &mut compressors[k])?))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+    let mut next = last_seq(tx)? + 1;
+    let mut seqs = vec![0i64; batch.len()];
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO signin_blocks (id, tenant_id, n, min_ms, max_ms, dict_id, lookups, records, facts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    let mut key = tx.prepare_cached(
+        "INSERT INTO signin_block_keys (kind, key, tenant_id, block_id, positions) VALUES (?, ?, ?, ?, ?)",
+    )?;
+    for (p, (dict_id, b)) in plans.iter().zip(&built) {
+        let id = next;
+        ins.execute(params![
+            id,
+            p.tenant_id,
+            p.members.len() as i64,
+            p.min_ms,
+            p.max_ms,
+            dict_id,
+            b.lookups,
+            b.records,
+            b.facts
+        ])?;
+        for (k, v, positions) in &b.keys {
+            key.execute(params![k, v, p.tenant_id, id, positions])?;
+        }
+        for (pos, &i) in p.members.iter().enumerate() {
+            seqs[i] = id + pos as i64;
+        }
+        next += p.members.len() as i64;
+    }
+    exec(
+        tx,
+        "INSERT INTO log_meta (key, value) VALUES ('last_seq', ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [next - 1],
+    )?;
+    Ok((packed, seqs))
+}
+
+/// A block's row as a query reads it: (id, n, dict id, positions if by key rows).
+type Head = (i64, i64, i64, Option<Vec<u16>>);
+
+/// The records of `q` from blocks, newest first, at most `want`.
+pub(crate) fn signins(
+    s: &SqliteStore,
+    c: &Connection,
+    q: &SignInQuery,
+    with_facts: bool,
+    want: usize,
+) -> Result<Vec<SignInRow>> {
+    let mut out: Vec<SignInRow> = Vec::new();
+    let dict_of = |id| {
+        s.dicts
+            .get_or_open(id, |id| crate::sqlite_signin_log::load_dict(c, id))
+    };
+    // Read one block's records at `positions` (all for `None`) and keep those that
+    // answer the query; false once enough are kept.
+    let mut take = |c: &Connection, h: &Head| -> Result<bool> {
+        let (id, n, dict_id, positions) = h;
+        let records: Vec<u8> = one(
+            c,
+            "SELECT records FROM signin_blocks WHERE id = ?",
+            [id],
+            |r| Ok(r.get(0)?),
+        )?
+        .ok_or_else(|| StoreError::Corrupt(format!("sign-in block {id} is missing")))?;
+        let dict = dict_of(*dict_id)?;
+        let b = Stored {
+            id: *id,
+            n: *n,
+            dict: &dict,
+            column: &records,
+        };
+        let hits: Vec<BlockRecord> = block::records(&b, positions.as_deref())?
+            .into_iter()
+            .filter(|r| r.answers(q))
+            .collect();
+        if !hits.is_empty() && with_facts {
+            let facts: Vec<u8> = one(
+                c,
+                "SELECT facts FROM signin_blocks WHERE id = ?",
+                [id],
+                |r| Ok(r.get(0)?),
+            )?
+            .unwrap_or_default();
+            let all_facts = block::facts(&Stored {
+                column: &facts,
+                ..b
+            })?;
+            let by_seq: HashMap<i64, FactsRow> =
+                all_facts.into_iter().map(|f| (f.seq, f)).collect();
+            for r in hits {
+                let f = by_seq.get(&r.seq);
+                let mut row = r.into_row();
+                row.facts = f.and_then(|f| f.facts.clone());
+                row.group_ids = match f.and_then(|f| f.group_set.as_deref()) {
+                    Some(h) => group_ids(c, h)?,
+                    None => None,
+                };
+                out.push(row);
+            }
+        } else {
+            out.extend(hits.into_iter().map(BlockRecord::into_row));
+        }
+        Ok(out.len() < want)
+    };
+    let before = q.before_seq.unwrap_or(i64::MAX);
+    let since = q.since_ms.unwrap_or(i64::MIN);
+    let until = q.until_ms.unwrap_or(i64::MAX);
+    match block::way(q) {
+        Way::Seq(seq) => {
+            if let Some(h) = one(
+                c,
+                "SELECT id, n, dict_id FROM signin_blocks WHERE id <= ?1 AND tenant_id = ?2
+                  ORDER BY id DESC LIMIT 1",
+                params![seq, q.tenant_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )? {
+                let (id, n, dict_id): (i64, i64, i64) = h;
+                if seq < id + n {
+                    let pos = u16::try_from(seq - id).unwrap_or(u16::MAX);
+                    take(c, &(id, n, dict_id, Some(vec![pos])))?;
+                }
+            }
+        }
+        Way::Id { kind, key, time } => {
+            let mut heads = by_key(
+                c,
+                kind,
+                &key,
+                Some(&q.tenant_id),
+                before,
+                i64::MIN,
+                i64::MAX,
+            )?;
+            if let Some((t, lag)) = time {
+                heads.extend(
+                    by_time(c, Some(&q.tenant_id), t, lag, &key)?
+                        .into_iter()
+                        .map(|x| x.0),
+                );
+            }
+            heads.sort_by_key(|h| std::cmp::Reverse(h.0));
+            for h in &heads {
+                if !take(c, h)? {
+                    break;
+                }
+            }
+        }
+        Way::Key(kind, key) => {
+            let mut cursor = before;
+            loop {
+                let heads = by_key_chunk(c, kind, &key, &q.tenant_id, cursor, since, until)?;
+                let Some(last) = heads.last() else { break };
+                cursor = last.0;
+                let mut more = true;
+                for h in &heads {
+                    more = take(c, h)?;
+                    if !more {
+                        break;
+                    }
+                }
+                if !more || (heads.len() as i64) < CHUNK {
+                    break;
+                }
+            }
+        }
+        Way::Tenant => {
+            let mut cursor = before;
+            loop {
+                let heads: Vec<Head> = all(
+                    c,
+                    "SELECT id, n, dict_id FROM signin_blocks INDEXED BY signin_blocks_tenant
+                      WHERE tenant_id = ?1 AND id < ?2 AND max_ms >= ?3 AND min_ms < ?4
+                      ORDER BY id DESC LIMIT ?5",
+                    params![q.tenant_id, cursor, since, until, CHUNK],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, None)),
+                )?;
+                let Some(last) = heads.last() else { break };
+                cursor = last.0;
+                let mut more = true;
+                for h in &heads {
+                    more = take(c, h)?;
+                    if !more {
+                        break;
+                    }
+                }
+                if !more || (heads.len() as i64) < CHUNK {
+                    break;
+                }
+            }
+        }
+    }
+    // Each distinct policy set once, by its hash.
+    let mut sets: HashMap<String, Option<String>> = HashMap::new();
+    for r in &mut out {
+        if let Some(h) = r.policy_set.take() {
+            if !sets.contains_key(&h) {
+                let p = one(
+                    c,
+                    "SELECT policies FROM policy_sets WHERE hash = ?",
+                    [&h],
+                    |r| Ok(r.get::<_, String>(0)?),
+                )?;
+                sets.insert(h.clone(), p);
+            }
+            r.policy_set = sets.get(&h).cloned().flatten();
+        }
+    }
+    out.truncate(want);
+    Ok(out)
+}
+
+/// The group ids of a set, by its hash.
+fn group_ids(c: &Connection, hash: &str) -> Result<Option<String>> {
+    one(
+        c,
+        "SELECT ids FROM group_sets WHERE hash = ?",
+        [hash],
+        |r| Ok(r.get::<_, String>(0)?),
+    )
+}
+
+/// The blocks whose key rows name (kind, key), of `tenant` (any for `None`), newest
+/// first, older than `before`, their time range meeting [since, until).
+fn by_key(
+    c: &Connection,
+    kind: i64,
+    key: &str,
+    tenant: Option<&str>,
+    before: i64,
+    since: i64,
+    until: i64,
+) -> Result<Vec<Head>> {
+    all(
+        c,
+        "SELECT b.id, b.n, b.dict_id, k.positions FROM signin_block_keys k
+           JOIN signin_blocks b ON b.id = k.block_id
+          WHERE k.kind = ?1 AND k.key = ?2 AND (?3 IS NULL OR k.tenant_id = ?3) AND k.block_id < ?4
+            AND b.max_ms >= ?5 AND b.min_ms < ?6
+          ORDER BY k.block_id DESC",
+        params![kind, key, tenant, before, since, until],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
+            ))
+        },
+    )
+}
+
+/// [`by_key`] of one tenant, [`CHUNK`] blocks at a time.
+fn by_key_chunk(
+    c: &Connection,
+    kind: i64,
+    key: &str,
+    tenant: &str,
+    before: i64,
+    since: i64,
+    until: i64,
+) -> Result<Vec<Head>> {
+    all(
+        c,
+        "SELECT b.id, b.n, b.dict_id, k.positions FROM signin_block_keys k
+           JOIN signin_blocks b ON b.id = k.block_id
+          WHERE k.kind = ?1 AND k.key = ?2 AND k.tenant_id = ?3 AND k.block_id < ?4
+            AND b.max_ms >= ?5 AND b.min_ms < ?6
+          ORDER BY k.block_id DESC LIMIT ?7",
+        params![kind, key, tenant, before, since, until, CHUNK],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
+            ))
+        },
+    )
+}
+
+/// The blocks that may hold an id carrying time `t` (a record within `lag` of it),
+/// of `tenant` (any for `None`), whose lookups name `key`: each with its tenant.
+fn by_time(
+    c: &Connection,
+    tenant: Option<&str>,
+    t: i64,
+    lag: i64,
+    key: &str,
+) -> Result<Vec<(Head, String)>> {
+    let h = block::key_hash(key);
+    let mut st = c.prepare_cached(
+        "SELECT id, n, dict_id, tenant_id, lookups FROM signin_blocks INDEXED BY signin_blocks_time
+          WHERE min_ms BETWEEN ?1 AND ?2 AND max_ms >= ?3 AND (?4 IS NULL OR tenant_id = ?4)",
+    )?;
+    let mut rows = st.query(params![
+        t.saturating_sub(lag).saturating_sub(MAX_SPAN_MS),
+        t.saturating_add(lag),
+        t.saturating_sub(lag),
+        tenant
+    ])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let positions = block::lookup(&r.get::<_, Vec<u8>>(4)?, h);
+        if !positions.is_empty() {
+            out.push((
+                (r.get(0)?, r.get(1)?, r.get(2)?, Some(positions)),
+                r.get(3)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The tenant of the newest block record with this correlation id, and its seq.
+pub(crate) fn tenant_of(
+    s: &SqliteStore,
+    c: &Connection,
+    correlation_id: &str,
+) -> Result<Option<(String, i64)>> {
+    let mut found: Vec<(Head, String)> = all(
+        c,
+        "SELECT b.id, b.n, b.dict_id, k.positions, k.tenant_id FROM signin_block_keys k
+           JOIN signin_blocks b ON b.id = k.block_id
+          WHERE k.kind = ?1 AND k.key = ?2 ORDER BY k.block_id DESC LIMIT 1",
+        params![kind::CORRELATION, correlation_id],
+        |r| {
+            Ok((
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
+                ),
+                r.get(4)?,
+            ))
+        },
+    )?;
+    if let Some(t) = block::time_of_id(correlation_id) {
+        found.extend(by_time(
+            c,
+            None,
+            t,
+            block::CORRELATION_LAG_MS,
+            correlation_id,
+        )?);
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0 .0));
+    for ((id, n, dict_id, positions), tenant) in found {
+        // The lookups hold hashes: the record itself decides.
+        let records: Vec<u8> = one(
+            c,
+            "SELECT records FROM signin_blocks WHERE id = ?",
+            [id],
+            |r| Ok(r.get(0)?),
+        )?
+        .unwrap_or_default();
+        let dict = s
+            .dicts
+            .get_or_open(dict_id, |id| crate::sqlite_signin_log::load_dict(c, id))?;
+        let b = Stored {
+            id,
+            n,
+            dict: &dict,
+            column: &records,
+        };
+        if let Some(r) = block::records(&b, positions.as_deref())?
+            .into_iter()
+            .find(|r| r.correlation_id == correlation_id)
+        {
+            return Ok(Some((tenant, r.seq)));
+        }
+    }
+    Ok(None)
+}
+
+/// The facts of the tenant's block records since `since_ms`, older than `before`,
+/// newest first, at most `limit`.
+pub(crate) fn facts(
+    s: &SqliteStore,
+    c: &Connection,
+    tenant_id: &str,
+    since_ms: i64,
+    before: i64,
+    limit: usize,
+) -> Result<Vec<FactsRow>> {
+    let mut out = Vec::new();
+    let mut cursor = before;
+    let mut st = c.prepare_cached(
+        "SELECT id, n, dict_id, facts FROM signin_blocks INDEXED BY signin_blocks_tenant
+          WHERE tenant_id = ?1 AND id < ?2 AND max_ms >= ?3 ORDER BY id DESC",
+    )?;
+    let mut rows = st.query(params![tenant_id, cursor, since_ms])?;
+    let mut dicts: HashMap<i64, Reader> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let (id, n, dict_id): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let column: Vec<u8> = r.get(3)?;
+        let dict = match dicts.get(&dict_id) {
+            Some(d) => d.clone(),
+            None => {
+                let d = s
+                    .dicts
+                    .get_or_open(dict_id, |id| crate::sqlite_signin_log::load_dict(c, id))?;
+                dicts.insert(dict_id, d.clone());
+                d
+            }
+        };
+        let b = Stored {
+            id,
+            n,
+            dict: &dict,
+            column: &column,
+        };
+        for f in block::facts(&b)? {
+            if f.seq < cursor && f.created_ms >= since_ms {
+                out.push(f);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        cursor = cursor.min(id);
+    }
+    Ok(out)
+}
+
+/// How many records the tenant's blocks hold.
+pub(crate) fn count(c: &Connection, tenant_id: &str) -> Result<u64> {
+    Ok(one(
+        c,
+        "SELECT coalesce(SUM(n), 0) FROM signin_blocks WHERE tenant_id = ?",
+        [tenant_id],
+        |r| Ok(r.get::<_, i64>(0)?),
+    )?
+    .unwrap_or(0) as u64)
+}
+
+/// Delete whole blocks whose newest record is older than `before_ms`, oldest first,
+/// with their key rows, as many as hold at most `batch` records (at least one block
+/// if any is due); returns the records deleted.
+pub(crate) fn purge(
+    s: &SqliteStore,
+    tx: &Transaction<'_>,
+    before_ms: i64,
+    batch: u32,
+) -> Result<u64> {
+    let due: Vec<(i64, i64, i64, String)> = all(
+        tx,
+        "SELECT id, n, dict_id, tenant_id FROM signin_blocks INDEXED BY signin_blocks_time
+          WHERE min_ms < ?1 AND max_ms < ?1 ORDER BY min_ms LIMIT ?2",
+        params![before_ms, i64::from(batch.max(1))],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let mut deleted = 0u64;
+    let mut del_key = tx.prepare_cached(
+        "DELETE FROM signin_block_keys WHERE kind = ? AND key = ? AND tenant_id = ? AND block_id = ?",
+    )?;
+    for (id, n, dict_id, tenant) in due {
+        if deleted > 0 && deleted + n as u64 > u64::from(batch) {
+            break;
+        }
+        // Its key rows are those its records name. A block that cannot be read is
+        // deleted all the same; its key rows, if any are left, lead nowhere (a query
+        // joins them to their block).
+        let records: Vec<u8> = one(
+            tx,
+            "SELECT records FROM signin_blocks WHERE id = ?",
+            [id],
+            |r| Ok(r.get(0)?),
+        )?
+        .unwrap_or_default();
+        let keys = s
+            .dicts
+            .get_or_open(dict_id, |id| crate::sqlite_signin_log::load_dict(tx, id))
+            .and_then(|dict| {
+                block::records(
+                    &Stored {
+                        id,
+                        n,
+                        dict: &dict,
+                        column: &records,
+                    },
+                    None,
+                )
+            })
+            .map(|r| block::keys_of(&r));
+        match keys {
+            Ok(keys) => {
+                for (k, v) in keys {
+                    del_key.execute(params![k, v, tenant, id])?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(block = id, error = %e, "a sign-in block that cannot be read is purged without reading its keys")
+            }
+        }
+        exec(tx, "DELETE FROM signin_blocks WHERE id = ?", [id])?;
+        deleted += n as u64;
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::signin_log::{SignInLog, SignInQuery};
+    use crate::SqliteStore;
+    use portvakt_core::signin::StoredSignIn;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    /// A UUIDv7 of time `ms` (as the server makes ids and correlation ids).
+    fn v7(ms: i64, n: u32) -> String {
+        format!(
+            "{:08x}-{:04x}-7abc-8def-{:012x}",
+            ms >> 16,
+            ms & 0xffff,
+            u64::from(n)
+        )
+    }
+
+    fn rec(n: u32, t: i64, tenant: &str) -> StoredSignIn {
+        StoredSignIn {
+            id: v7(t, n),
+            tenant_id: tenant.into(),
+            created_ms: t,
+            user_key: Some(format!("user{}", n % 3)),
+            user_id: None,
+            app_id: Some("app".into()),
+            status: (n % 2) as u8,
+            error_code: if n % 2 == 1 { 3010 } else { 0 },
+            // The server's correlation id is made as the request arrives: a little
+            // before the record's time.
+            correlation_id: v7(t - 3, n + 1000),
+            ip: Some("203.0.113.9".into()),
+            ca_status: None,
+            interactive: true,
+            app_display_name: Some("App".into()),
+            resource_id: None,
+            client_app_used: None,
+            record: format!("{{\"n\":{n}}}"),
+            facts: Some(format!("{{\"f\":{n}}}")),
+            group_set: None,
+            policy_set: None,
+            policy_results: vec![],
+        }
+    }
+
+    fn q(tenant: &str) -> SignInQuery {
+        SignInQuery {
+            tenant_id: tenant.into(),
+            limit: 1000,
+            ..Default::default()
+        }
+    }
+
+    async fn count(s: &SqliteStore, sql: &str) -> i64 {
+        s.log_read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .expect(sql)
+    }
+
+    #[tokio::test]
+    async fn ids_that_carry_their_time_are_found_without_a_key_row_and_others_with_one() {
+        let s = SqliteStore::in_memory().await.expect("store");
+        let mut batch: Vec<StoredSignIn> =
+            (0..40).map(|n| rec(n, T0 + i64::from(n), "t")).collect();
+        // A caller's own correlation id, a test's id, and a v7 id whose time is not
+        // the record's: key rows.
+        batch[5].correlation_id = "caller-chosen-1".into();
+        batch[6].id = "id-six".into();
+        batch[7].correlation_id = v7(T0 - 3_600_000, 7);
+        // Another tenant in the same batch, with the same user names.
+        batch.push(rec(99, T0 + 50, "u"));
+        s.append_signins(&batch).await.expect("append");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_blocks").await,
+            2,
+            "a block per tenant"
+        );
+        assert_eq!(
+            count(
+                &s,
+                "SELECT count(*) FROM signin_block_keys WHERE kind IN (4, 5)"
+            )
+            .await,
+            3,
+            "key rows only for the three ids without their time"
+        );
+        for r in &batch {
+            let by_id = s
+                .signins(
+                    &SignInQuery {
+                        id: Some(r.id.clone()),
+                        ..q(&r.tenant_id)
+                    },
+                    false,
+                )
+                .await
+                .expect("by id");
+            assert_eq!(by_id.rows.len(), 1, "{}", r.id);
+            assert_eq!(by_id.rows[0].record, r.record);
+            let by_cid = s
+                .signins(
+                    &SignInQuery {
+                        correlation_id: Some(r.correlation_id.clone()),
+                        ..q(&r.tenant_id)
+                    },
+                    false,
+                )
+                .await
+                .expect("by correlation id");
+            assert_eq!(by_cid.rows.len(), 1, "{}", r.correlation_id);
+            assert_eq!(by_cid.rows[0].id, r.id);
+            assert_eq!(
+                s.signin_tenant(&r.correlation_id)
+                    .await
+                    .expect("tenant")
+                    .as_deref(),
+                Some(r.tenant_id.as_str())
+            );
+            // Not in the other tenant.
+            let other = if r.tenant_id == "t" { "u" } else { "t" };
+            assert!(s
+                .signins(
+                    &SignInQuery {
+                        id: Some(r.id.clone()),
+                        ..q(other)
+                    },
+                    false
+                )
+                .await
+                .expect("other")
+                .rows
+                .is_empty());
+        }
+        assert_eq!(
+            s.signin_tenant(&v7(T0 + 5, 5555)).await.expect("none"),
+            None
+        );
+        assert_eq!(s.count_signins("t").await.expect("count"), 40);
+        // By user: the key rows, newest first, with the other filters.
+        let kim = s
+            .signins(
+                &SignInQuery {
+                    user: Some("USER1".into()),
+                    status: Some(1),
+                    ..q("t")
+                },
+                false,
+            )
+            .await
+            .expect("user");
+        let want: Vec<i64> = batch[..40]
+            .iter()
+            .rev()
+            .filter(|r| r.user_key.as_deref() == Some("user1") && r.status == 1)
+            .map(|r| r.created_ms)
+            .collect();
+        assert_eq!(
+            kim.rows.iter().map(|r| r.created_ms).collect::<Vec<_>>(),
+            want
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_wider_than_a_block_may_span_is_split_and_still_found_by_time() {
+        let s = SqliteStore::in_memory().await.expect("store");
+        let times = [
+            T0,
+            T0 + 10,
+            T0 + super::MAX_SPAN_MS + 1,
+            T0 + 20,
+            T0 - 5 * super::MAX_SPAN_MS,
+        ];
+        let batch: Vec<StoredSignIn> = times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| rec(i as u32, *t, "t"))
+            .collect();
+        s.append_signins(&batch).await.expect("append");
+        let spans: Vec<(i64, i64)> = s
+            .log_read(|c| {
+                crate::conns::all(c, "SELECT min_ms, max_ms FROM signin_blocks", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .expect("blocks");
+        assert!(spans.len() >= 3, "{spans:?}");
+        assert!(
+            spans.iter().all(|(a, b)| b - a <= super::MAX_SPAN_MS),
+            "{spans:?}"
+        );
+        for r in &batch {
+            let got = s
+                .signins(
+                    &SignInQuery {
+                        id: Some(r.id.clone()),
+                        ..q("t")
+                    },
+                    false,
+                )
+                .await
+                .expect("by id");
+            assert_eq!(got.rows.len(), 1, "{}", r.created_ms);
+        }
+        // Newest first is by seq: the batch's order.
+        let all = s.signins(&q("t"), false).await.expect("all");
+        let mut seqs: Vec<i64> = all.rows.iter().map(|r| r.seq).collect();
+        let sorted = {
+            let mut v = seqs.clone();
+            v.sort_by(|a, b| b.cmp(a));
+            v
+        };
+        assert_eq!(seqs, sorted);
+        seqs.sort();
+        seqs.dedup();
+        assert_eq!(seqs.len(), batch.len(), "a seq each");
+    }
+
+    #[tokio::test]
+    async fn pages_run_from_blocks_into_rows_without_gaps_or_repeats() {
+        let s = SqliteStore::in_memory().await.expect("store");
+        // Rows as the schema before blocks wrote them (seqs 1..=30), then blocks.
+        s.log_write(|c| {
+            for n in 1..=30i64 {
+                c.execute(
+                    "INSERT INTO signins (seq, id, tenant_id, created_ms, user_key, app_id, status, error_code,
+                       correlation_id, interactive, record)
+                     VALUES (?1, ?2, 't', ?3, 'user0', 'app', 0, 0, ?4, 1, ?5)",
+                    rusqlite::params![n, format!("row-{n}"), T0 + n, format!("rc-{n}"), format!("{{\"row\":{n}}}")],
+                )?;
+            }
+            Ok(())
+        })
+        .expect("rows");
+        for chunk in (0..45u32).collect::<Vec<_>>().chunks(7) {
+            let batch: Vec<StoredSignIn> = chunk
+                .iter()
+                .map(|&n| rec(n, T0 + 100 + i64::from(n), "t"))
+                .collect();
+            s.append_signins(&batch).await.expect("append");
+        }
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = s
+                .signins(
+                    &SignInQuery {
+                        limit: 10,
+                        before_seq: before,
+                        ..q("t")
+                    },
+                    false,
+                )
+                .await
+                .expect("page");
+            seen.extend(page.rows.iter().map(|r| r.seq));
+            match page.next {
+                Some(n) => before = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 75, "every record once");
+        assert!(
+            seen.windows(2).all(|w| w[0] > w[1]),
+            "newest first: {seen:?}"
+        );
+        assert_eq!(*seen.last().expect("some"), 1);
+        assert!(
+            seen[..45].iter().all(|&q| q > 30),
+            "blocks' seqs after the rows'"
+        );
+        // Replay's facts read the same way: blocks then rows.
+        let facts = s.signin_facts("t", 0, None, 10_000).await.expect("facts");
+        assert_eq!(facts.iter().map(|f| f.seq).collect::<Vec<_>>(), seen);
+        // Retention: the rows and the blocks wholly before the cutoff; a block
+        // straddling it stays.
+        let cutoff = T0 + 100 + 10; // inside the second block (records 7..13)
+        let mut purged = 0;
+        loop {
+            let n = s.purge_signins(cutoff, 4).await.expect("purge");
+            if n == 0 {
+                break;
+            }
+            purged += n;
+        }
+        assert_eq!(purged, 30 + 7, "the rows and the first block");
+        assert_eq!(s.count_signins("t").await.expect("left"), 45 - 7);
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_block_keys WHERE block_id NOT IN (SELECT id FROM signin_blocks)").await,
+            0,
+            "a purged block's key rows go with it"
+        );
+        // A seq is never given again, even when every record has gone.
+        while s.purge_signins(i64::MAX, 1000).await.expect("all") > 0 {}
+        s.append_signins(&[rec(500, T0 + 900, "t")])
+            .await
+            .expect("again");
+        let newest = s.signins(&q("t"), false).await.expect("q");
+        assert!(
+            newest.rows[0].seq > seen[0],
+            "{} after {}",
+            newest.rows[0].seq,
+            seen[0]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_block_is_an_error_never_a_panic_or_a_wrong_record() {
+        let s = SqliteStore::in_memory().await.expect("store");
+        let batch: Vec<StoredSignIn> = (0..40).map(|n| rec(n, T0 + i64::from(n), "t")).collect();
+        s.append_signins(&batch).await.expect("append");
+        for damage in [
+            "UPDATE signin_blocks SET records = substr(records, 1, length(records) - 7)",
+            "UPDATE signin_blocks SET records = x'ffffffff'",
+            "UPDATE signin_blocks SET records = x''",
+            "UPDATE signin_blocks SET n = n + 100",
+        ] {
+            let s2 = SqliteStore::in_memory().await.expect("store");
+            s2.append_signins(&batch).await.expect("append");
+            s2.log_write(|c| Ok(c.execute_batch(damage)?))
+                .expect(damage);
+            match s2.signins(&q("t"), false).await {
+                Err(crate::StoreError::Corrupt(m)) => assert!(m.contains("block"), "{damage}: {m}"),
+                Ok(p) => panic!("{damage}: read {} rows", p.rows.len()),
+                Err(e) => panic!("{damage}: {e}"),
+            }
+        }
+        assert_eq!(
+            s.signins(&q("t"), false).await.expect("intact").rows.len(),
+            40
+        );
+    }
+}
