@@ -180,7 +180,10 @@ pub trait SignInLog: Send + Sync {
     async fn signin_stats(&self, q: &StatsQuery) -> Result<SignInStats>;
     /// How many sign-ins the tenant's log holds (all time).
     async fn count_signins(&self, tenant_id: &str) -> Result<u64>;
-    /// Delete at most `batch` records older than `before_ms`; returns how many.
+    /// Delete at most `batch` records older than `before_ms` (an engine that keeps
+    /// records in blocks deletes whole blocks whose newest record is older: fewer than
+    /// `batch` while more are due, or one block of more than `batch`); returns how
+    /// many, 0 once none is due.
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64>;
     /// Where the engine keeps the log in day partitions (PostgreSQL), drop the days
     /// that end at or before `before_ms`, whole, with their counts and the sets no
