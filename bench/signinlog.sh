@@ -97,7 +97,7 @@ PY
 count_log() { # data dir -> rows in signins.db
   python3 - "$1/signins.db" <<'PY'
 import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM signins").fetchone()[0])
+print(sqlite3.connect(sys.argv[1]).execute("SELECT (SELECT COUNT(*) FROM signins) + (SELECT coalesce(SUM(n), 0) FROM signin_blocks)").fetchone()[0])
 PY
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -274,7 +274,8 @@ PY
   USER=$(python3 - "$RUN/portal/signins.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-print(c.execute("SELECT user_key FROM signins WHERE status = 1 AND user_key IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()[0])
+# A user of the newest block (SQLite keeps the log in blocks: a key row per user).
+print(c.execute("SELECT key FROM signin_block_keys WHERE kind = 0 ORDER BY block_id DESC LIMIT 1").fetchone()[0])
 PY
 )
   measure() { # label path

@@ -322,7 +322,13 @@ fn spawn_generator(
                 } else {
                     1 + rng.below(worlds.len() as u64 - 1) as usize
                 };
-                let ev = worlds[w].event(&mut rng, t_ms, cids.next_id());
+                // Ordered: as the server makes them (a UUIDv7 of the arrival).
+                let cid = if cids.ordered {
+                    cids.next_id_at(t_ms)
+                } else {
+                    cids.next_id()
+                };
+                let ev = worlds[w].event(&mut rng, t_ms, cid);
                 if w == 0 {
                     // Every `stride`-th record of tenant 0.
                     seen0 += 1;
@@ -348,7 +354,8 @@ fn spawn_generator(
             let t1 = Instant::now();
             let batch: Vec<StoredSignIn> = evs
                 .iter()
-                .map(|e| to_stored(e, uuid::Uuid::now_v7().hyphenated().to_string()))
+                // As the server's writer: a UUIDv7 of the record's time.
+                .map(|e| to_stored(e, portvakt_core::signin::record_id(e.created_at_ms)))
                 .collect();
             stored_t += t1.elapsed();
             drop(evs);

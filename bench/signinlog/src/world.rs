@@ -78,6 +78,19 @@ impl Correlations {
             ordered: false,
         }
     }
+    /// A correlation id made at `ms`, as the server makes them (a UUIDv7 of the
+    /// request's arrival: `server::http::correlation`), unique by a counter.
+    pub fn next_id_at(&mut self, ms: i64) -> String {
+        self.n += 1;
+        let mut bytes = [0u8; 10];
+        bytes[..2].copy_from_slice(&(self.prefix as u16).to_be_bytes());
+        bytes[2..].copy_from_slice(&splitmix(self.n ^ self.key).to_be_bytes());
+        uuid::Builder::from_unix_timestamp_millis(u64::try_from(ms).unwrap_or(0), &bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+
     pub fn next_id(&mut self) -> String {
         self.n += 1;
         let mut bytes = [0u8; 16];

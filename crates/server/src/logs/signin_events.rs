@@ -157,15 +157,6 @@ impl SignInSink {
     }
 }
 
-/// A record's id: a UUIDv7 (RFC 9562 §5.7) of its `createdDateTime` exactly, so the
-/// log finds it by that time (docs/design/sign-in-log-blocks.md) without an index
-/// entry of its own.
-fn record_id(created_ms: i64) -> String {
-    let ms = u64::try_from(created_ms).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
-    uuid::Uuid::new_v7(ts).hyphenated().to_string()
-}
-
 fn writer(
     mut rx: mpsc::Receiver<Msg>,
     store: Arc<dyn Store>,
@@ -210,7 +201,7 @@ fn writer(
             }
             let stored: Vec<_> = batch
                 .iter()
-                .map(|e| to_stored(e, record_id(e.created_at_ms)))
+                .map(|e| to_stored(e, portvakt_core::signin::record_id(e.created_at_ms)))
                 .collect();
             match rt.block_on(store.append_signins(&stored)) {
                 Ok(()) => {
