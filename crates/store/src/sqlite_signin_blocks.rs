@@ -91,6 +91,31 @@ pub(crate) fn append(
 /// A block's row as a query reads it: (id, n, dict id, positions if by key rows).
 type Head = (i64, i64, i64, Option<Vec<u16>>);
 
+/// The records of block `h` at its positions (all for `None`), newest first: its
+/// `records` column read and unpacked with its dictionary.
+fn block_records(s: &SqliteStore, c: &Connection, h: &Head) -> Result<Vec<BlockRecord>> {
+    let (id, n, dict_id, positions) = h;
+    let records: Vec<u8> = one(
+        c,
+        "SELECT records FROM signin_blocks WHERE id = ?",
+        [id],
+        |r| Ok(r.get(0)?),
+    )?
+    .ok_or_else(|| StoreError::Corrupt(format!("sign-in block {id} is missing")))?;
+    let dict = s
+        .dicts
+        .get_or_open(*dict_id, |id| crate::sqlite_signin_log::load_dict(c, id))?;
+    block::records(
+        &Stored {
+            id: *id,
+            n: *n,
+            dict: &dict,
+            column: &records,
+        },
+        positions.as_deref(),
+    )
+}
+
 /// The records of `q` from blocks, newest first, at most `want`.
 pub(crate) fn signins(
     s: &SqliteStore,
@@ -100,33 +125,15 @@ pub(crate) fn signins(
     want: usize,
 ) -> Result<Vec<SignInRow>> {
     let mut out: Vec<SignInRow> = Vec::new();
-    let dict_of = |id| {
-        s.dicts
-            .get_or_open(id, |id| crate::sqlite_signin_log::load_dict(c, id))
-    };
-    // Read one block's records at `positions` (all for `None`) and keep those that
+    // Read one block's records at its positions (all for `None`) and keep those that
     // answer the query; false once enough are kept.
     let mut take = |c: &Connection, h: &Head| -> Result<bool> {
-        let (id, n, dict_id, positions) = h;
-        let records: Vec<u8> = one(
-            c,
-            "SELECT records FROM signin_blocks WHERE id = ?",
-            [id],
-            |r| Ok(r.get(0)?),
-        )?
-        .ok_or_else(|| StoreError::Corrupt(format!("sign-in block {id} is missing")))?;
-        let dict = dict_of(*dict_id)?;
-        let b = Stored {
-            id: *id,
-            n: *n,
-            dict: &dict,
-            column: &records,
-        };
-        let hits: Vec<BlockRecord> = block::records(&b, positions.as_deref())?
+        let hits: Vec<BlockRecord> = block_records(s, c, h)?
             .into_iter()
             .filter(|r| r.answers(q))
             .collect();
         if !hits.is_empty() && with_facts {
+            let (id, n, dict_id, _) = h;
             let facts: Vec<u8> = one(
                 c,
                 "SELECT facts FROM signin_blocks WHERE id = ?",
@@ -134,9 +141,14 @@ pub(crate) fn signins(
                 |r| Ok(r.get(0)?),
             )?
             .unwrap_or_default();
+            let dict = s
+                .dicts
+                .get_or_open(*dict_id, |id| crate::sqlite_signin_log::load_dict(c, id))?;
             let all_facts = block::facts(&Stored {
+                id: *id,
+                n: *n,
+                dict: &dict,
                 column: &facts,
-                ..b
             })?;
             let by_seq: HashMap<i64, FactsRow> =
                 all_facts.into_iter().map(|f| (f.seq, f)).collect();
@@ -183,6 +195,7 @@ pub(crate) fn signins(
                 before,
                 i64::MIN,
                 i64::MAX,
+                i64::MAX,
             )?;
             if let Some((t, lag)) = time {
                 heads.extend(
@@ -201,7 +214,16 @@ pub(crate) fn signins(
         Way::Key(kind, key) => {
             let mut cursor = before;
             loop {
-                let heads = by_key_chunk(c, kind, &key, &q.tenant_id, cursor, since, until)?;
+                let heads = by_key(
+                    c,
+                    kind,
+                    &key,
+                    Some(&q.tenant_id),
+                    cursor,
+                    since,
+                    until,
+                    CHUNK,
+                )?;
                 let Some(last) = heads.last() else { break };
                 cursor = last.0;
                 let mut more = true;
@@ -273,7 +295,9 @@ fn group_ids(c: &Connection, hash: &str) -> Result<Option<String>> {
 }
 
 /// The blocks whose key rows name (kind, key), of `tenant` (any for `None`), newest
-/// first, older than `before`, their time range meeting [since, until).
+/// first, older than `before`, their time range meeting [since, until), at most
+/// `limit`.
+#[allow(clippy::too_many_arguments)]
 fn by_key(
     c: &Connection,
     kind: i64,
@@ -282,6 +306,7 @@ fn by_key(
     before: i64,
     since: i64,
     until: i64,
+    limit: i64,
 ) -> Result<Vec<Head>> {
     all(
         c,
@@ -289,37 +314,8 @@ fn by_key(
            JOIN signin_blocks b ON b.id = k.block_id
           WHERE k.kind = ?1 AND k.key = ?2 AND (?3 IS NULL OR k.tenant_id = ?3) AND k.block_id < ?4
             AND b.max_ms >= ?5 AND b.min_ms < ?6
-          ORDER BY k.block_id DESC",
-        params![kind, key, tenant, before, since, until],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
-            ))
-        },
-    )
-}
-
-/// [`by_key`] of one tenant, [`CHUNK`] blocks at a time.
-fn by_key_chunk(
-    c: &Connection,
-    kind: i64,
-    key: &str,
-    tenant: &str,
-    before: i64,
-    since: i64,
-    until: i64,
-) -> Result<Vec<Head>> {
-    all(
-        c,
-        "SELECT b.id, b.n, b.dict_id, k.positions FROM signin_block_keys k
-           JOIN signin_blocks b ON b.id = k.block_id
-          WHERE k.kind = ?1 AND k.key = ?2 AND k.tenant_id = ?3 AND k.block_id < ?4
-            AND b.max_ms >= ?5 AND b.min_ms < ?6
           ORDER BY k.block_id DESC LIMIT ?7",
-        params![kind, key, tenant, before, since, until, CHUNK],
+        params![kind, key, tenant, before, since, until, limit],
         |r| {
             Ok((
                 r.get(0)?,
@@ -398,25 +394,9 @@ pub(crate) fn tenant_of(
         )?);
     }
     found.sort_by_key(|f| std::cmp::Reverse(f.0 .0));
-    for ((id, n, dict_id, positions), tenant) in found {
+    for (h, tenant) in found {
         // The lookups hold hashes: the record itself decides.
-        let records: Vec<u8> = one(
-            c,
-            "SELECT records FROM signin_blocks WHERE id = ?",
-            [id],
-            |r| Ok(r.get(0)?),
-        )?
-        .unwrap_or_default();
-        let dict = s
-            .dicts
-            .get_or_open(dict_id, |id| crate::sqlite_signin_log::load_dict(c, id))?;
-        let b = Stored {
-            id,
-            n,
-            dict: &dict,
-            column: &records,
-        };
-        if let Some(r) = block::records(&b, positions.as_deref())?
+        if let Some(r) = block_records(s, c, &h)?
             .into_iter()
             .find(|r| r.correlation_id == correlation_id)
         {
@@ -514,28 +494,7 @@ pub(crate) fn purge(
         // Its key rows are those its records name. A block that cannot be read is
         // deleted all the same; its key rows, if any are left, lead nowhere (a query
         // joins them to their block).
-        let records: Vec<u8> = one(
-            tx,
-            "SELECT records FROM signin_blocks WHERE id = ?",
-            [id],
-            |r| Ok(r.get(0)?),
-        )?
-        .unwrap_or_default();
-        let keys = s
-            .dicts
-            .get_or_open(dict_id, |id| crate::sqlite_signin_log::load_dict(tx, id))
-            .and_then(|dict| {
-                block::records(
-                    &Stored {
-                        id,
-                        n,
-                        dict: &dict,
-                        column: &records,
-                    },
-                    None,
-                )
-            })
-            .map(|r| block::keys_of(&r));
+        let keys = block_records(s, tx, &(id, n, dict_id, None)).map(|r| block::keys_of(&r));
         match keys {
             Ok(keys) => {
                 for (k, v) in keys {
