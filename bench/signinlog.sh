@@ -271,13 +271,10 @@ s, loc, _ = req("GET", loc); assert s == 303 and "pv_portal" in jar, s
 print(jar["pv_portal"])
 PY
 )
-  USER=$(python3 - "$RUN/portal/signins.db" <<'PY'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-# A user of the newest block (SQLite keeps the log in blocks: a key row per user).
-print(c.execute("SELECT key FROM signin_block_keys WHERE kind = 0 ORDER BY block_id DESC LIMIT 1").fetchone()[0])
-PY
-)
+  # A user of the newest records, as `portvakt logs` shows them.
+  USER=$("$PV" logs --data "$RUN/portal" --tenant logbench --top 20 --json | python3 -c '
+import json, sys
+print(next(r["userPrincipalName"] for r in map(json.loads, sys.stdin) if r.get("userPrincipalName")))')
   measure() { # label path
     local out="$RUN/portal-$1.times"; : > "$out"
     for _ in $(seq 1 "$PORTAL_RUNS"); do

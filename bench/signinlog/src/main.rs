@@ -15,6 +15,11 @@
 
 mod world;
 
+/// The server's allocator (crates/portvakt/src/main.rs): the store is measured as the
+/// server runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use portvakt_core::signin::{to_stored, StoredSignIn};
 use portvakt_policy::{evaluate, Decision, PolicySet};
@@ -676,16 +681,18 @@ async fn run(
     // Bytes per record, and the query plans, on a plain connection.
     let c = rusqlite::Connection::open(&log).expect("open signins.db");
     // The store's statements over blocks (store::sqlite_signin_blocks).
-    let q1_sql = format!("SELECT b.id FROM signin_block_keys k JOIN signin_blocks b ON b.id = k.block_id WHERE k.kind = 0 AND k.key = 'user00001@tenant0.example' AND k.tenant_id = '{t0}' AND k.block_id < 9223372036854775807 AND b.max_ms >= {week} AND b.min_ms < 9223372036854775807 ORDER BY k.block_id DESC LIMIT 16");
+    let q1_sql = format!("SELECT t.block_id, t.n, b.dict_id, b.tenant_id, t.keys FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id WHERE t.block_id < 9223372036854775807 AND b.max_ms >= {week} AND b.min_ms < 9223372036854775807 AND b.tenant_id = '{t0}' ORDER BY t.block_id DESC");
+    let q1_run_sql = "SELECT seqs FROM signin_run_keys WHERE run = 1 AND hash = 42";
+    let q1_block_sql = "SELECT id, n, dict_id, tenant_id, min_ms, max_ms FROM signin_blocks WHERE id <= 4242 ORDER BY id DESC LIMIT 1";
     let q2_sql = format!("SELECT id FROM signin_blocks INDEXED BY signin_blocks_time WHERE min_ms BETWEEN {week} AND {week} + 62000 AND max_ms >= {week} AND tenant_id = '{t0}'");
     let q3_sql = format!("SELECT id FROM signin_blocks INDEXED BY signin_blocks_tenant WHERE tenant_id = '{t0}' AND id < 9223372036854775807 AND max_ms >= 0 AND min_ms < 9223372036854775807 ORDER BY id DESC LIMIT 16");
-    let qid_sql = format!("SELECT b.id FROM signin_block_keys k JOIN signin_blocks b ON b.id = k.block_id WHERE k.kind = 5 AND k.key = 'x' AND k.tenant_id = '{t0}' ORDER BY k.block_id DESC");
     let replay_sql = format!("SELECT id, n, dict_id, facts FROM signin_blocks INDEXED BY signin_blocks_tenant WHERE tenant_id = '{t0}' AND id < 5000000 AND max_ms >= 0 ORDER BY id DESC");
     let plans = json!({
-        "failures_of_one_user_7d": plan(&c, &q1_sql),
+        "failures_of_one_user_7d_tail": plan(&c, &q1_sql),
+        "failures_of_one_user_7d_run": plan(&c, q1_run_sql),
+        "failures_of_one_user_7d_block": plan(&c, q1_block_sql),
         "by_correlation_id": plan(&c, &q2_sql),
         "newest_50": plan(&c, &q3_sql),
-        "api_by_id": plan(&c, &qid_sql),
         "replay_page": plan(&c, &replay_sql),
     });
     for (k, v) in plans.as_object().into_iter().flatten() {
@@ -809,10 +816,10 @@ async fn run(
         let mut m1a = raw_times(&c, &q1, runs, |_| user_args(false));
         let mut m1ah = raw_times(&c, &q1, runs, |_| user_args(true));
         let plans_after = json!({
-            "failures_of_one_user_7d": plan(&c, &q1_sql),
+            "failures_of_one_user_7d_tail": plan(&c, &q1_sql),
+            "failures_of_one_user_7d_run": plan(&c, q1_run_sql),
             "by_correlation_id": plan(&c, &q2_sql),
             "newest_50": plan(&c, &q3_sql),
-            "api_by_id": plan(&c, &qid_sql),
             "replay_page": plan(&c, &replay_sql),
         });
         eprintln!("what-if: after ANALYZE ({analyze_s:.1} s): failures query {} / heavy users {}; plans {plans_after}", pcts(&mut m1a), pcts(&mut m1ah));

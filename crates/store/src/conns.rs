@@ -76,6 +76,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/sqlite-log/0007_signin_blocks.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/sqlite-log/0008_signin_runs.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

@@ -14,9 +14,19 @@
 //!   such an id is found by its time (the blocks whose time range holds it) and this
 //!   list, with no index entry of its own.
 //!
-//! Every other way in is a key row: (kind, key, tenant, block, positions) for each
-//! distinct user, user id, application and address of a block, and for each id or
-//! correlation id that does not carry its time (one a caller chose, or a test's).
+//! - `keys` (while the block is in the tail, then in its run): the 64-bit hashes
+//!   ([`key_of`]) of its users, user ids, applications and addresses, and of the ids
+//!   and correlation ids that do not carry their time (one a caller chose, or a
+//!   test's), sorted, with their positions.
+//!
+//! Every other way in is by those keys. The newest blocks, the *tail*, are found by
+//! reading their `keys` lists; once the tail holds [`RUN_RECORDS`] records (or
+//! [`RUN_BLOCKS`] blocks) it is sealed into a *run*: one row per distinct key hash of
+//! the run, (run, hash) → the seqs that hold it ([`put_seqs`]), written in hash order
+//! at the end of the table. A batch's writes thus land at the ends of the trees,
+//! never at random places of a tree larger than the cache (session 11's key rows,
+//! keyed by (kind, key), cost a 16 KB page of WAL each and capped ingest at ~7,000
+//! records/s); a lookup reads the tail's lists and one row per run of its window.
 
 use crate::record_pack::{self, Reader};
 use crate::signin_log::{FactsRow, SignInQuery, SignInRow};
@@ -41,6 +51,11 @@ pub(crate) const MAX_SPAN_MS: i64 = 60_000;
 pub(crate) const CORRELATION_LAG_MS: i64 = 2_000;
 /// The most records of one block (positions are 16-bit).
 const MAX_RECORDS: usize = 4096;
+/// The tail is sealed into a run once it holds this many records: a lookup reads at
+/// most this many records' keys lists before the runs, and one row per run.
+pub(crate) const RUN_RECORDS: i64 = 16_384;
+/// … or this many blocks (a quiet server writes blocks of a record or two).
+pub(crate) const RUN_BLOCKS: i64 = 1_024;
 
 /// What a key row names.
 pub(crate) mod kind {
@@ -90,14 +105,129 @@ fn correlation_by_time(correlation_id: &str, created_ms: i64) -> bool {
     time_of_id(correlation_id).is_some_and(|t| (t - created_ms).abs() <= CORRELATION_LAG_MS)
 }
 
-/// The stable 64-bit hash of the lookups list (FNV-1a: stored, so it never changes).
-pub(crate) fn key_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
+/// FNV-1a over `bytes`, from `h`.
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// The stable 64-bit hash of the lookups list (FNV-1a: stored, so it never changes).
+pub(crate) fn key_hash(s: &str) -> u64 {
+    fnv(0xcbf2_9ce4_8422_2325, s.as_bytes())
+}
+
+/// The stable hash a key is stored under in `keys` lists and runs: of its kind, its
+/// tenant (but for ids and correlation ids, which are looked up across tenants: the
+/// tenant of a correlation id is found by it) and itself. Two keys may share a hash:
+/// every record found is checked against the query ([`BlockRecord::answers`]).
+pub(crate) fn key_of(kind: i64, tenant: &str, key: &str) -> u64 {
+    let mut h = fnv(0xcbf2_9ce4_8422_2325, &[kind as u8]);
+    if kind != kind::ID && kind != kind::CORRELATION {
+        h = fnv(fnv(h, tenant.as_bytes()), &[0xff]);
+    }
+    fnv(h, key.as_bytes())
+}
+
+/// The keys of one record: what it is found by other than its time.
+#[allow(clippy::too_many_arguments)]
+fn keys_of_record<'a>(
+    user_key: Option<&'a str>,
+    user_id: Option<&'a str>,
+    app_id: Option<&'a str>,
+    ip: Option<&'a str>,
+    correlation_id: &'a str,
+    id: &'a str,
+    created_ms: i64,
+    mut key: impl FnMut(i64, &'a str),
+) {
+    for (k, v) in [
+        (kind::USER, user_key),
+        (kind::USER_ID, user_id),
+        (kind::APP, app_id),
+        (kind::IP, ip),
+    ] {
+        if let Some(v) = v {
+            key(k, v);
+        }
+    }
+    if !correlation_by_time(correlation_id, created_ms) {
+        key(kind::CORRELATION, correlation_id);
+    }
+    if !id_by_time(id, created_ms) {
+        key(kind::ID, id);
+    }
+}
+
+/// (hash, position) pairs as a sorted list: `[u64 LE hash][u16 LE position]`…, the
+/// layout of `lookups` and `keys`, read by [`lookup`].
+fn hash_list(mut entries: Vec<(u64, u16)>) -> Vec<u8> {
+    entries.sort_unstable();
+    entries.dedup();
+    let mut list = Vec::with_capacity(entries.len() * 10);
+    for (h, pos) in entries {
+        list.extend_from_slice(&h.to_le_bytes());
+        list.extend_from_slice(&pos.to_le_bytes());
+    }
+    list
+}
+
+/// Every (hash, position) pair of a `keys` list, in its order.
+pub(crate) fn hash_entries(list: &[u8]) -> impl Iterator<Item = (u64, u16)> + '_ {
+    list.chunks_exact(10).map(|e| {
+        (
+            u64::from_le_bytes(e[..8].try_into().unwrap_or_default()),
+            u16::from_le_bytes([e[8], e[9]]),
+        )
+    })
+}
+
+/// The `keys` list of stored block `block_id` of `tenant`, from all its records: for a
+/// block written before `keys` lists were (sign-in log migration 8).
+pub(crate) fn keys_of_records(tenant: &str, block_id: i64, records: &[BlockRecord]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    for r in records {
+        let pos = u16::try_from(r.seq - block_id).unwrap_or(u16::MAX);
+        keys_of_record(
+            r.user_key.as_deref(),
+            r.user_id.as_deref(),
+            r.app_id.as_deref(),
+            r.ip.as_deref(),
+            &r.correlation_id,
+            &r.id,
+            r.created_ms,
+            |k, v| entries.push((key_of(k, tenant, v), pos)),
+        );
+    }
+    hash_list(entries)
+}
+
+/// A run's seqs of one key, ascending, as stored: varint deltas from the run's id.
+pub(crate) fn put_seqs(run: i64, seqs: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(seqs.len() * 2);
+    let mut prev = run;
+    for &s in seqs {
+        put_varint(&mut out, (s - prev) as u64);
+        prev = s;
+    }
+    out
+}
+
+/// The seqs of [`put_seqs`], ascending.
+pub(crate) fn read_seqs(run: i64, bytes: &[u8]) -> Result<Vec<i64>> {
+    let mut c = Cursor(bytes);
+    let mut out = Vec::new();
+    let mut prev = run;
+    while !c.0.is_empty() {
+        let d = i64::try_from(c.varint()?).map_err(|_| corrupt("a seq"))?;
+        prev = prev
+            .checked_add(d)
+            .ok_or_else(|| corrupt("a seq past the end"))?;
+        out.push(prev);
+    }
+    Ok(out)
 }
 
 /// The positions in a lookups list whose hash is `h`.
@@ -179,8 +309,8 @@ pub(crate) struct Built {
     pub records: Vec<u8>,
     /// The `facts` column.
     pub facts: Vec<u8>,
-    /// The key rows: (kind, key, positions as u16 LE).
-    pub keys: Vec<(i64, String, Vec<u8>)>,
+    /// The `keys` list ([`key_of`] of each key, with its positions).
+    pub keys: Vec<u8>,
 }
 
 /// Build the block of `plan` with `c` (a compressor prepared with the tenant's
@@ -195,51 +325,31 @@ pub(crate) fn build<'a>(
     let records = frames(&members, RECORD_FRAME, &mut scratch, c, put_record)?;
     let facts = frames(&members, FACTS_FRAME, &mut scratch, c, put_facts)?;
     let mut lookups: Vec<(u64, u16)> = Vec::new();
-    let mut keys: BTreeMap<(i64, &str), Vec<u8>> = BTreeMap::new();
+    let mut keys: Vec<(u64, u16)> = Vec::new();
     for (pos, &s) in members.iter().enumerate() {
         let pos = pos as u16;
-        let mut key = |k: i64, v: &'a str| {
-            keys.entry((k, v))
-                .or_default()
-                .extend_from_slice(&pos.to_le_bytes())
-        };
-        if let Some(v) = &s.user_key {
-            key(kind::USER, v);
-        }
-        if let Some(v) = &s.user_id {
-            key(kind::USER_ID, v);
-        }
-        if let Some(v) = &s.app_id {
-            key(kind::APP, v);
-        }
-        if let Some(v) = &s.ip {
-            key(kind::IP, v);
-        }
+        keys_of_record(
+            s.user_key.as_deref(),
+            s.user_id.as_deref(),
+            s.app_id.as_deref(),
+            s.ip.as_deref(),
+            &s.correlation_id,
+            &s.id,
+            s.created_ms,
+            |k, v| keys.push((key_of(k, &plan.tenant_id, v), pos)),
+        );
         if correlation_by_time(&s.correlation_id, s.created_ms) {
             lookups.push((key_hash(&s.correlation_id), pos));
-        } else {
-            key(kind::CORRELATION, &s.correlation_id);
         }
         if id_by_time(&s.id, s.created_ms) {
             lookups.push((key_hash(&s.id), pos));
-        } else {
-            key(kind::ID, &s.id);
         }
     }
-    lookups.sort_unstable();
-    let mut list = Vec::with_capacity(lookups.len() * 10);
-    for (h, pos) in lookups {
-        list.extend_from_slice(&h.to_le_bytes());
-        list.extend_from_slice(&pos.to_le_bytes());
-    }
     Ok(Built {
-        lookups: list,
+        lookups: hash_list(lookups),
         records,
         facts,
-        keys: keys
-            .into_iter()
-            .map(|((k, v), p)| (k, v.to_string(), p))
-            .collect(),
+        keys: hash_list(keys),
     })
 }
 
@@ -658,33 +768,4 @@ pub(crate) fn way(q: &SignInQuery) -> Way {
     } else {
         Way::Tenant
     }
-}
-
-/// The key rows of a stored block, from its records (a purge deletes them with it).
-pub(crate) fn keys_of(records: &[BlockRecord]) -> Vec<(i64, String)> {
-    let mut keys: Vec<(i64, String)> = Vec::new();
-    for r in records {
-        let as_stored = |k: i64, v: &Option<String>| v.clone().map(|v| (k, v));
-        keys.extend(as_stored(kind::USER, &r.user_key));
-        keys.extend(as_stored(kind::USER_ID, &r.user_id));
-        keys.extend(as_stored(kind::APP, &r.app_id));
-        keys.extend(as_stored(kind::IP, &r.ip));
-        if !correlation_by_time(&r.correlation_id, r.created_ms) {
-            keys.push((kind::CORRELATION, r.correlation_id.clone()));
-        }
-        if !id_by_time(&r.id, r.created_ms) {
-            keys.push((kind::ID, r.id.clone()));
-        }
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
-/// Positions (u16 LE) as a list.
-pub(crate) fn positions(bytes: &[u8]) -> Vec<u16> {
-    bytes
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
-        .collect()
 }

@@ -1,11 +1,14 @@
 //! The SQLite side of the sign-in log's blocks (docs/design/sign-in-log-blocks.md,
-//! `crate::signin_block`): a batch written as one block per tenant and its key rows,
-//! and queries answered from blocks first (their seqs are newer than every row's),
-//! then from the rows written before (`crate::sqlite_signin_log`).
+//! `crate::signin_block`): a batch written as one block per tenant with its `keys`
+//! list in the tail, the tail sealed into runs, and queries answered from blocks first
+//! (their seqs are newer than every row's), then from the rows written before
+//! (`crate::sqlite_signin_log`).
 
 use crate::conns::{all, exec, one};
 use crate::record_pack::{Packed, Reader};
-use crate::signin_block::{self as block, kind, BlockRecord, Stored, Way, MAX_SPAN_MS};
+use crate::signin_block::{
+    self as block, kind, BlockRecord, Stored, Way, MAX_SPAN_MS, RUN_BLOCKS, RUN_RECORDS,
+};
 use crate::signin_log::{FactsRow, SignInQuery, SignInRow};
 use crate::{Result, SqliteStore, StoreError};
 use portvakt_core::signin::StoredSignIn;
@@ -55,15 +58,15 @@ pub(crate) fn append(
         "INSERT INTO signin_blocks (id, tenant_id, n, min_ms, max_ms, dict_id, lookups, records, facts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
-    let mut key = tx.prepare_cached(
-        "INSERT INTO signin_block_keys (kind, key, tenant_id, block_id, positions) VALUES (?, ?, ?, ?, ?)",
-    )?;
+    let mut tail =
+        tx.prepare_cached("INSERT INTO signin_tail (block_id, n, keys) VALUES (?, ?, ?)")?;
     for (p, (dict_id, b)) in plans.iter().zip(&built) {
         let id = next;
+        let n = p.members.len() as i64;
         ins.execute(params![
             id,
             p.tenant_id,
-            p.members.len() as i64,
+            n,
             p.min_ms,
             p.max_ms,
             dict_id,
@@ -71,13 +74,11 @@ pub(crate) fn append(
             b.records,
             b.facts
         ])?;
-        for (k, v, positions) in &b.keys {
-            key.execute(params![k, v, p.tenant_id, id, positions])?;
-        }
+        tail.execute(params![id, n, b.keys])?;
         for (pos, &i) in p.members.iter().enumerate() {
             seqs[i] = id + pos as i64;
         }
-        next += p.members.len() as i64;
+        next += n;
     }
     exec(
         tx,
@@ -85,7 +86,114 @@ pub(crate) fn append(
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [next - 1],
     )?;
+    seal(s, tx)?;
     Ok((packed, seqs))
+}
+
+/// The most runs one append seals: after an upgrade (migration 8 puts every block
+/// written before into the tail) the tail shrinks by this many runs an append rather
+/// than in one long transaction.
+const SEALS_PER_APPEND: usize = 4;
+
+/// Seal the tail into runs while it holds [`RUN_RECORDS`] records or [`RUN_BLOCKS`]
+/// blocks.
+fn seal(s: &SqliteStore, tx: &Transaction<'_>) -> Result<()> {
+    for _ in 0..SEALS_PER_APPEND {
+        let (blocks, records): (i64, i64) = one(
+            tx,
+            "SELECT count(*), coalesce(sum(n), 0) FROM signin_tail",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .unwrap_or((0, 0));
+        if blocks < RUN_BLOCKS && records < RUN_RECORDS {
+            break;
+        }
+        seal_run(s, tx)?;
+    }
+    Ok(())
+}
+
+/// A tail block as sealing reads it: (id, n, keys, dict id, tenant, min ms, max ms).
+type TailBlock = (i64, i64, Option<Vec<u8>>, i64, String, i64, i64);
+
+/// Seal the oldest tail blocks, up to [`RUN_RECORDS`] records (at least one block),
+/// into a run: one `signin_run_keys` row per distinct key hash, written in hash order
+/// after every older run's (the run is the key's first column), and the blocks leave
+/// the tail.
+fn seal_run(s: &SqliteStore, tx: &Transaction<'_>) -> Result<()> {
+    let candidates: Vec<TailBlock> = all(
+        tx,
+        "SELECT t.block_id, t.n, t.keys, b.dict_id, b.tenant_id, b.min_ms, b.max_ms
+           FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id
+          ORDER BY t.block_id LIMIT ?",
+        [RUN_BLOCKS],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        },
+    )?;
+    let mut records = 0i64;
+    let mut taken = Vec::new();
+    for b in candidates {
+        if !taken.is_empty() && records + b.1 > RUN_RECORDS {
+            break;
+        }
+        records += b.1;
+        taken.push(b);
+    }
+    let (Some(first), Some(last)) = (taken.first(), taken.last()) else {
+        // Tail rows whose blocks are gone: nothing to seal, only to forget.
+        exec(tx, "DELETE FROM signin_tail", [])?;
+        return Ok(());
+    };
+    let (run, last_block, last_seq) = (first.0, last.0, last.0 + last.1 - 1);
+    let mut by_hash: HashMap<u64, Vec<i64>> = HashMap::new();
+    let (mut min_ms, mut max_ms) = (i64::MAX, i64::MIN);
+    for (id, n, keys, dict_id, tenant, lo, hi) in &taken {
+        min_ms = min_ms.min(*lo);
+        max_ms = max_ms.max(*hi);
+        let keys = match keys {
+            Some(k) => k.clone(),
+            // Written before `keys` lists were: from its records.
+            None => match block_records(s, tx, &(*id, *n, *dict_id, None)) {
+                Ok(r) => block::keys_of_records(tenant, *id, &r),
+                Err(e) => {
+                    tracing::warn!(block = id, error = %e, "a sign-in block that cannot be read is sealed without its keys: it is found by its tenant and time only");
+                    Vec::new()
+                }
+            },
+        };
+        for (h, pos) in block::hash_entries(&keys) {
+            by_hash.entry(h).or_default().push(id + i64::from(pos));
+        }
+    }
+    // In the primary key's order, so the run's rows are appended, not scattered.
+    let mut rows: Vec<(i64, Vec<i64>)> = by_hash.into_iter().map(|(h, v)| (h as i64, v)).collect();
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut ins =
+        tx.prepare_cached("INSERT INTO signin_run_keys (run, hash, seqs) VALUES (?, ?, ?)")?;
+    for (h, seqs) in rows {
+        ins.execute(params![run, h, block::put_seqs(run, &seqs)])?;
+    }
+    exec(
+        tx,
+        "INSERT INTO signin_runs (id, last_seq, min_ms, max_ms) VALUES (?, ?, ?, ?)",
+        params![run, last_seq, min_ms, max_ms],
+    )?;
+    exec(
+        tx,
+        "DELETE FROM signin_tail WHERE block_id <= ?",
+        [last_block],
+    )?;
+    Ok(())
 }
 
 /// A block's row as a query reads it: (id, n, dict id, positions if by key rows).
@@ -187,15 +295,16 @@ pub(crate) fn signins(
             }
         }
         Way::Id { kind, key, time } => {
-            let mut heads = by_key(
+            let mut heads: Vec<Head> = Vec::new();
+            keyed(
                 c,
-                kind,
-                &key,
+                block::key_of(kind, &q.tenant_id, &key),
                 Some(&q.tenant_id),
-                before,
-                i64::MIN,
-                i64::MAX,
-                i64::MAX,
+                (before, i64::MIN, i64::MAX),
+                &mut |h, _| {
+                    heads.push(h);
+                    Ok(true)
+                },
             )?;
             if let Some((t, lag)) = time {
                 heads.extend(
@@ -211,33 +320,13 @@ pub(crate) fn signins(
                 }
             }
         }
-        Way::Key(kind, key) => {
-            let mut cursor = before;
-            loop {
-                let heads = by_key(
-                    c,
-                    kind,
-                    &key,
-                    Some(&q.tenant_id),
-                    cursor,
-                    since,
-                    until,
-                    CHUNK,
-                )?;
-                let Some(last) = heads.last() else { break };
-                cursor = last.0;
-                let mut more = true;
-                for h in &heads {
-                    more = take(c, h)?;
-                    if !more {
-                        break;
-                    }
-                }
-                if !more || (heads.len() as i64) < CHUNK {
-                    break;
-                }
-            }
-        }
+        Way::Key(kind, key) => keyed(
+            c,
+            block::key_of(kind, &q.tenant_id, &key),
+            Some(&q.tenant_id),
+            (before, since, until),
+            &mut |h, _| take(c, &h),
+        )?,
         Way::Tenant => {
             let mut cursor = before;
             loop {
@@ -294,37 +383,105 @@ fn group_ids(c: &Connection, hash: &str) -> Result<Option<String>> {
     )
 }
 
-/// The blocks whose key rows name (kind, key), of `tenant` (any for `None`), newest
-/// first, older than `before`, their time range meeting [since, until), at most
-/// `limit`.
-#[allow(clippy::too_many_arguments)]
-fn by_key(
+/// Visit the blocks that may hold key hash `h` ([`block::key_of`]), of `tenant` (any
+/// for `None`), newest first, with the positions that may hold it (all for a block
+/// without a `keys` list) and the block's tenant: first the tail's blocks by their
+/// `keys` lists, then each run's row of `h`. `window` is (before, since, until): seqs
+/// older than `before`, blocks whose time range meets [since, until). Stops when
+/// `visit` returns false.
+fn keyed(
     c: &Connection,
-    kind: i64,
-    key: &str,
+    h: u64,
     tenant: Option<&str>,
-    before: i64,
-    since: i64,
-    until: i64,
-    limit: i64,
-) -> Result<Vec<Head>> {
-    all(
+    window: (i64, i64, i64),
+    visit: &mut dyn FnMut(Head, String) -> Result<bool>,
+) -> Result<()> {
+    let (before, since, until) = window;
+    // A block without a `keys` list (None): all its positions.
+    let tail: Vec<(Head, String)> = all(
         c,
-        "SELECT b.id, b.n, b.dict_id, k.positions FROM signin_block_keys k
-           JOIN signin_blocks b ON b.id = k.block_id
-          WHERE k.kind = ?1 AND k.key = ?2 AND (?3 IS NULL OR k.tenant_id = ?3) AND k.block_id < ?4
-            AND b.max_ms >= ?5 AND b.min_ms < ?6
-          ORDER BY k.block_id DESC LIMIT ?7",
-        params![kind, key, tenant, before, since, until, limit],
+        "SELECT t.block_id, t.n, b.dict_id, b.tenant_id, t.keys
+           FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id
+          WHERE t.block_id < ?1 AND b.max_ms >= ?2 AND b.min_ms < ?3
+            AND (?4 IS NULL OR b.tenant_id = ?4)
+          ORDER BY t.block_id DESC",
+        params![before, since, until, tenant],
         |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
-            ))
+            let keys: Option<Vec<u8>> = r.get(4)?;
+            let positions = keys.map(|k| block::lookup(&k, h));
+            Ok(((r.get(0)?, r.get(1)?, r.get(2)?, positions), r.get(3)?))
         },
-    )
+    )?;
+    for (head, t) in tail {
+        if head.3.as_ref().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        if !visit(head, t)? {
+            return Ok(());
+        }
+    }
+    let runs: Vec<i64> = all(
+        c,
+        "SELECT id FROM signin_runs WHERE id < ?1 AND max_ms >= ?2 AND min_ms < ?3 ORDER BY id DESC",
+        params![before, since, until],
+        |r| Ok(r.get(0)?),
+    )?;
+    let mut st_seqs =
+        c.prepare_cached("SELECT seqs FROM signin_run_keys WHERE run = ? AND hash = ?")?;
+    let mut st_block = c.prepare_cached(
+        "SELECT id, n, dict_id, tenant_id, min_ms, max_ms FROM signin_blocks
+          WHERE id <= ? ORDER BY id DESC LIMIT 1",
+    )?;
+    for run in runs {
+        let Some(bytes) = st_seqs
+            .query_row(params![run, h as i64], |r| r.get::<_, Vec<u8>>(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?
+        else {
+            continue;
+        };
+        let seqs = block::read_seqs(run, &bytes)?;
+        // Newest first, a block at a time.
+        let mut i = seqs.partition_point(|&q| q < before);
+        while i > 0 {
+            let seq = seqs[i - 1];
+            let found = st_block
+                .query_row([seq], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            // No block at or before it: the run's older seqs were purged too.
+            let Some((id, n, dict_id, t, lo, hi)) = found else {
+                break;
+            };
+            let mut positions = Vec::new();
+            while i > 0 && seqs[i - 1] >= id {
+                if seqs[i - 1] < id + n {
+                    positions.push(u16::try_from(seqs[i - 1] - id).unwrap_or(u16::MAX));
+                }
+                i -= 1;
+            }
+            let wanted = tenant.is_none_or(|w| w == t) && hi >= since && lo < until;
+            if wanted && !positions.is_empty() && !visit((id, n, dict_id, Some(positions)), t)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The blocks that may hold an id carrying time `t` (a record within `lag` of it),
@@ -366,44 +523,43 @@ pub(crate) fn tenant_of(
     c: &Connection,
     correlation_id: &str,
 ) -> Result<Option<(String, i64)>> {
-    let mut found: Vec<(Head, String)> = all(
+    // The lookups and `keys` lists hold hashes: the record itself decides.
+    let find = |h: &Head| -> Result<Option<i64>> {
+        Ok(block_records(s, c, h)?
+            .into_iter()
+            .find(|r| r.correlation_id == correlation_id)
+            .map(|r| r.seq))
+    };
+    let mut best: Option<(String, i64)> = None;
+    keyed(
         c,
-        "SELECT b.id, b.n, b.dict_id, k.positions, k.tenant_id FROM signin_block_keys k
-           JOIN signin_blocks b ON b.id = k.block_id
-          WHERE k.kind = ?1 AND k.key = ?2 ORDER BY k.block_id DESC LIMIT 1",
-        params![kind::CORRELATION, correlation_id],
-        |r| {
-            Ok((
-                (
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
-                ),
-                r.get(4)?,
-            ))
+        block::key_of(kind::CORRELATION, "", correlation_id),
+        None,
+        (i64::MAX, i64::MIN, i64::MAX),
+        &mut |h, tenant| match find(&h)? {
+            Some(seq) => {
+                best = Some((tenant, seq));
+                Ok(false)
+            }
+            None => Ok(true),
         },
     )?;
     if let Some(t) = block::time_of_id(correlation_id) {
-        found.extend(by_time(
-            c,
-            None,
-            t,
-            block::CORRELATION_LAG_MS,
-            correlation_id,
-        )?);
-    }
-    found.sort_by_key(|f| std::cmp::Reverse(f.0 .0));
-    for (h, tenant) in found {
-        // The lookups hold hashes: the record itself decides.
-        if let Some(r) = block_records(s, c, &h)?
-            .into_iter()
-            .find(|r| r.correlation_id == correlation_id)
-        {
-            return Ok(Some((tenant, r.seq)));
+        let mut found = by_time(c, None, t, block::CORRELATION_LAG_MS, correlation_id)?;
+        found.sort_by_key(|f| std::cmp::Reverse(f.0 .0));
+        for (h, tenant) in found {
+            if best.as_ref().is_some_and(|b| b.1 > h.0 + h.1) {
+                break;
+            }
+            if let Some(seq) = find(&h)? {
+                if best.as_ref().is_none_or(|b| seq > b.1) {
+                    best = Some((tenant, seq));
+                }
+                break;
+            }
         }
     }
-    Ok(None)
+    Ok(best)
 }
 
 /// The facts of the tenant's block records since `since_ms`, older than `before`,
@@ -468,45 +624,38 @@ pub(crate) fn count(c: &Connection, tenant_id: &str) -> Result<u64> {
 }
 
 /// Delete whole blocks whose newest record is older than `before_ms`, oldest first,
-/// with their key rows, as many as hold at most `batch` records (at least one block
-/// if any is due); returns the records deleted.
-pub(crate) fn purge(
-    s: &SqliteStore,
-    tx: &Transaction<'_>,
-    before_ms: i64,
-    batch: u32,
-) -> Result<u64> {
-    let due: Vec<(i64, i64, i64, String)> = all(
+/// as many as hold at most `batch` records (at least one block if any is due), and
+/// the runs none of whose blocks are left; returns the records deleted.
+pub(crate) fn purge(tx: &Transaction<'_>, before_ms: i64, batch: u32) -> Result<u64> {
+    let due: Vec<(i64, i64)> = all(
         tx,
-        "SELECT id, n, dict_id, tenant_id FROM signin_blocks INDEXED BY signin_blocks_time
+        "SELECT id, n FROM signin_blocks INDEXED BY signin_blocks_time
           WHERE min_ms < ?1 AND max_ms < ?1 ORDER BY min_ms LIMIT ?2",
         params![before_ms, i64::from(batch.max(1))],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let mut deleted = 0u64;
-    let mut del_key = tx.prepare_cached(
-        "DELETE FROM signin_block_keys WHERE kind = ? AND key = ? AND tenant_id = ? AND block_id = ?",
-    )?;
-    for (id, n, dict_id, tenant) in due {
+    let mut newest = i64::MIN;
+    for (id, n) in due {
         if deleted > 0 && deleted + n as u64 > u64::from(batch) {
             break;
         }
-        // Its key rows are those its records name. A block that cannot be read is
-        // deleted all the same; its key rows, if any are left, lead nowhere (a query
-        // joins them to their block).
-        let keys = block_records(s, tx, &(id, n, dict_id, None)).map(|r| block::keys_of(&r));
-        match keys {
-            Ok(keys) => {
-                for (k, v) in keys {
-                    del_key.execute(params![k, v, tenant, id])?;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(block = id, error = %e, "a sign-in block that cannot be read is purged without reading its keys")
-            }
-        }
         exec(tx, "DELETE FROM signin_blocks WHERE id = ?", [id])?;
+        exec(tx, "DELETE FROM signin_tail WHERE block_id = ?", [id])?;
         deleted += n as u64;
+        newest = newest.max(id);
+    }
+    // A run goes when its last block has: its rows are a range of the key table.
+    let runs: Vec<(i64, i64)> = all(
+        tx,
+        "SELECT r.id, r.last_seq FROM signin_runs r WHERE r.id <= ?1
+            AND NOT EXISTS (SELECT 1 FROM signin_blocks b WHERE b.id BETWEEN r.id AND r.last_seq)",
+        [newest],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (run, _) in runs {
+        exec(tx, "DELETE FROM signin_run_keys WHERE run = ?", [run])?;
+        exec(tx, "DELETE FROM signin_runs WHERE id = ?", [run])?;
     }
     Ok(deleted)
 }
@@ -587,15 +736,28 @@ mod tests {
             2,
             "a block per tenant"
         );
-        assert_eq!(
-            count(
-                &s,
-                "SELECT count(*) FROM signin_block_keys WHERE kind IN (4, 5)"
-            )
-            .await,
-            3,
-            "key rows only for the three ids without their time"
-        );
+        // Keys only for the three ids without their time; the others are found by it.
+        let lists: Vec<Vec<u8>> = s
+            .log_read(|c| {
+                crate::conns::all(c, "SELECT keys FROM signin_tail", [], |r| Ok(r.get(0)?))
+            })
+            .expect("keys");
+        let keyed = |k: i64, v: &str| {
+            let h = super::block::key_of(k, "", v);
+            lists.iter().any(|l| !super::block::lookup(l, h).is_empty())
+        };
+        let without_time: Vec<&str> = batch
+            .iter()
+            .flat_map(|r| {
+                [
+                    (super::kind::ID, &r.id),
+                    (super::kind::CORRELATION, &r.correlation_id),
+                ]
+            })
+            .filter(|(k, v)| keyed(*k, v))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(without_time.len(), 3, "{without_time:?}");
         for r in &batch {
             let by_id = s
                 .signins(
@@ -797,9 +959,9 @@ mod tests {
         assert_eq!(purged, 30 + 7, "the rows and the first block");
         assert_eq!(s.count_signins("t").await.expect("left"), 45 - 7);
         assert_eq!(
-            count(&s, "SELECT count(*) FROM signin_block_keys WHERE block_id NOT IN (SELECT id FROM signin_blocks)").await,
+            count(&s, "SELECT count(*) FROM signin_tail WHERE block_id NOT IN (SELECT id FROM signin_blocks)").await,
             0,
-            "a purged block's key rows go with it"
+            "a purged block leaves the tail"
         );
         // A seq is never given again, even when every record has gone.
         while s.purge_signins(i64::MAX, 1000).await.expect("all") > 0 {}
@@ -839,6 +1001,182 @@ mod tests {
         assert_eq!(
             s.signins(&q("t"), false).await.expect("intact").rows.len(),
             40
+        );
+    }
+
+    /// Every record of `tenant` with user `user` (all users for `None`) in [since,
+    /// until), newest first, read in pages of 37, as ids.
+    async fn paged(
+        s: &SqliteStore,
+        tenant: &str,
+        user: Option<&str>,
+        ip: Option<&str>,
+        window: (Option<i64>, Option<i64>),
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let page = s
+                .signins(
+                    &SignInQuery {
+                        user: user.map(str::to_string),
+                        ip: ip.map(str::to_string),
+                        since_ms: window.0,
+                        until_ms: window.1,
+                        before_seq: before,
+                        limit: 37,
+                        ..q(tenant)
+                    },
+                    false,
+                )
+                .await
+                .expect("page");
+            out.extend(page.rows.iter().map(|r| r.id.clone()));
+            match page.next {
+                Some(n) => before = Some(n),
+                None => return out,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sealed_tail_is_found_through_its_runs_as_it_was_in_the_tail() {
+        let s = SqliteStore::in_memory().await.expect("store");
+        // 1,100 batches of a record of each of two tenants: 2,200 blocks, two runs of
+        // RUN_BLOCKS blocks and a tail. Every 97th record has a correlation id of the
+        // caller's (no time): found by its key.
+        let mut all: Vec<StoredSignIn> = Vec::new();
+        for n in 0..1_100u32 {
+            let t = T0 + i64::from(n) * 1_000;
+            let mut batch = vec![rec(n, t, "t"), rec(n + 5_000, t, "u")];
+            batch[1].ip = Some(format!("198.51.100.{}", n % 5));
+            if n % 97 == 0 {
+                batch[0].correlation_id = format!("caller-{n}");
+            }
+            s.append_signins(&batch).await.expect("append");
+            all.extend(batch);
+        }
+        let runs = count(&s, "SELECT count(*) FROM signin_runs").await;
+        let tail = count(&s, "SELECT count(*) FROM signin_tail").await;
+        assert_eq!(runs, 2, "two runs sealed");
+        assert_eq!(tail, 2_200 - 2 * super::RUN_BLOCKS, "the rest in the tail");
+        fn want(
+            all: &[StoredSignIn],
+            tenant: &str,
+            user: Option<&str>,
+            ip: Option<&str>,
+            since: i64,
+            until: i64,
+        ) -> Vec<String> {
+            let mut v: Vec<&StoredSignIn> = all
+                .iter()
+                .filter(|r| {
+                    r.tenant_id == tenant
+                        && user.is_none_or(|u| r.user_key.as_deref() == Some(u))
+                        && ip.is_none_or(|i| r.ip.as_deref() == Some(i))
+                        && r.created_ms >= since
+                        && r.created_ms < until
+                })
+                .collect();
+            v.reverse();
+            v.into_iter().map(|r| r.id.clone()).collect()
+        }
+        // Over the tail and both runs, and windows across their borders.
+        for (since, until) in [
+            (None, None),
+            (Some(T0 + 500_000), Some(T0 + 1_050_000)),
+            (Some(T0 + 1_030_000), None),
+            (None, Some(T0 + 2_000)),
+        ] {
+            let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
+            let got = paged(&s, "t", Some("user1"), None, (since, until)).await;
+            assert_eq!(
+                got,
+                want(&all, "t", Some("user1"), None, lo, hi),
+                "{since:?}..{until:?}"
+            );
+            assert!(!got.is_empty(), "{since:?}..{until:?}");
+            // An address both tenants use: each finds its own records only.
+            let got = paged(&s, "u", None, Some("198.51.100.3"), (since, until)).await;
+            assert_eq!(got, want(&all, "u", None, Some("198.51.100.3"), lo, hi));
+            assert!(paged(&s, "u", None, Some("203.0.113.9"), (since, until))
+                .await
+                .is_empty());
+        }
+        for r in all
+            .iter()
+            .filter(|r| r.correlation_id.starts_with("caller-"))
+        {
+            let got = s
+                .signins(
+                    &SignInQuery {
+                        correlation_id: Some(r.correlation_id.clone()),
+                        ..q("t")
+                    },
+                    false,
+                )
+                .await
+                .expect("by correlation id");
+            assert_eq!(
+                got.rows.iter().map(|x| &x.id).collect::<Vec<_>>(),
+                vec![&r.id]
+            );
+            assert_eq!(
+                s.signin_tenant(&r.correlation_id)
+                    .await
+                    .expect("tenant")
+                    .as_deref(),
+                Some("t")
+            );
+        }
+        // Blocks written before `keys` lists (migration 8 puts them in the tail with
+        // none): found by their records, and sealed from them by the next appends.
+        s.log_write(|c| {
+            Ok(c.execute_batch(
+                "DELETE FROM signin_run_keys; DELETE FROM signin_runs; DELETE FROM signin_tail;
+                 INSERT INTO signin_tail (block_id, n, keys) SELECT id, n, NULL FROM signin_blocks;",
+            )?)
+        })
+        .expect("as before migration 8");
+        assert_eq!(
+            paged(&s, "t", Some("user0"), None, (None, None)).await,
+            want(&all, "t", Some("user0"), None, i64::MIN, i64::MAX)
+        );
+        let last = rec(9_999, T0 + 2_000_000, "t");
+        s.append_signins(std::slice::from_ref(&last))
+            .await
+            .expect("append");
+        all.push(last);
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_runs").await,
+            2,
+            "sealed again from the records"
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_run_keys WHERE run NOT IN (SELECT id FROM signin_runs)").await,
+            0
+        );
+        for user in ["user0", "user1", "user2"] {
+            assert_eq!(
+                paged(&s, "t", Some(user), None, (None, None)).await,
+                want(&all, "t", Some(user), None, i64::MIN, i64::MAX),
+                "{user}"
+            );
+        }
+        // Retention inside the second run: the first run goes with its keys, the
+        // second stays for the blocks it still has, and lookups stay exact.
+        let cutoff = T0 + 700_000;
+        while s.purge_signins(cutoff, 500).await.expect("purge") > 0 {}
+        assert_eq!(count(&s, "SELECT count(*) FROM signin_runs").await, 1);
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_run_keys WHERE run NOT IN (SELECT id FROM signin_runs)").await,
+            0,
+            "a purged run's keys go with it"
+        );
+        all.retain(|r| r.created_ms >= cutoff);
+        assert_eq!(
+            paged(&s, "t", Some("user2"), None, (None, None)).await,
+            want(&all, "t", Some("user2"), None, i64::MIN, i64::MAX)
         );
     }
 }

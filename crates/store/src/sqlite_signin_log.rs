@@ -551,7 +551,7 @@ impl SignInLog for SqliteStore {
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64> {
         let n = self.log_transaction(|tx| {
             // Whole blocks whose newest record is due, then rows.
-            let blocks = crate::sqlite_signin_blocks::purge(self, tx, before_ms, batch)?;
+            let blocks = crate::sqlite_signin_blocks::purge(tx, before_ms, batch)?;
             let batch = u64::from(batch).saturating_sub(blocks);
             if batch == 0 {
                 return Ok(blocks as usize);

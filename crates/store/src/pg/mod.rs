@@ -43,6 +43,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_signin_blocks.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_signin_runs.sql"),
+    ),
 ];
 
 /// Send a notice on the change channel ([`notify`]).

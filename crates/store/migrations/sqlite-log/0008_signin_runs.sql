@@ -1,0 +1,31 @@
+-- Key lookups by tail and runs (docs/design/sign-in-log-blocks.md, "Tail and runs"):
+-- migration 7's key rows, keyed by (kind, key, …), put each insert at a random place
+-- of a tree far larger than the cache, a 16 KB page of WAL each. Now a block's keys
+-- travel with it as a sorted hash list while it is in the tail, and the tail is
+-- sealed into runs whose rows are written in (run, hash) order, at the end of the
+-- table.
+--
+-- The blocks written in the tail since the last run, with their `keys` lists (hash,
+-- position; NULL for a block written before this migration: its records decide).
+CREATE TABLE signin_tail (
+    block_id INTEGER PRIMARY KEY,
+    n        INTEGER NOT NULL,
+    keys     BLOB
+);
+-- A run: the blocks with ids from `id` to `last_seq`, and their time range.
+CREATE TABLE signin_runs (
+    id       INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    min_ms   INTEGER NOT NULL,
+    max_ms   INTEGER NOT NULL
+);
+-- Per run, per distinct key hash, the seqs that hold it (varint deltas from the run).
+CREATE TABLE signin_run_keys (
+    run  INTEGER NOT NULL,
+    hash INTEGER NOT NULL,
+    seqs BLOB NOT NULL,
+    PRIMARY KEY (run, hash)
+) WITHOUT ROWID;
+-- Every block written before joins the tail; the next appends seal it into runs.
+INSERT INTO signin_tail (block_id, n, keys) SELECT id, n, NULL FROM signin_blocks;
+DROP TABLE signin_block_keys;
