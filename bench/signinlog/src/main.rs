@@ -681,7 +681,7 @@ async fn run(
     // Bytes per record, and the query plans, on a plain connection.
     let c = rusqlite::Connection::open(&log).expect("open signins.db");
     // The store's statements over blocks (store::sqlite_signin_blocks).
-    let q1_sql = format!("SELECT t.block_id, t.n, b.dict_id, b.tenant_id, t.keys FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id WHERE t.block_id < 9223372036854775807 AND b.max_ms >= {week} AND b.min_ms < 9223372036854775807 AND b.tenant_id = '{t0}' ORDER BY t.block_id DESC");
+    let q1_sql = format!("SELECT t.block_id, t.n, b.dict_id, b.tenant_id, t.keys FROM signin_tail t CROSS JOIN signin_blocks b ON b.id = t.block_id WHERE t.block_id < 9223372036854775807 AND b.max_ms >= {week} AND b.min_ms < 9223372036854775807 AND b.tenant_id = '{t0}' ORDER BY t.block_id DESC");
     let q1_run_sql = "SELECT seqs FROM signin_run_keys WHERE run = 1 AND hash = 42";
     let q1_block_sql = "SELECT id, n, dict_id, tenant_id, min_ms, max_ms FROM signin_blocks WHERE id <= 4242 ORDER BY id DESC LIMIT 1";
     let q2_sql = format!("SELECT id FROM signin_blocks INDEXED BY signin_blocks_time WHERE min_ms BETWEEN {week} AND {week} + 62000 AND max_ms >= {week} AND tenant_id = '{t0}'");

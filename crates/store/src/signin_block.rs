@@ -71,6 +71,9 @@ pub(crate) mod kind {
     pub const CORRELATION: i64 = 4;
     /// A record id that does not carry its time.
     pub const ID: i64 = 5;
+    /// The user key of a record whose status is not success, with that status: "the
+    /// sign-in failures of the account" (the story's query) reads only them.
+    pub const USER_STATUS: i64 = 6;
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -133,31 +136,63 @@ pub(crate) fn key_of(kind: i64, tenant: &str, key: &str) -> u64 {
 
 /// The keys of one record: what it is found by other than its time.
 #[allow(clippy::too_many_arguments)]
-fn keys_of_record<'a>(
-    user_key: Option<&'a str>,
-    user_id: Option<&'a str>,
-    app_id: Option<&'a str>,
-    ip: Option<&'a str>,
-    correlation_id: &'a str,
-    id: &'a str,
-    created_ms: i64,
-    mut key: impl FnMut(i64, &'a str),
+/// The fields of a record its keys are made of.
+pub(crate) struct KeyFields<'a> {
+    /// The user key.
+    pub user_key: Option<&'a str>,
+    /// The user's id.
+    pub user_id: Option<&'a str>,
+    /// The client id.
+    pub app_id: Option<&'a str>,
+    /// The client address.
+    pub ip: Option<&'a str>,
+    /// The status code.
+    pub status: u8,
+    /// The correlation id.
+    pub correlation_id: &'a str,
+    /// The record id.
+    pub id: &'a str,
+    /// `createdDateTime` (ms).
+    pub created_ms: i64,
+}
+
+/// The key of a user and a status other than success ([`kind::USER_STATUS`]).
+pub(crate) fn user_status_key(user_key: &str, status: u8) -> String {
+    format!("{status}\u{0}{user_key}")
+}
+
+/// The keys of one record of `tenant` other than its time, as `(kind, hash)`: each
+/// to `key` (users, user ids, clients, addresses, a user's failures: the block's
+/// `keys` list) or to `id` (ids and correlation ids without their time: a row each in
+/// `signin_id_keys`, found without a time window).
+fn keys_of_record(
+    tenant: &str,
+    f: &KeyFields<'_>,
+    mut key: impl FnMut(u64),
+    mut id: impl FnMut(u64),
 ) {
     for (k, v) in [
-        (kind::USER, user_key),
-        (kind::USER_ID, user_id),
-        (kind::APP, app_id),
-        (kind::IP, ip),
+        (kind::USER, f.user_key),
+        (kind::USER_ID, f.user_id),
+        (kind::APP, f.app_id),
+        (kind::IP, f.ip),
     ] {
         if let Some(v) = v {
-            key(k, v);
+            key(key_of(k, tenant, v));
         }
     }
-    if !correlation_by_time(correlation_id, created_ms) {
-        key(kind::CORRELATION, correlation_id);
+    if let (Some(u), true) = (f.user_key, f.status != 0) {
+        key(key_of(
+            kind::USER_STATUS,
+            tenant,
+            &user_status_key(u, f.status),
+        ));
     }
-    if !id_by_time(id, created_ms) {
-        key(kind::ID, id);
+    if !correlation_by_time(f.correlation_id, f.created_ms) {
+        id(key_of(kind::CORRELATION, tenant, f.correlation_id));
+    }
+    if !id_by_time(f.id, f.created_ms) {
+        id(key_of(kind::ID, tenant, f.id));
     }
 }
 
@@ -184,24 +219,47 @@ pub(crate) fn hash_entries(list: &[u8]) -> impl Iterator<Item = (u64, u16)> + '_
     })
 }
 
-/// The `keys` list of stored block `block_id` of `tenant`, from all its records: for a
-/// block written before `keys` lists were (sign-in log migration 8).
-pub(crate) fn keys_of_records(tenant: &str, block_id: i64, records: &[BlockRecord]) -> Vec<u8> {
-    let mut entries = Vec::new();
+/// The `keys` list and id keys of stored block `block_id` of `tenant`, from all its
+/// records: for a block written before `keys` lists were (sign-in log migration 8).
+pub(crate) fn keys_of_records(
+    tenant: &str,
+    block_id: i64,
+    records: &[BlockRecord],
+) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
+    let mut keys = Vec::new();
+    let mut ids = Vec::new();
     for r in records {
         let pos = u16::try_from(r.seq - block_id).unwrap_or(u16::MAX);
         keys_of_record(
-            r.user_key.as_deref(),
-            r.user_id.as_deref(),
-            r.app_id.as_deref(),
-            r.ip.as_deref(),
-            &r.correlation_id,
-            &r.id,
-            r.created_ms,
-            |k, v| entries.push((key_of(k, tenant, v), pos)),
+            tenant,
+            &r.key_fields(),
+            |h| keys.push((h, pos)),
+            |h| ids.push((h, pos)),
         );
     }
-    hash_list(entries)
+    (hash_list(keys), id_rows(ids))
+}
+
+/// Id keys as rows: (hash, positions as u16 LE), one per distinct hash.
+fn id_rows(mut ids: Vec<(u64, u16)>) -> Vec<(u64, Vec<u8>)> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (h, pos) in ids {
+        match out.last_mut() {
+            Some((last, p)) if *last == h => p.extend_from_slice(&pos.to_le_bytes()),
+            _ => out.push((h, pos.to_le_bytes().to_vec())),
+        }
+    }
+    out
+}
+
+/// Positions (u16 LE) as a list.
+pub(crate) fn positions(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect()
 }
 
 /// A run's seqs of one key, ascending, as stored: varint deltas from the run's id.
@@ -311,6 +369,9 @@ pub(crate) struct Built {
     pub facts: Vec<u8>,
     /// The `keys` list ([`key_of`] of each key, with its positions).
     pub keys: Vec<u8>,
+    /// The id keys: (hash, positions as u16 LE) of each id and correlation id that
+    /// does not carry its time.
+    pub ids: Vec<(u64, Vec<u8>)>,
 }
 
 /// Build the block of `plan` with `c` (a compressor prepared with the tenant's
@@ -326,17 +387,24 @@ pub(crate) fn build<'a>(
     let facts = frames(&members, FACTS_FRAME, &mut scratch, c, put_facts)?;
     let mut lookups: Vec<(u64, u16)> = Vec::new();
     let mut keys: Vec<(u64, u16)> = Vec::new();
+    let mut ids: Vec<(u64, u16)> = Vec::new();
     for (pos, &s) in members.iter().enumerate() {
         let pos = pos as u16;
+        let f = KeyFields {
+            user_key: s.user_key.as_deref(),
+            user_id: s.user_id.as_deref(),
+            app_id: s.app_id.as_deref(),
+            ip: s.ip.as_deref(),
+            status: s.status,
+            correlation_id: &s.correlation_id,
+            id: &s.id,
+            created_ms: s.created_ms,
+        };
         keys_of_record(
-            s.user_key.as_deref(),
-            s.user_id.as_deref(),
-            s.app_id.as_deref(),
-            s.ip.as_deref(),
-            &s.correlation_id,
-            &s.id,
-            s.created_ms,
-            |k, v| keys.push((key_of(k, &plan.tenant_id, v), pos)),
+            &plan.tenant_id,
+            &f,
+            |h| keys.push((h, pos)),
+            |h| ids.push((h, pos)),
         );
         if correlation_by_time(&s.correlation_id, s.created_ms) {
             lookups.push((key_hash(&s.correlation_id), pos));
@@ -350,6 +418,7 @@ pub(crate) fn build<'a>(
         records,
         facts,
         keys: hash_list(keys),
+        ids: id_rows(ids),
     })
 }
 
@@ -639,6 +708,20 @@ fn read_newest_first<T>(
 }
 
 impl BlockRecord {
+    /// The fields its keys are made of.
+    fn key_fields(&self) -> KeyFields<'_> {
+        KeyFields {
+            user_key: self.user_key.as_deref(),
+            user_id: self.user_id.as_deref(),
+            app_id: self.app_id.as_deref(),
+            ip: self.ip.as_deref(),
+            status: self.status,
+            correlation_id: &self.correlation_id,
+            id: &self.id,
+            created_ms: self.created_ms,
+        }
+    }
+
     /// Does the record answer `q`: every field of the query and its `$filter`, as the
     /// row engines' SQL asks them (`portvakt_core::filter::matches` is that SQL's
     /// reference).
@@ -757,6 +840,8 @@ pub(crate) fn way(q: &SignInQuery) -> Way {
             key: c.clone(),
             time: time_of_id(c).map(|t| (t, CORRELATION_LAG_MS)),
         }
+    } else if let (Some(u), Some(st)) = (&q.user, q.status.filter(|s| *s != 0)) {
+        Way::Key(kind::USER_STATUS, user_status_key(&u.to_lowercase(), st))
     } else if let Some(u) = &q.user {
         Way::Key(kind::USER, u.to_lowercase())
     } else if let Some(u) = &q.user_id {

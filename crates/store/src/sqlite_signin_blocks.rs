@@ -60,6 +60,9 @@ pub(crate) fn append(
     )?;
     let mut tail =
         tx.prepare_cached("INSERT INTO signin_tail (block_id, n, keys) VALUES (?, ?, ?)")?;
+    let mut id_key = tx.prepare_cached(
+        "INSERT INTO signin_id_keys (hash, block_id, positions) VALUES (?, ?, ?)",
+    )?;
     for (p, (dict_id, b)) in plans.iter().zip(&built) {
         let id = next;
         let n = p.members.len() as i64;
@@ -75,6 +78,9 @@ pub(crate) fn append(
             b.facts
         ])?;
         tail.execute(params![id, n, b.keys])?;
+        for (h, positions) in &b.ids {
+            id_key.execute(params![*h as i64, id, positions])?;
+        }
         for (pos, &i) in p.members.iter().enumerate() {
             seqs[i] = id + pos as i64;
         }
@@ -164,7 +170,16 @@ fn seal_run(s: &SqliteStore, tx: &Transaction<'_>) -> Result<()> {
             Some(k) => k.clone(),
             // Written before `keys` lists were: from its records.
             None => match block_records(s, tx, &(*id, *n, *dict_id, None)) {
-                Ok(r) => block::keys_of_records(tenant, *id, &r),
+                Ok(r) => {
+                    let (keys, ids) = block::keys_of_records(tenant, *id, &r);
+                    let mut ins = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO signin_id_keys (hash, block_id, positions) VALUES (?, ?, ?)",
+                    )?;
+                    for (h, positions) in ids {
+                        ins.execute(params![h as i64, id, positions])?;
+                    }
+                    keys
+                }
                 Err(e) => {
                     tracing::warn!(block = id, error = %e, "a sign-in block that cannot be read is sealed without its keys: it is found by its tenant and time only");
                     Vec::new()
@@ -295,17 +310,15 @@ pub(crate) fn signins(
             }
         }
         Way::Id { kind, key, time } => {
-            let mut heads: Vec<Head> = Vec::new();
-            keyed(
+            let mut heads: Vec<Head> = by_id_key(
                 c,
                 block::key_of(kind, &q.tenant_id, &key),
                 Some(&q.tenant_id),
-                (before, i64::MIN, i64::MAX),
-                &mut |h, _| {
-                    heads.push(h);
-                    Ok(true)
-                },
-            )?;
+                before,
+            )?
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
             if let Some((t, lag)) = time {
                 heads.extend(
                     by_time(c, Some(&q.tenant_id), t, lag, &key)?
@@ -323,9 +336,9 @@ pub(crate) fn signins(
         Way::Key(kind, key) => keyed(
             c,
             block::key_of(kind, &q.tenant_id, &key),
-            Some(&q.tenant_id),
+            &q.tenant_id,
             (before, since, until),
-            &mut |h, _| take(c, &h),
+            &mut |h| take(c, &h),
         )?,
         Way::Tenant => {
             let mut cursor = before;
@@ -383,40 +396,39 @@ fn group_ids(c: &Connection, hash: &str) -> Result<Option<String>> {
     )
 }
 
-/// Visit the blocks that may hold key hash `h` ([`block::key_of`]), of `tenant` (any
-/// for `None`), newest first, with the positions that may hold it (all for a block
-/// without a `keys` list) and the block's tenant: first the tail's blocks by their
-/// `keys` lists, then each run's row of `h`. `window` is (before, since, until): seqs
-/// older than `before`, blocks whose time range meets [since, until). Stops when
-/// `visit` returns false.
+/// Visit the blocks of `tenant` that may hold key hash `h` ([`block::key_of`]),
+/// newest first, with the positions that may hold it (all for a block without a
+/// `keys` list): first the tail's blocks by their `keys` lists, then each run's row of
+/// `h`. `window` is (before, since, until): seqs older than `before`, blocks whose
+/// time range meets [since, until). Stops when `visit` returns false.
 fn keyed(
     c: &Connection,
     h: u64,
-    tenant: Option<&str>,
+    tenant: &str,
     window: (i64, i64, i64),
-    visit: &mut dyn FnMut(Head, String) -> Result<bool>,
+    visit: &mut dyn FnMut(Head) -> Result<bool>,
 ) -> Result<()> {
     let (before, since, until) = window;
-    // A block without a `keys` list (None): all its positions.
-    let tail: Vec<(Head, String)> = all(
+    // The tail first (CROSS JOIN keeps SQLite from walking the tenant's every block
+    // for the few in the tail); a block without a `keys` list (None): all positions.
+    let tail: Vec<Head> = all(
         c,
-        "SELECT t.block_id, t.n, b.dict_id, b.tenant_id, t.keys
-           FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id
-          WHERE t.block_id < ?1 AND b.max_ms >= ?2 AND b.min_ms < ?3
-            AND (?4 IS NULL OR b.tenant_id = ?4)
+        "SELECT t.block_id, t.n, b.dict_id, t.keys
+           FROM signin_tail t CROSS JOIN signin_blocks b ON b.id = t.block_id
+          WHERE t.block_id < ?1 AND b.max_ms >= ?2 AND b.min_ms < ?3 AND b.tenant_id = ?4
           ORDER BY t.block_id DESC",
         params![before, since, until, tenant],
         |r| {
-            let keys: Option<Vec<u8>> = r.get(4)?;
+            let keys: Option<Vec<u8>> = r.get(3)?;
             let positions = keys.map(|k| block::lookup(&k, h));
-            Ok(((r.get(0)?, r.get(1)?, r.get(2)?, positions), r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, positions))
         },
     )?;
-    for (head, t) in tail {
+    for head in tail {
         if head.3.as_ref().is_some_and(Vec::is_empty) {
             continue;
         }
-        if !visit(head, t)? {
+        if !visit(head)? {
             return Ok(());
         }
     }
@@ -475,13 +487,53 @@ fn keyed(
                 }
                 i -= 1;
             }
-            let wanted = tenant.is_none_or(|w| w == t) && hi >= since && lo < until;
-            if wanted && !positions.is_empty() && !visit((id, n, dict_id, Some(positions)), t)? {
+            let wanted = t == tenant && hi >= since && lo < until;
+            if wanted && !positions.is_empty() && !visit((id, n, dict_id, Some(positions)))? {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// The blocks that may hold an id or correlation id without its time, of hash `h`
+/// ([`block::key_of`]), of `tenant` (any for `None`), older than `before`, newest
+/// first, each with its tenant: its `signin_id_keys` rows, and the tail's blocks
+/// written before `keys` lists were (their records decide).
+fn by_id_key(
+    c: &Connection,
+    h: u64,
+    tenant: Option<&str>,
+    before: i64,
+) -> Result<Vec<(Head, String)>> {
+    let mut out: Vec<(Head, String)> = all(
+        c,
+        "SELECT b.id, b.n, b.dict_id, k.positions, b.tenant_id
+           FROM signin_id_keys k JOIN signin_blocks b ON b.id = k.block_id
+          WHERE k.hash = ?1 AND k.block_id < ?2 AND (?3 IS NULL OR b.tenant_id = ?3)",
+        params![h as i64, before, tenant],
+        |r| {
+            Ok((
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    Some(block::positions(&r.get::<_, Vec<u8>>(3)?)),
+                ),
+                r.get(4)?,
+            ))
+        },
+    )?;
+    out.extend(all(
+        c,
+        "SELECT t.block_id, t.n, b.dict_id, b.tenant_id
+           FROM signin_tail t INDEXED BY signin_tail_unkeyed CROSS JOIN signin_blocks b ON b.id = t.block_id
+          WHERE t.keys IS NULL AND t.block_id < ?1 AND (?2 IS NULL OR b.tenant_id = ?2)",
+        params![before, tenant],
+        |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?, None), r.get(3)?)),
+    )?);
+    out.sort_by_key(|x| std::cmp::Reverse(x.0 .0));
+    Ok(out)
 }
 
 /// The blocks that may hold an id carrying time `t` (a record within `lag` of it),
@@ -531,19 +583,17 @@ pub(crate) fn tenant_of(
             .map(|r| r.seq))
     };
     let mut best: Option<(String, i64)> = None;
-    keyed(
+    for (h, tenant) in by_id_key(
         c,
         block::key_of(kind::CORRELATION, "", correlation_id),
         None,
-        (i64::MAX, i64::MIN, i64::MAX),
-        &mut |h, tenant| match find(&h)? {
-            Some(seq) => {
-                best = Some((tenant, seq));
-                Ok(false)
-            }
-            None => Ok(true),
-        },
-    )?;
+        i64::MAX,
+    )? {
+        if let Some(seq) = find(&h)? {
+            best = Some((tenant, seq));
+            break;
+        }
+    }
     if let Some(t) = block::time_of_id(correlation_id) {
         let mut found = by_time(c, None, t, block::CORRELATION_LAG_MS, correlation_id)?;
         found.sort_by_key(|f| std::cmp::Reverse(f.0 .0));
@@ -642,6 +692,7 @@ pub(crate) fn purge(tx: &Transaction<'_>, before_ms: i64, batch: u32) -> Result<
         }
         exec(tx, "DELETE FROM signin_blocks WHERE id = ?", [id])?;
         exec(tx, "DELETE FROM signin_tail WHERE block_id = ?", [id])?;
+        exec(tx, "DELETE FROM signin_id_keys WHERE block_id = ?", [id])?;
         deleted += n as u64;
         newest = newest.max(id);
     }
@@ -736,28 +787,13 @@ mod tests {
             2,
             "a block per tenant"
         );
-        // Keys only for the three ids without their time; the others are found by it.
-        let lists: Vec<Vec<u8>> = s
-            .log_read(|c| {
-                crate::conns::all(c, "SELECT keys FROM signin_tail", [], |r| Ok(r.get(0)?))
-            })
-            .expect("keys");
-        let keyed = |k: i64, v: &str| {
-            let h = super::block::key_of(k, "", v);
-            lists.iter().any(|l| !super::block::lookup(l, h).is_empty())
-        };
-        let without_time: Vec<&str> = batch
-            .iter()
-            .flat_map(|r| {
-                [
-                    (super::kind::ID, &r.id),
-                    (super::kind::CORRELATION, &r.correlation_id),
-                ]
-            })
-            .filter(|(k, v)| keyed(*k, v))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        assert_eq!(without_time.len(), 3, "{without_time:?}");
+        // Id keys only for the three ids without their time; the others are found
+        // by it.
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM signin_id_keys").await,
+            3,
+            "id keys only for the three ids without their time"
+        );
         for r in &batch {
             let by_id = s
                 .signins(
@@ -1012,6 +1048,7 @@ mod tests {
         user: Option<&str>,
         ip: Option<&str>,
         window: (Option<i64>, Option<i64>),
+        status: Option<u8>,
     ) -> Vec<String> {
         let mut out = Vec::new();
         let mut before = None;
@@ -1021,6 +1058,7 @@ mod tests {
                     &SignInQuery {
                         user: user.map(str::to_string),
                         ip: ip.map(str::to_string),
+                        status,
                         since_ms: window.0,
                         until_ms: window.1,
                         before_seq: before,
@@ -1036,6 +1074,37 @@ mod tests {
                 Some(n) => before = Some(n),
                 None => return out,
             }
+        }
+    }
+
+    /// Every caller-chosen correlation id of `all` is found, in its tenant and by
+    /// `signin_tenant`.
+    async fn callers_found(s: &SqliteStore, all: &[StoredSignIn]) {
+        for r in all
+            .iter()
+            .filter(|r| r.correlation_id.starts_with("caller-"))
+        {
+            let got = s
+                .signins(
+                    &SignInQuery {
+                        correlation_id: Some(r.correlation_id.clone()),
+                        ..q("t")
+                    },
+                    false,
+                )
+                .await
+                .expect("by correlation id");
+            assert_eq!(
+                got.rows.iter().map(|x| &x.id).collect::<Vec<_>>(),
+                vec![&r.id]
+            );
+            assert_eq!(
+                s.signin_tenant(&r.correlation_id)
+                    .await
+                    .expect("tenant")
+                    .as_deref(),
+                Some("t")
+            );
         }
     }
 
@@ -1089,59 +1158,54 @@ mod tests {
             (None, Some(T0 + 2_000)),
         ] {
             let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
-            let got = paged(&s, "t", Some("user1"), None, (since, until)).await;
+            let got = paged(&s, "t", Some("user1"), None, (since, until), None).await;
             assert_eq!(
                 got,
                 want(&all, "t", Some("user1"), None, lo, hi),
                 "{since:?}..{until:?}"
             );
             assert!(!got.is_empty(), "{since:?}..{until:?}");
+            // The user's failures: their own key.
+            let failed: Vec<String> = all
+                .iter()
+                .rev()
+                .filter(|r| {
+                    r.tenant_id == "t"
+                        && r.user_key.as_deref() == Some("user1")
+                        && r.status == 1
+                        && r.created_ms >= lo
+                        && r.created_ms < hi
+                })
+                .map(|r| r.id.clone())
+                .collect();
+            let got = paged(&s, "t", Some("USER1"), None, (since, until), Some(1)).await;
+            assert_eq!(got, failed, "{since:?}..{until:?}");
+            assert!(!failed.is_empty());
             // An address both tenants use: each finds its own records only.
-            let got = paged(&s, "u", None, Some("198.51.100.3"), (since, until)).await;
+            let got = paged(&s, "u", None, Some("198.51.100.3"), (since, until), None).await;
             assert_eq!(got, want(&all, "u", None, Some("198.51.100.3"), lo, hi));
-            assert!(paged(&s, "u", None, Some("203.0.113.9"), (since, until))
-                .await
-                .is_empty());
-        }
-        for r in all
-            .iter()
-            .filter(|r| r.correlation_id.starts_with("caller-"))
-        {
-            let got = s
-                .signins(
-                    &SignInQuery {
-                        correlation_id: Some(r.correlation_id.clone()),
-                        ..q("t")
-                    },
-                    false,
-                )
-                .await
-                .expect("by correlation id");
-            assert_eq!(
-                got.rows.iter().map(|x| &x.id).collect::<Vec<_>>(),
-                vec![&r.id]
-            );
-            assert_eq!(
-                s.signin_tenant(&r.correlation_id)
+            assert!(
+                paged(&s, "u", None, Some("203.0.113.9"), (since, until), None)
                     .await
-                    .expect("tenant")
-                    .as_deref(),
-                Some("t")
+                    .is_empty()
             );
         }
+        callers_found(&s, &all).await;
         // Blocks written before `keys` lists (migration 8 puts them in the tail with
         // none): found by their records, and sealed from them by the next appends.
         s.log_write(|c| {
             Ok(c.execute_batch(
                 "DELETE FROM signin_run_keys; DELETE FROM signin_runs; DELETE FROM signin_tail;
+                 DELETE FROM signin_id_keys;
                  INSERT INTO signin_tail (block_id, n, keys) SELECT id, n, NULL FROM signin_blocks;",
             )?)
         })
         .expect("as before migration 8");
         assert_eq!(
-            paged(&s, "t", Some("user0"), None, (None, None)).await,
+            paged(&s, "t", Some("user0"), None, (None, None), None).await,
             want(&all, "t", Some("user0"), None, i64::MIN, i64::MAX)
         );
+        callers_found(&s, &all).await;
         let last = rec(9_999, T0 + 2_000_000, "t");
         s.append_signins(std::slice::from_ref(&last))
             .await
@@ -1156,9 +1220,10 @@ mod tests {
             count(&s, "SELECT count(*) FROM signin_run_keys WHERE run NOT IN (SELECT id FROM signin_runs)").await,
             0
         );
+        callers_found(&s, &all).await;
         for user in ["user0", "user1", "user2"] {
             assert_eq!(
-                paged(&s, "t", Some(user), None, (None, None)).await,
+                paged(&s, "t", Some(user), None, (None, None), None).await,
                 want(&all, "t", Some(user), None, i64::MIN, i64::MAX),
                 "{user}"
             );
@@ -1175,7 +1240,7 @@ mod tests {
         );
         all.retain(|r| r.created_ms >= cutoff);
         assert_eq!(
-            paged(&s, "t", Some("user2"), None, (None, None)).await,
+            paged(&s, "t", Some("user2"), None, (None, None), None).await,
             want(&all, "t", Some("user2"), None, i64::MIN, i64::MAX)
         );
     }

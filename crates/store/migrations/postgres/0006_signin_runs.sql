@@ -18,4 +18,12 @@ CREATE TABLE signin_run_keys (
     seqs BYTEA NOT NULL,
     PRIMARY KEY (run, hash)
 );
+CREATE INDEX signin_tail_unkeyed ON signin_tail (block_id) WHERE keys IS NULL;
+CREATE TABLE signin_id_keys (
+    hash      BIGINT NOT NULL,
+    block_id  BIGINT NOT NULL,
+    positions BYTEA NOT NULL,
+    PRIMARY KEY (hash, block_id)
+);
+CREATE INDEX signin_id_keys_block ON signin_id_keys (block_id);
 DROP TABLE signin_block_keys;

@@ -26,6 +26,18 @@ CREATE TABLE signin_run_keys (
     seqs BLOB NOT NULL,
     PRIMARY KEY (run, hash)
 ) WITHOUT ROWID;
+-- The tail's blocks without a list (written before this migration): a lookup by id
+-- reads them, and finds them here without reading the tail.
+CREATE INDEX signin_tail_unkeyed ON signin_tail (block_id) WHERE keys IS NULL;
+-- Ids and correlation ids that do not carry their time (a caller's own, a test's): a
+-- row each, found in one step however old; the server's own ids are found by time.
+CREATE TABLE signin_id_keys (
+    hash      INTEGER NOT NULL,
+    block_id  INTEGER NOT NULL,
+    positions BLOB NOT NULL,
+    PRIMARY KEY (hash, block_id)
+) WITHOUT ROWID;
+CREATE INDEX signin_id_keys_block ON signin_id_keys (block_id);
 -- Every block written before joins the tail; the next appends seal it into runs.
 INSERT INTO signin_tail (block_id, n, keys) SELECT id, n, NULL FROM signin_blocks;
 DROP TABLE signin_block_keys;
