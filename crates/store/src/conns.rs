@@ -87,7 +87,7 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
 pub(crate) enum Tuning {
     /// The directory: small rows, random reads and writes; SQLite's defaults.
     Directory,
-    /// An append-mostly log of ~2 KB rows written in batches (the sign-in log): 16 KiB
+    /// An append-mostly log written in batches (the sign-in log's blocks): 4 KiB
     /// pages, a 64 MiB writer cache, a checkpoint every 64 MiB of WAL.
     AppendLog,
 }
@@ -154,7 +154,11 @@ impl Conns {
         configure(&writer)?;
         if tuning == Tuning::AppendLog {
             // Before the first table exists (it has no effect on an existing file).
-            writer.pragma_update(None, "page_size", 16384)?;
+            // 4 KiB: every commit rewrites the last, partly filled page of each tree
+            // it appends to (blocks, their indexes, the tail, counts): at 16 KiB, as
+            // the row-per-record log had, ingest of 600 k records ran at ~50,000/s
+            // against ~56,000/s at 4 KiB, in a file 3 % larger (session 12).
+            writer.pragma_update(None, "page_size", 4096)?;
         }
         writer.pragma_update(None, "journal_mode", "WAL")?;
         if tuning == Tuning::AppendLog {
