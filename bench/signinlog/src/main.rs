@@ -308,6 +308,7 @@ fn spawn_generator(
     let stride = ((n as f64 * share0) / 2_000.0).max(1.0) as u64;
     let gen = std::thread::spawn(move || {
         let mut rng = Rng::new(42);
+        let mut set_names = portvakt_core::signin::SetNames::default();
         let mut cids = Correlations::new(7);
         cids.ordered = ordered_cids;
         let mut events = Duration::ZERO;
@@ -360,7 +361,13 @@ fn spawn_generator(
             let batch: Vec<StoredSignIn> = evs
                 .iter()
                 // As the server's writer: a UUIDv7 of the record's time.
-                .map(|e| to_stored(e, portvakt_core::signin::record_id(e.created_at_ms)))
+                .map(|e| {
+                    portvakt_core::signin::to_stored_with(
+                        e,
+                        portvakt_core::signin::record_id(e.created_at_ms),
+                        &mut set_names,
+                    )
+                })
                 .collect();
             stored_t += t1.elapsed();
             drop(evs);

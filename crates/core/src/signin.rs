@@ -305,11 +305,39 @@ fn condition_names(b: u64) -> String {
     }
 }
 
+/// The first 12 bytes of SHA-256 of `s`, in hex: a set's name.
 fn sha_hex(s: &str) -> String {
-    portvakt_jose::sha256(s.as_bytes())[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(24);
+    for b in &portvakt_jose::sha256(s.as_bytes())[..12] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The names of the policy and group sets [`to_stored_with`] made last: a writer's
+/// batch mostly repeats a tenant's policy set (and a user's groups), so its hash is
+/// made once rather than per record. Only a cache: every name is still the hash of
+/// its set's text.
+#[derive(Debug, Default)]
+pub struct SetNames {
+    last_policies: Option<(String, String)>,
+    last_groups: Option<(String, String)>,
+}
+
+impl SetNames {
+    /// The name of a set's text, from the last one if it is the same text.
+    fn name(last: &mut Option<(String, String)>, text: &str) -> String {
+        match last {
+            Some((t, h)) if t == text => h.clone(),
+            _ => {
+                let h = sha_hex(text);
+                *last = Some((text.to_string(), h.clone()));
+                h
+            }
+        }
+    }
 }
 
 /// The stored form of `ev`, with Graph `id` `id`.
@@ -323,6 +351,12 @@ pub fn record_id(created_ms: UnixTimeMs) -> String {
 }
 
 pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
+    to_stored_with(ev, id, &mut SetNames::default())
+}
+
+/// [`to_stored`], naming the policy and group sets through `names` (a writer keeps
+/// one for its batches).
+pub fn to_stored_with(ev: &SignInEvent, id: String, names: &mut SetNames) -> StoredSignIn {
     use crate::signin_json as j;
     let status = ev.status();
     let error_code = numeric_code(ev.error_code);
@@ -340,7 +374,7 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
     // The policies, once per distinct set: position → id, name, controls.
     let policy_set = e.filter(|e| !e.policies.is_empty()).map(|e| {
         let s = j::policy_snapshot(e);
-        (sha_hex(&s), s)
+        (SetNames::name(&mut names.last_policies, &s), s)
     });
     let record = j::Record {
         app_display_name: ev.app_display_name.as_deref(),
@@ -382,7 +416,7 @@ pub fn to_stored(ev: &SignInEvent, id: String) -> StoredSignIn {
     let facts = ev.facts.as_ref().map(|f| match &f.identity {
         portvakt_policy::Identity::User(u) if !u.groups.is_empty() => {
             let ids = serde_json::to_string(&u.groups).unwrap_or_default();
-            let h = sha_hex(&ids);
+            let h = SetNames::name(&mut names.last_groups, &ids);
             let mut f = f.clone();
             if let portvakt_policy::Identity::User(u) = &mut f.identity {
                 u.groups = vec![format!("#groupset:{h}")];
@@ -667,6 +701,22 @@ mod tests {
             Some(facts)
         );
         assert_eq!(h.len(), 24);
+        // A writer's names: the same as alone, and a changed set gets its own.
+        let mut names = SetNames::default();
+        let again = to_stored_with(&ev, "id-2".into(), &mut names);
+        assert_eq!(again.group_set, s.group_set);
+        let mut other = ev.clone();
+        if let Some(portvakt_policy::Identity::User(u)) =
+            other.facts.as_mut().map(|f| &mut f.identity)
+        {
+            u.groups.push("g3".into());
+        }
+        let changed = to_stored_with(&other, "id-3".into(), &mut names);
+        let (h3, ids3) = changed.group_set.expect("a group set");
+        assert_ne!(h3, h);
+        assert_eq!(h3, sha_hex(&ids3), "a name is its set's hash");
+        let back = to_stored_with(&ev, "id-4".into(), &mut names);
+        assert_eq!(back.group_set.expect("a group set").0, h);
         let g = expand(&s.record, None, &s.columns());
         assert_eq!(g["createdDateTime"], "2027-01-15T08:00:00.123Z");
         assert_eq!(g["status"]["errorCode"], 4002);

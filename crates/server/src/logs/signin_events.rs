@@ -16,7 +16,7 @@
 //! A batch the store refuses (disk full) is retried with back-off, keeping at most
 //! [`CAPACITY`] events; beyond that events are counted as dropped, and logged.
 
-use portvakt_core::signin::{to_stored, SignInEvent};
+use portvakt_core::signin::{to_stored_with, SetNames, SignInEvent};
 use portvakt_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -167,6 +167,7 @@ fn writer(
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut reported_drops = 0u64;
     let mut backoff = Duration::from_millis(100);
+    let mut set_names = SetNames::default();
     loop {
         // The first message of a batch: wait for it as long as it takes.
         let first = match rx.blocking_recv() {
@@ -201,7 +202,13 @@ fn writer(
             }
             let stored: Vec<_> = batch
                 .iter()
-                .map(|e| to_stored(e, portvakt_core::signin::record_id(e.created_at_ms)))
+                .map(|e| {
+                    to_stored_with(
+                        e,
+                        portvakt_core::signin::record_id(e.created_at_ms),
+                        &mut set_names,
+                    )
+                })
                 .collect();
             match rt.block_on(store.append_signins(&stored)) {
                 Ok(()) => {
