@@ -322,11 +322,51 @@ fn sha_hex(s: &str) -> String {
 /// its set's text.
 #[derive(Debug, Default)]
 pub struct SetNames {
-    last_policies: Option<(String, String)>,
+    /// The last policy set: its fields (compared before any JSON is made), its
+    /// snapshot text and its name.
+    last_policies: Option<(Vec<PolicyFields>, String, String)>,
     last_groups: Option<(String, String)>,
 }
 
+/// What a policy set's snapshot holds of one policy.
+type PolicyFields = (String, String, Vec<String>, Vec<String>);
+
 impl SetNames {
+    /// The name and snapshot of `e`'s policy set ([`signin_json::policy_snapshot`]),
+    /// from the last one if its policies are the same.
+    fn policies(&mut self, e: &Evaluation) -> (String, String) {
+        let same = |last: &[PolicyFields]| {
+            last.len() == e.policies.len()
+                && last.iter().zip(&e.policies).all(|((id, name, g, s), p)| {
+                    id == p.policy.id()
+                        && name == p.policy.display_name()
+                        && g.as_slice() == p.enforced_grant_controls()
+                        && s.as_slice() == p.enforced_session_controls()
+                })
+        };
+        match &self.last_policies {
+            Some((fields, text, name)) if same(fields) => (name.clone(), text.clone()),
+            _ => {
+                let text = crate::signin_json::policy_snapshot(e);
+                let name = sha_hex(&text);
+                let fields = e
+                    .policies
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.policy.id().to_string(),
+                            p.policy.display_name().to_string(),
+                            p.enforced_grant_controls().to_vec(),
+                            p.enforced_session_controls().to_vec(),
+                        )
+                    })
+                    .collect();
+                self.last_policies = Some((fields, text.clone(), name.clone()));
+                (name, text)
+            }
+        }
+    }
+
     /// The name of a set's text, from the last one if it is the same text.
     fn name(last: &mut Option<(String, String)>, text: &str) -> String {
         match last {
@@ -372,10 +412,9 @@ pub fn to_stored_with(ev: &SignInEvent, id: String, names: &mut SetNames) -> Sto
         ConditionalAccessStatus::Failure => 2,
     });
     // The policies, once per distinct set: position → id, name, controls.
-    let policy_set = e.filter(|e| !e.policies.is_empty()).map(|e| {
-        let s = j::policy_snapshot(e);
-        (SetNames::name(&mut names.last_policies, &s), s)
-    });
+    let policy_set = e
+        .filter(|e| !e.policies.is_empty())
+        .map(|e| names.policies(e));
     let record = j::Record {
         app_display_name: ev.app_display_name.as_deref(),
         authentication_details: j::Steps(&ev.auth_steps),
@@ -777,6 +816,39 @@ mod tests {
         assert_eq!(s.ca_status, Some(2));
         let (hash, set_json) = s.policy_set.clone().expect("a policy set");
         assert_eq!(parsed["policySet"], hash.as_str());
+        // A writer's names: the same set is named as alone; a renamed policy is
+        // another set.
+        let mut names = SetNames::default();
+        for _ in 0..2 {
+            let again = to_stored_with(&ev, "id-2".into(), &mut names);
+            assert_eq!(again.policy_set, s.policy_set);
+        }
+        let renamed = portvakt_policy::parse_policies(
+            br#"[{"id": "p-mfa", "displayName": "Require MFA, renamed", "state": "enabled",
+                  "conditions": {"users": {"includeUsers": ["All"]},
+                                 "applications": {"includeApplications": ["All"]},
+                                 "clientAppTypes": ["all"]},
+                  "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}]"#,
+        )
+        .expect("policies");
+        let renamed =
+            portvakt_policy::compile(&renamed, &[], &portvakt_policy::PermissiveDirectory)
+                .expect("compile");
+        let mut other = ev.clone();
+        other.evaluation = Some(Arc::new(portvakt_policy::evaluate(
+            &renamed,
+            ev.facts.as_ref().expect("facts"),
+        )));
+        let (h2, text2) = to_stored_with(&other, "id-3".into(), &mut names)
+            .policy_set
+            .expect("a policy set");
+        assert_ne!(h2, hash);
+        assert_eq!(h2, sha_hex(&text2), "a name is its set's hash");
+        assert!(text2.contains("renamed"), "{text2}");
+        assert_eq!(
+            to_stored_with(&ev, "id-4".into(), &mut names).policy_set,
+            s.policy_set
+        );
         // What expand can put back is not stored: nulls, and the code's fix text.
         for k in [
             "userDisplayName",
