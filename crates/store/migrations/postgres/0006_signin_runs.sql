@@ -18,6 +18,7 @@ CREATE TABLE signin_run_keys (
     seqs BYTEA NOT NULL,
     PRIMARY KEY (run, hash)
 );
+CREATE INDEX signin_tail_count ON signin_tail (block_id, n);
 CREATE INDEX signin_tail_unkeyed ON signin_tail (block_id) WHERE keys IS NULL;
 CREATE TABLE signin_id_keys (
     hash      BIGINT NOT NULL,

@@ -26,6 +26,9 @@ CREATE TABLE signin_run_keys (
     seqs BLOB NOT NULL,
     PRIMARY KEY (run, hash)
 ) WITHOUT ROWID;
+-- How much the tail holds, read by every append (the rows themselves may each fill a
+-- page with their list).
+CREATE INDEX signin_tail_count ON signin_tail (block_id, n);
 -- The tail's blocks without a list (written before this migration): a lookup by id
 -- reads them, and finds them here without reading the tail.
 CREATE INDEX signin_tail_unkeyed ON signin_tail (block_id) WHERE keys IS NULL;
