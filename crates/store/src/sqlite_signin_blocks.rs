@@ -131,7 +131,7 @@ fn seal_run(s: &SqliteStore, tx: &Transaction<'_>) -> Result<()> {
     let candidates: Vec<TailBlock> = all(
         tx,
         "SELECT t.block_id, t.n, t.keys, b.dict_id, b.tenant_id, b.min_ms, b.max_ms
-           FROM signin_tail t JOIN signin_blocks b ON b.id = t.block_id
+           FROM signin_tail t CROSS JOIN signin_blocks b ON b.id = t.block_id
           ORDER BY t.block_id LIMIT ?",
         [RUN_BLOCKS],
         |r| {
