@@ -140,7 +140,8 @@ impl Serialize for PolicyResults<'_> {
 }
 
 /// The tenant's policies as the record refers to them, once per distinct set:
-/// position → `[id, displayName, grant controls, session controls]`.
+/// position → `[id, displayName, grant controls, session controls]`. A field added
+/// here must be added to what `signin::SetNames::policies` compares.
 pub(crate) fn policy_snapshot(e: &Evaluation) -> String {
     let rows: Vec<(&str, &str, &[String], &[String])> = e
         .policies
