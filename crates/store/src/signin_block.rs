@@ -15,9 +15,10 @@
 //!   list, with no index entry of its own.
 //!
 //! - `keys` (while the block is in the tail, then in its run): the 64-bit hashes
-//!   ([`key_of`]) of its users, user ids, applications and addresses, and of the ids
-//!   and correlation ids that do not carry their time (one a caller chose, or a
-//!   test's), sorted, with their positions.
+//!   ([`key_of`]) of its users, user ids, applications, addresses and users' failed
+//!   sign-ins, sorted, with their positions. An id or correlation id that does not
+//!   carry its time (one a caller chose, or a test's) has an id key row instead
+//!   ([`Built::ids`]), found without a time window.
 //!
 //! Every other way in is by those keys. The newest blocks, the *tail*, are found by
 //! reading their `keys` lists; once the tail holds [`RUN_RECORDS`] records (or
@@ -134,8 +135,6 @@ pub(crate) fn key_of(kind: i64, tenant: &str, key: &str) -> u64 {
     fnv(h, key.as_bytes())
 }
 
-/// The keys of one record: what it is found by other than its time.
-#[allow(clippy::too_many_arguments)]
 /// The fields of a record its keys are made of.
 pub(crate) struct KeyFields<'a> {
     /// The user key.
@@ -211,12 +210,15 @@ fn hash_list(mut entries: Vec<(u64, u16)>) -> Vec<u8> {
 
 /// Every (hash, position) pair of a `keys` list, in its order.
 pub(crate) fn hash_entries(list: &[u8]) -> impl Iterator<Item = (u64, u16)> + '_ {
-    list.chunks_exact(10).map(|e| {
-        (
-            u64::from_le_bytes(e[..8].try_into().unwrap_or_default()),
-            u16::from_le_bytes([e[8], e[9]]),
-        )
-    })
+    list.chunks_exact(10).map(entry)
+}
+
+/// One 10-byte entry of a hash list: (hash, position).
+fn entry(e: &[u8]) -> (u64, u16) {
+    (
+        u64::from_le_bytes(e[..8].try_into().unwrap_or_default()),
+        u16::from_le_bytes([e[8], e[9]]),
+    )
 }
 
 /// The `keys` list and id keys of stored block `block_id` of `tenant`, from all its
@@ -291,13 +293,7 @@ pub(crate) fn read_seqs(run: i64, bytes: &[u8]) -> Result<Vec<i64>> {
 /// The positions in a lookups list whose hash is `h`.
 pub(crate) fn lookup(list: &[u8], h: u64) -> Vec<u16> {
     let n = list.len() / 10;
-    let at = |i: usize| {
-        let e = &list[i * 10..i * 10 + 10];
-        (
-            u64::from_le_bytes(e[..8].try_into().unwrap_or_default()),
-            u16::from_le_bytes([e[8], e[9]]),
-        )
-    };
+    let at = |i: usize| entry(&list[i * 10..i * 10 + 10]);
     // The first entry not below `h`.
     let (mut lo, mut hi) = (0, n);
     while lo < hi {

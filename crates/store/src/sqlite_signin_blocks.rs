@@ -438,20 +438,13 @@ fn keyed(
         params![before, since, until],
         |r| Ok(r.get(0)?),
     )?;
-    let mut st_seqs =
-        c.prepare_cached("SELECT seqs FROM signin_run_keys WHERE run = ? AND hash = ?")?;
-    let mut st_block = c.prepare_cached(
-        "SELECT id, n, dict_id, tenant_id, min_ms, max_ms FROM signin_blocks
-          WHERE id <= ? ORDER BY id DESC LIMIT 1",
-    )?;
     for run in runs {
-        let Some(bytes) = st_seqs
-            .query_row(params![run, h as i64], |r| r.get::<_, Vec<u8>>(0))
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?
+        let Some(bytes) = one(
+            c,
+            "SELECT seqs FROM signin_run_keys WHERE run = ? AND hash = ?",
+            params![run, h as i64],
+            |r| Ok(r.get::<_, Vec<u8>>(0)?),
+        )?
         else {
             continue;
         };
@@ -460,8 +453,12 @@ fn keyed(
         let mut i = seqs.partition_point(|&q| q < before);
         while i > 0 {
             let seq = seqs[i - 1];
-            let found = st_block
-                .query_row([seq], |r| {
+            let found = one(
+                c,
+                "SELECT id, n, dict_id, tenant_id, min_ms, max_ms FROM signin_blocks
+                  WHERE id <= ? ORDER BY id DESC LIMIT 1",
+                [seq],
+                |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
@@ -470,12 +467,8 @@ fn keyed(
                         r.get::<_, i64>(4)?,
                         r.get::<_, i64>(5)?,
                     ))
-                })
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })?;
+                },
+            )?;
             // No block at or before it: the run's older seqs were purged too.
             let Some((id, n, dict_id, t, lo, hi)) = found else {
                 break;
