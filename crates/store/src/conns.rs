@@ -80,6 +80,10 @@ pub(crate) const LOG_MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../migrations/sqlite-log/0008_signin_runs.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/sqlite-log/0009_tail_times.sql"),
+    ),
 ];
 
 /// How a database is used, which decides its page size, cache and checkpoints.

@@ -60,7 +60,10 @@ pub(crate) struct WriteDict {
 
 /// A batch's records packed.
 pub(crate) struct Packed {
-    /// Per record, in the batch's order: (dictionary id, record bytes, facts bytes).
+    /// Per record, in the batch's order: (dictionary id, record bytes, facts bytes);
+    /// [`Dicts::pack`]'s, which the tests use (both engines write blocks now, packed
+    /// through [`Dicts::pack_with`]).
+    #[cfg(test)]
     pub rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)>,
     /// The dictionaries the rows name, each with the index of the last row naming it.
     pub dicts: Vec<(Arc<WriteDict>, usize)>,
@@ -136,6 +139,7 @@ impl Dicts {
     /// Pack `batch` with each tenant's dictionary: those just made (`made`, with the
     /// ids the store gave them) or the current ones. Returns the packed values and the
     /// dictionaries to adopt once the batch is committed ([`Dicts::adopt`]).
+    #[cfg(test)]
     pub(crate) fn pack(&self, batch: &[StoredSignIn], made: Vec<(NewDict, i64)>) -> Result<Packed> {
         let (rows, mut packed) = self.pack_with(batch, made, |slots, compressors, dicts| {
             let mut out = Vec::with_capacity(batch.len());
@@ -222,6 +226,7 @@ impl Dicts {
         Ok((
             out,
             Packed {
+                #[cfg(test)]
                 rows: Vec::new(),
                 dicts,
                 fresh,

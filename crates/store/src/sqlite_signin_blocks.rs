@@ -58,8 +58,9 @@ pub(crate) fn append(
         "INSERT INTO signin_blocks (id, tenant_id, n, min_ms, max_ms, dict_id, lookups, records, facts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
-    let mut tail =
-        tx.prepare_cached("INSERT INTO signin_tail (block_id, n, keys) VALUES (?, ?, ?)")?;
+    let mut tail = tx.prepare_cached(
+        "INSERT INTO signin_tail (block_id, n, keys, min_ms, max_ms) VALUES (?, ?, ?, ?, ?)",
+    )?;
     let mut id_key = tx.prepare_cached(
         "INSERT INTO signin_id_keys (hash, block_id, positions) VALUES (?, ?, ?)",
     )?;
@@ -77,7 +78,7 @@ pub(crate) fn append(
             b.records,
             b.facts
         ])?;
-        tail.execute(params![id, n, b.keys])?;
+        tail.execute(params![id, n, b.keys, p.min_ms, p.max_ms])?;
         for (h, positions) in &b.ids {
             id_key.execute(params![*h as i64, id, positions])?;
         }

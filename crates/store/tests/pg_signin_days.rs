@@ -68,7 +68,7 @@ async fn partitions(c: &tokio_postgres::Client, parent: &str) -> Vec<String> {
 async fn day_tables(c: &tokio_postgres::Client) -> Vec<String> {
     c.query(
         "SELECT relname::text FROM pg_class WHERE relkind = 'r'
-            AND relname ~ '^(signins|signin_facts)_[0-9]{8}$' ORDER BY 1",
+            AND relname ~ '^(signins|signin_facts|signin_blocks)_[0-9]{8}$' ORDER BY 1",
         &[],
     )
     .await
@@ -108,29 +108,31 @@ async fn each_day_has_its_partition_and_retention_drops_whole_days() {
         days.map(|d| format!("signin_facts_{d}"))
     );
     assert_eq!(
-        scalar(&c, "SELECT count(*) FROM signins_20270116").await,
-        4,
-        "a day's records are in its partition"
+        partitions(&c, "signin_blocks").await,
+        days.map(|d| format!("signin_blocks_{d}"))
     );
     assert_eq!(
-        scalar(&c, "SELECT count(*) FROM signin_facts_20270116").await,
-        4
+        scalar(&c, "SELECT sum(n)::bigint FROM signin_blocks_20270116").await,
+        4,
+        "a day's records are in its partition"
     );
 
     // Retention with the cutoff in the middle of 2027-01-17: the two days before it
     // go whole, the cutoff's day is left to the batched purge.
     let cutoff = D0 + 2 * DAY + DAY / 2;
     assert_eq!(st.drop_signin_days(cutoff).await.expect("drop"), 8);
-    assert_eq!(
-        partitions(&c, "signins").await,
-        days[2..]
-            .iter()
-            .map(|d| format!("signins_{d}"))
-            .collect::<Vec<_>>()
-    );
+    for t in ["signins", "signin_facts", "signin_blocks"] {
+        assert_eq!(
+            partitions(&c, t).await,
+            days[2..]
+                .iter()
+                .map(|d| format!("{t}_{d}"))
+                .collect::<Vec<_>>()
+        );
+    }
     assert_eq!(
         day_tables(&c).await.len(),
-        8,
+        12,
         "the dropped days' tables are gone"
     );
     assert_eq!(
@@ -175,7 +177,18 @@ async fn each_day_has_its_partition_and_retention_drops_whole_days() {
         .filter(|t| *t >= cutoff)
         .collect();
     assert_eq!(left, expected);
-    assert_eq!(scalar(&c, "SELECT count(*) FROM signin_facts").await, 10);
+    assert_eq!(
+        st.signin_facts("t", 0, None, 1000)
+            .await
+            .expect("facts")
+            .len(),
+        10
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM signin_tail").await,
+        10,
+        "the purged blocks left the tail"
+    );
 }
 
 #[tokio::test]
@@ -186,21 +199,23 @@ async fn a_drop_stopped_halfway_is_finished_by_the_next_run() {
         .collect();
     st.append_signins(&all).await.expect("append");
     // Day one detached but not dropped (a run stopped between the two steps).
-    c.batch_execute("ALTER TABLE signins DETACH PARTITION signins_20270115")
+    c.batch_execute("ALTER TABLE signin_blocks DETACH PARTITION signin_blocks_20270115")
         .await
         .expect("detach");
     // Day two left detaching: DETACH … CONCURRENTLY waits for a transaction that
     // still sees the partition, and is cancelled by its statement timeout.
     let reader = connect(&url).await;
     reader
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM signins")
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM signin_blocks")
         .await
         .expect("a reader");
     c.batch_execute("SET statement_timeout = '500ms'")
         .await
         .expect("set");
     let e = c
-        .batch_execute("ALTER TABLE signins DETACH PARTITION signins_20270116 CONCURRENTLY")
+        .batch_execute(
+            "ALTER TABLE signin_blocks DETACH PARTITION signin_blocks_20270116 CONCURRENTLY",
+        )
         .await
         .expect_err("the detach waits for the reader and times out");
     assert_eq!(
@@ -227,6 +242,8 @@ async fn a_drop_stopped_halfway_is_finished_by_the_next_run() {
     assert_eq!(
         day_tables(&c).await,
         [
+            "signin_blocks_20270117",
+            "signin_blocks_20270118",
             "signin_facts_20270117",
             "signin_facts_20270118",
             "signins_20270117",
@@ -253,7 +270,10 @@ async fn a_node_writing_a_day_another_node_dropped_makes_it_again() {
         .await
         .expect("A writes after the drop");
     assert_eq!(a.count_signins("t").await.expect("count"), 2);
-    assert_eq!(scalar(&c, "SELECT count(*) FROM signins_20270115").await, 1);
+    assert_eq!(
+        scalar(&c, "SELECT sum(n)::bigint FROM signin_blocks_20270115").await,
+        1
+    );
     // Two nodes' retention at once: one drops, the other finds the lock taken or
     // nothing left; neither fails, and each record is counted once.
     let (x, y) = tokio::join!(a.drop_signin_days(D0 + DAY), b.drop_signin_days(D0 + DAY));

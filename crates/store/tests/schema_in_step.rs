@@ -4,10 +4,11 @@
 //! primary keys and unique constraints, and the same indexes (name, table, columns).
 //!
 //! One difference is by design: PostgreSQL keeps the sign-in log partitioned by day
-//! (migrations/postgres/0002), and a partitioned table's primary key must hold the
-//! partition key, so there `signins` and `signin_facts` have (seq, created_ms) where
-//! SQLite has (seq). The test checks that those two tables, and no other, are
-//! partitioned, by `created_ms`, and then compares their keys without it. Partitions
+//! (migrations/postgres/0002 and 0007), and a partitioned table's primary key must
+//! hold the partition key, so there `signins` and `signin_facts` have (seq,
+//! created_ms) where SQLite has (seq), and `signin_blocks` (id, min_ms) where SQLite
+//! has (id). The test checks that those three tables, and no other, are partitioned,
+//! by those columns, and then compares their keys without them. Partitions
 //! themselves (one per day) are not part of the schema.
 
 mod common;
@@ -149,10 +150,14 @@ async fn pg_facts() -> Facts {
     }
     assert_eq!(
         partitioned,
-        [("signin_facts", "created_ms"), ("signins", "created_ms")]
-            .map(|(t, k)| (t.to_string(), k.to_string()))
-            .into(),
-        "the sign-in log's two tables, and only they, are partitioned, by time"
+        [
+            ("signin_blocks", "min_ms"),
+            ("signin_facts", "created_ms"),
+            ("signins", "created_ms")
+        ]
+        .map(|(t, k)| (t.to_string(), k.to_string()))
+        .into(),
+        "the sign-in log's three tables, and only they, are partitioned, by time"
     );
     for r in q("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'portvakt_schema'
                    AND table_name::text NOT IN (SELECT relname FROM pg_class WHERE relispartition)").await {

@@ -12,6 +12,7 @@ mod directory;
 mod filter;
 mod flows;
 mod notify;
+mod signin_blocks;
 mod signin_log;
 
 use crate::sqlite::UserKey;
@@ -47,6 +48,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_signin_runs.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_signin_blocks_by_day.sql"),
+    ),
 ];
 
 /// Send a notice on the change channel ([`notify`]).
@@ -75,6 +80,9 @@ pub struct PgStore {
     signin_days: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// The sign-in log's dictionaries (`crate::record_pack`).
     pub(crate) dicts: Arc<crate::record_pack::Dicts>,
+    /// Whether this node saw `signins` empty: the rows written before blocks are
+    /// gone, and queries read blocks only.
+    pub(crate) signin_rows_gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -120,6 +128,7 @@ impl PgStore {
             feed,
             signin_days: Arc::default(),
             dicts: Arc::default(),
+            signin_rows_gone: Arc::default(),
         };
         store.migrate().await?;
         let mut listen = config;

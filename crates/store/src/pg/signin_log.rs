@@ -28,8 +28,7 @@ use async_trait::async_trait;
 use portvakt_core::signin::StoredSignIn;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 /// Milliseconds in a day (the user index's day buckets).
@@ -37,54 +36,6 @@ const DAY_MS: i64 = 86_400_000;
 /// The most days a user query names (far beyond any retention).
 const MAX_DAYS: usize = 4000;
 
-/// `$1` values of the identity behind `signins.seq`, increasing.
-const RESERVE: &str =
-    "SELECT nextval(pg_get_serial_sequence('signins', 'seq')) FROM generate_series(1, $1::bigint)";
-/// The batch's records, in PostgreSQL's binary COPY format (`group_set` and `facts`
-/// are kept in `signin_facts`, as SQLite's rows since its migration 3). COPY, not
-/// `INSERT … SELECT unnest(…)`: it routes rows to their day's partition and writes
-/// each heap page's rows as one multi-insert (one WAL record a page, not one a row).
-const COPY: &str = "COPY signins (seq, id, tenant_id, created_ms, user_key, user_id, app_id,
-        status, error_code, correlation_id, ip, ca_status, interactive, record, policy_set,
-        record_z, dict_id, app_name, resource_id, client_app)
-     FROM STDIN (FORMAT binary)";
-/// The column types of [`COPY`], in its order (binary COPY takes exactly these).
-const COPY_TYPES: [Type; 20] = [
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::BOOL,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BYTEA,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-];
-/// The facts of the batch's records that have them, beside the records.
-const COPY_FACTS: &str = "COPY signin_facts (seq, created_ms, user_key, app_id, facts, group_set,
-        facts_z, dict_id) FROM STDIN (FORMAT binary)";
-/// The column types of [`COPY_FACTS`].
-const COPY_FACTS_TYPES: [Type; 8] = [
-    Type::INT8,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BYTEA,
-    Type::INT8,
-];
 /// A dictionary made for a batch (`crate::record_pack`); its `last_seq` is set after
 /// the batch's records.
 const INSERT_DICT: &str = "INSERT INTO record_dicts (tenant_id, created_ms, dict, last_seq)
@@ -168,7 +119,7 @@ const MAKE_DAYS: &str = "SELECT portvakt_signin_days($1::bigint[])";
 const OLD_DAYS: &str = "SELECT c.relname::text, i.inhrelid IS NOT NULL, coalesce(i.inhdetachpending, false)
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
-      WHERE c.relkind = 'r' AND c.relname ~ '^(signins|signin_facts)_[0-9]{8}$'
+      WHERE c.relkind = 'r' AND c.relname ~ '^(signins|signin_facts|signin_blocks)_[0-9]{8}$'
         AND (to_date(right(c.relname, 8), 'YYYYMMDD') - date '1970-01-01' + 1)::bigint * 86400000 <= $1
       ORDER BY right(c.relname, 8), c.relname";
 /// One session at a time drops days (two nodes' retention runs meet here).
@@ -180,21 +131,19 @@ const PURGE_POLICY_COUNTS: &str = "DELETE FROM policy_counts WHERE bucket < $1";
 /// Sets no record names any more: those whose newest record is older than the oldest
 /// one left (a lookup of the smallest seq, not a scan of the log).
 const PURGE_GROUP_SETS: &str = "DELETE FROM group_sets
-      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+      WHERE last_seq < least((SELECT coalesce(min(seq), 9223372036854775807) FROM signins),
+                          (SELECT coalesce(min(id), 9223372036854775807) FROM signin_blocks))";
 const PURGE_POLICY_SETS: &str = "DELETE FROM policy_sets
-      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+      WHERE last_seq < least((SELECT coalesce(min(seq), 9223372036854775807) FROM signins),
+                          (SELECT coalesce(min(id), 9223372036854775807) FROM signin_blocks))";
 /// Dictionaries no record is packed with any more, as the sets.
 const PURGE_DICTS: &str = "DELETE FROM record_dicts
-      WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM signins)";
+      WHERE last_seq < least((SELECT coalesce(min(seq), 9223372036854775807) FROM signins),
+                          (SELECT coalesce(min(id), 9223372036854775807) FROM signin_blocks))";
 
 /// A `u32` or `usize` count as `bigint`.
 fn big(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// An optional string as `text` ([`pg_text`]).
-fn opt_text(s: &Option<String>) -> Option<Cow<'_, str>> {
-    s.as_deref().map(pg_text)
 }
 
 /// A count read back as a `u64`.
@@ -453,6 +402,79 @@ impl PgStore {
         Ok(out)
     }
 
+    /// The records of `q` among the rows written before blocks (migration 7), newest
+    /// first: at most one more than `q.limit`.
+    async fn row_signins(
+        &self,
+        c: &deadpool_postgres::Client,
+        q: &SignInQuery,
+        with_facts: bool,
+    ) -> Result<Vec<SignInRow>> {
+        if self.signin_rows_gone().await? {
+            return Ok(Vec::new());
+        }
+        let mut days = Vec::new();
+        if q.user.is_some() {
+            // The days of the window, for the (tenant, day, user, seq) index: from the
+            // window's start (else the oldest record's day) to its end (else the
+            // newest's). The oldest and newest by time, which the time index gives at
+            // once (SQLite takes those by seq, which is the same while records arrive
+            // in time order).
+            let st = c.prepare_cached(TIME_SPAN).await?;
+            let r = c.query_one(&st, &[]).await?;
+            let (first, last): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
+            let lo = q.since_ms.or(first).unwrap_or(0).max(first.unwrap_or(0)) / DAY_MS;
+            let hi = q
+                .until_ms
+                .or(last)
+                .unwrap_or(0)
+                .min(last.unwrap_or(i64::MAX))
+                / DAY_MS;
+            // Clocks move: a record may be a day ahead.
+            days = (lo..=(hi + 1).max(lo)).take(MAX_DAYS).collect();
+        }
+        let (sql, params) = page_sql(q, with_facts, days);
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        // The shapes without a `$filter` are few (which fields are given) and are kept
+        // prepared; a `$filter`'s are as many as the filters, and are not.
+        let st = if q.filter.is_some() {
+            c.prepare(&sql).await?
+        } else {
+            c.prepare_cached(&sql).await?
+        };
+        let found = c.query(&st, &refs).await?;
+        let idx: &[usize] = if with_facts { &[14, 18] } else { &[14] };
+        let dicts = self.open_dicts(c, dict_ids(&found, idx)?).await?;
+        found
+            .iter()
+            .map(|r| signin_row(r, with_facts, &dicts))
+            .collect()
+    }
+
+    /// Whether `signins` holds no row (so a query need not read it): once true, true
+    /// for good, as nothing writes rows since migration 7.
+    async fn signin_rows_gone(&self) -> Result<bool> {
+        if self
+            .signin_rows_gone
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(true);
+        }
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM signins)")
+            .await?;
+        let gone: bool = c.query_one(&st, &[]).await?.try_get(0)?;
+        if gone {
+            self.signin_rows_gone
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(gone)
+    }
+
     /// Make sure the partitions of the batch's days, and of the day after each, exist
     /// (so that the next day's first batch finds its partition made): one call the
     /// first time this node sees a day, none after.
@@ -498,29 +520,12 @@ impl PgStore {
     async fn append_once(&self, batch: &[StoredSignIn]) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let (reserve, groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
-            tx.prepare_cached(RESERVE),
+        let (groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
             tx.prepare_cached(UPSERT_GROUPS),
             tx.prepare_cached(UPSERT_POLICIES),
             tx.prepare_cached(UPSERT_COUNTS),
             tx.prepare_cached(UPSERT_POLICY_COUNTS),
         )?;
-        let mut seqs = tx
-            .query(&reserve, &[&big(batch.len())])
-            .await?
-            .iter()
-            .map(|r| r.try_get::<_, i64>(0))
-            .collect::<std::result::Result<Vec<i64>, _>>()?;
-        // In the order the batch came: its last record is its newest.
-        seqs.sort_unstable();
-        if seqs.len() != batch.len() {
-            return Err(StoreError::Unavailable(format!(
-                "PostgreSQL reserved {} sequence values for {} records",
-                seqs.len(),
-                batch.len()
-            )));
-        }
-
         let insert_dict = tx.prepare_cached(INSERT_DICT).await?;
         let mut made = Vec::new();
         for d in self.dicts.needed(batch) {
@@ -533,12 +538,12 @@ impl PgStore {
                 .try_get(0)?;
             made.push((d, id));
         }
-        let packed = self.dicts.pack(batch, made)?;
-        match copy_rows(&tx, batch, &seqs, &packed).await {
-            Ok(()) => {}
+        // The records in blocks (migration 7, crate::pg::signin_blocks).
+        let (packed, seqs) = match crate::pg::signin_blocks::append(self, &tx, batch, made).await? {
+            Ok(written) => written,
             Err(e) if missing_day(&e) => return Ok(false),
             Err(e) => return Err(e.into()),
-        }
+        };
         let (d_ids, d_last): (Vec<i64>, Vec<i64>) =
             packed.dicts.iter().map(|(d, i)| (d.id, seqs[*i])).unzip();
         let used = tx.prepare_cached(DICTS_USED).await?;
@@ -616,15 +621,23 @@ impl PgStore {
         for r in &days {
             let (name, attached, pending): (String, bool, bool) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            // The name matched ^(signins|signin_facts)_[0-9]{8}$: safe to quote.
+            // The name matched ^(signins|signin_facts|signin_blocks)_[0-9]{8}$: safe
+            // to quote.
             let parent = if name.starts_with("signin_facts_") {
                 "signin_facts"
+            } else if name.starts_with("signin_blocks_") {
+                "signin_blocks"
             } else {
                 "signins"
             };
-            if parent == "signins" {
+            let records = match parent {
+                "signins" => Some("count(*)"),
+                "signin_blocks" => Some("coalesce(sum(n), 0)::bigint"),
+                _ => None,
+            };
+            if let Some(records) = records {
                 dropped += count(
-                    &c.query_one(&format!("SELECT count(*) FROM \"{name}\""), &[])
+                    &c.query_one(&format!("SELECT {records} FROM \"{name}\""), &[])
                         .await?,
                     0,
                 )?;
@@ -642,6 +655,7 @@ impl PgStore {
         }
         if !days.is_empty() {
             self.forget_days();
+            crate::pg::signin_blocks::forget_dropped(&*c, before_ms).await?;
             let tx = c.transaction().await?;
             forget_before(&tx, before_ms).await?;
             tx.commit().await?;
@@ -670,65 +684,6 @@ async fn forget_before(tx: &deadpool_postgres::Transaction<'_>, before_ms: i64) 
         tx.execute(&dicts, &[]),
     );
     Ok(first_failure([a, b, c, d, e])?)
-}
-
-/// The batch's rows of `signins` and `signin_facts`, each table's in one binary COPY,
-/// with the seqs reserved for them.
-async fn copy_rows(
-    tx: &tokio_postgres::Transaction<'_>,
-    batch: &[StoredSignIn],
-    seqs: &[i64],
-    packed: &crate::record_pack::Packed,
-) -> std::result::Result<(), tokio_postgres::Error> {
-    let sink = tx.copy_in(COPY).await?;
-    let mut rows = std::pin::pin!(BinaryCopyInWriter::new(sink, &COPY_TYPES));
-    for ((s, seq), (dict, record, _)) in batch.iter().zip(seqs).zip(&packed.rows) {
-        let row: [&(dyn ToSql + Sync); 20] = [
-            seq,
-            &pg_text(&s.id),
-            &pg_text(&s.tenant_id),
-            &s.created_ms,
-            &opt_text(&s.user_key),
-            &opt_text(&s.user_id),
-            &opt_text(&s.app_id),
-            &i64::from(s.status),
-            &s.error_code,
-            &pg_text(&s.correlation_id),
-            &opt_text(&s.ip),
-            &s.ca_status.map(i64::from),
-            &s.interactive,
-            &"",
-            &s.policy_set.as_ref().map(|p| pg_text(&p.0)),
-            record,
-            dict,
-            &opt_text(&s.app_display_name),
-            &opt_text(&s.resource_id),
-            &opt_text(&s.client_app_used),
-        ];
-        rows.as_mut().write(&row).await?;
-    }
-    rows.finish().await?;
-    if packed.rows.iter().any(|r| r.2.is_some()) {
-        let sink = tx.copy_in(COPY_FACTS).await?;
-        let mut facts = std::pin::pin!(BinaryCopyInWriter::new(sink, &COPY_FACTS_TYPES));
-        for ((s, seq), (dict, _, f)) in batch.iter().zip(seqs).zip(&packed.rows) {
-            if let Some(f) = f {
-                let row: [&(dyn ToSql + Sync); 8] = [
-                    seq,
-                    &s.created_ms,
-                    &opt_text(&s.user_key),
-                    &opt_text(&s.app_id),
-                    &"",
-                    &s.group_set.as_ref().map(|g| pg_text(&g.0)),
-                    f,
-                    dict,
-                ];
-                facts.as_mut().write(&row).await?;
-            }
-        }
-        facts.finish().await?;
-    }
-    Ok(())
 }
 
 /// The first error, in statement order, of statements pipelined in one transaction:
@@ -769,46 +724,15 @@ impl SignInLog for PgStore {
 
     async fn signins(&self, q: &SignInQuery, with_facts: bool) -> Result<SignInPage> {
         let c = self.client().await?;
-        let mut days = Vec::new();
-        if q.user.is_some() {
-            // The days of the window, for the (tenant, day, user, seq) index: from the
-            // window's start (else the oldest record's day) to its end (else the
-            // newest's). The oldest and newest by time, which the time index gives at
-            // once (SQLite takes those by seq, which is the same while records arrive
-            // in time order).
-            let st = c.prepare_cached(TIME_SPAN).await?;
-            let r = c.query_one(&st, &[]).await?;
-            let (first, last): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
-            let lo = q.since_ms.or(first).unwrap_or(0).max(first.unwrap_or(0)) / DAY_MS;
-            let hi = q
-                .until_ms
-                .or(last)
-                .unwrap_or(0)
-                .min(last.unwrap_or(i64::MAX))
-                / DAY_MS;
-            // Clocks move: a record may be a day ahead.
-            days = (lo..=(hi + 1).max(lo)).take(MAX_DAYS).collect();
-        }
-        let (sql, params) = page_sql(q, with_facts, days);
-        let refs: Vec<&(dyn ToSql + Sync)> = params
-            .iter()
-            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        // The shapes without a `$filter` are few (which fields are given) and are kept
-        // prepared; a `$filter`'s are as many as the filters, and are not.
-        let st = if q.filter.is_some() {
-            c.prepare(&sql).await?
-        } else {
-            c.prepare_cached(&sql).await?
-        };
-        let found = c.query(&st, &refs).await?;
-        let idx: &[usize] = if with_facts { &[14, 18] } else { &[14] };
-        let dicts = self.open_dicts(&c, dict_ids(&found, idx)?).await?;
-        let mut rows = found
-            .iter()
-            .map(|r| signin_row(r, with_facts, &dicts))
-            .collect::<Result<Vec<_>>>()?;
         let limit = q.limit.clamp(1, 1000) as usize;
+        let want = limit + 1;
+        // Blocks first: their seqs are newer than every row's.
+        let mut rows = crate::pg::signin_blocks::signins(self, &c, q, with_facts, want).await?;
+        if rows.len() < want {
+            let mut rest = q.clone();
+            rest.limit = u32::try_from(want - rows.len()).unwrap_or(1000);
+            rows.extend(self.row_signins(&c, &rest, with_facts).await?);
+        }
         let next = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|r| r.seq)
@@ -828,13 +752,21 @@ impl SignInLog for PgStore {
         let limit = i64::from(limit.clamp(1, 10_000));
         let before = before_seq.unwrap_or(i64::MAX);
         let c = self.client().await?;
+        // Blocks first (their seqs are newer than every row's), then rows.
+        let mut out =
+            crate::pg::signin_blocks::facts(self, &c, tenant_id, since_ms, before, limit as usize)
+                .await?;
+        let left = limit - out.len() as i64;
+        if left == 0 || self.signin_rows_gone().await? {
+            return Ok(out);
+        }
         let st = c.prepare_cached(FACTS).await?;
         let found = c
-            .query(&st, &[&pg_text(tenant_id), &before, &since_ms, &limit])
+            .query(&st, &[&pg_text(tenant_id), &before, &since_ms, &left])
             .await?;
         let dicts = self.open_dicts(&c, dict_ids(&found, &[7])?).await?;
         let dict_of = |id| dict_in(&dicts, id);
-        found
+        let rows = found
             .iter()
             .map(|r| {
                 Ok(FactsRow {
@@ -849,7 +781,9 @@ impl SignInLog for PgStore {
                     group_set: r.try_get(5)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        out.extend(rows);
+        Ok(out)
     }
 
     async fn group_sets(&self, hashes: &[String]) -> Result<Vec<(String, String)>> {
@@ -873,6 +807,13 @@ impl SignInLog for PgStore {
 
     async fn signin_tenant(&self, correlation_id: &str) -> Result<Option<String>> {
         let c = self.client().await?;
+        // Blocks' seqs are newer than every row's.
+        if let Some(t) = crate::pg::signin_blocks::tenant_of(self, &c, correlation_id).await? {
+            return Ok(Some(t));
+        }
+        if self.signin_rows_gone().await? {
+            return Ok(None);
+        }
         let st = c.prepare_cached(TENANT_OF).await?;
         match c.query_opt(&st, &[&pg_text(correlation_id)]).await? {
             Some(r) => Ok(Some(r.try_get(0)?)),
@@ -940,18 +881,28 @@ impl SignInLog for PgStore {
 
     async fn count_signins(&self, tenant_id: &str) -> Result<u64> {
         let c = self.client().await?;
+        let blocks = crate::pg::signin_blocks::count(&c, tenant_id).await?;
+        if self.signin_rows_gone().await? {
+            return Ok(blocks);
+        }
         let st = c.prepare_cached(COUNT).await?;
-        count(&c.query_one(&st, &[&pg_text(tenant_id)]).await?, 0)
+        Ok(blocks + count(&c.query_one(&st, &[&pg_text(tenant_id)]).await?, 0)?)
     }
 
     async fn purge_signins(&self, before_ms: i64, batch: u32) -> Result<u64> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let st = tx.prepare_cached(PURGE).await?;
-        let n = count(
-            &tx.query_one(&st, &[&before_ms, &i64::from(batch)]).await?,
-            0,
-        )?;
+        // Whole blocks whose newest record is due, then rows.
+        let mut n = crate::pg::signin_blocks::purge(&tx, before_ms, batch).await?;
+        let left = u64::from(batch).saturating_sub(n);
+        if left > 0 && !self.signin_rows_gone().await? {
+            let st = tx.prepare_cached(PURGE).await?;
+            n += count(
+                &tx.query_one(&st, &[&before_ms, &i64::try_from(left).unwrap_or(i64::MAX)])
+                    .await?,
+                0,
+            )?;
+        }
         if n > 0 {
             forget_before(&tx, before_ms).await?;
         }
