@@ -22,7 +22,8 @@
 #
 # Environment (all optional): BENCH_DURATION (10), BENCH_WARMUP (2), CARGO_TARGET_DIR,
 # BENCH_PORTVAKT (the server binary to measure, for an A/B of two builds),
-# PORTVAKT_BENCH_PG.
+# BENCH_SERVE_FLAGS (flags for every node, e.g. `--signin-log off` for an A/B of the
+# log's cost), PORTVAKT_BENCH_PG.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,7 +100,8 @@ wait_health() { # URL
 start_node() { # DATA PORT [serve flags…]
   local data=$1 port=$2
   shift 2
-  "$RUN/portvakt" serve --data "$data" --listen "127.0.0.1:$port" "$@" >"$data.log" 2>&1 &
+  # shellcheck disable=SC2086 # BENCH_SERVE_FLAGS is a list of flags
+  "$RUN/portvakt" serve --data "$data" --listen "127.0.0.1:$port" "$@" ${BENCH_SERVE_FLAGS:-} >"$data.log" 2>&1 &
   PIDS+=($!)
   wait_health "http://127.0.0.1:$port"
 }

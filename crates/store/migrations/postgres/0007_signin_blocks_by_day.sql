@@ -26,6 +26,10 @@ CREATE TABLE signin_blocks (
     facts     BYTEA NOT NULL,
     PRIMARY KEY (id, min_ms)
 ) PARTITION BY RANGE (min_ms);
+-- zstd frames and hash lists: out of line, never compressed again (pglz would try,
+-- and fail, on every value of every block).
+ALTER TABLE signin_blocks ALTER COLUMN lookups SET STORAGE EXTERNAL,
+    ALTER COLUMN records SET STORAGE EXTERNAL, ALTER COLUMN facts SET STORAGE EXTERNAL;
 CREATE INDEX signin_blocks_tenant ON signin_blocks (tenant_id, id);
 CREATE INDEX signin_blocks_time ON signin_blocks (min_ms);
 
@@ -56,7 +60,7 @@ BEGIN
                 IF to_regclass(part) IS NOT NULL THEN
                     EXECUTE format('DROP TABLE %I', part);
                 END IF;
-                EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS)', part, t);
+                EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING STORAGE)', part, t);
                 EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
                                t, part, d * 86400000, (d + 1) * 86400000);
             END IF;
@@ -73,4 +77,5 @@ SELECT portvakt_signin_days(ARRAY(
 -- A tail block's time range beside its keys (as SQLite's sign-in log migration 9): a
 -- lookup narrows the tail to its window and reads a block by (id, min_ms), one day's
 -- partition, and a seal gives its run its range without reading the blocks.
-ALTER TABLE signin_tail ADD COLUMN min_ms BIGINT, ADD COLUMN max_ms BIGINT;
+ALTER TABLE signin_tail ADD COLUMN min_ms BIGINT, ADD COLUMN max_ms BIGINT,
+    ALTER COLUMN keys SET STORAGE EXTERNAL;

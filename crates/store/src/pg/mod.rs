@@ -19,7 +19,7 @@ use crate::sqlite::UserKey;
 use crate::{Result, StoreError};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use portvakt_core::model::User;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -83,6 +83,9 @@ pub struct PgStore {
     /// Whether this node saw `signins` empty: the rows written before blocks are
     /// gone, and queries read blocks only.
     pub(crate) signin_rows_gone: Arc<std::sync::atomic::AtomicBool>,
+    /// Records and blocks this node wrote to the sign-in log's tail since it last
+    /// counted the tail (`signin_blocks::seal`).
+    pub(crate) signin_tail_written: Arc<(AtomicI64, AtomicI64)>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -129,6 +132,7 @@ impl PgStore {
             signin_days: Arc::default(),
             dicts: Arc::default(),
             signin_rows_gone: Arc::default(),
+            signin_tail_written: Arc::default(),
         };
         store.migrate().await?;
         let mut listen = config;
