@@ -60,6 +60,28 @@ pub(crate) const NOTIFY: &str = "SELECT pg_notify('portvakt_changes', $1)";
 /// Connections per node unless the URL's options say otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// Connections of the sign-in log's writer: it writes one batch at a time, and a
+/// second serves a retention run or a test beside it.
+const SIGNIN_WRITER_CONNECTIONS: usize = 2;
+
+/// A pool of `size` connections (at least one) to `config`.
+fn build_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("cannot build the pool: {e}")))
+}
+
 /// An arbitrary constant: the advisory lock under which one node at a time migrates.
 const MIGRATION_LOCK: i64 = 0x506f_7274_7661_6b74; // "Portvakt"
 
@@ -67,6 +89,11 @@ const MIGRATION_LOCK: i64 = 0x506f_7274_7661_6b74; // "Portvakt"
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The sign-in log's appends have connections of their own: made (and so driven,
+    /// `tokio::spawn`) on the runtime of their first caller, the writer's thread of
+    /// its own in the server (`server::logs::signin_events`), so that a batch's round
+    /// trips do not wait behind the requests queued on the server's runtime.
+    log_pool: Pool,
     /// Bumped after every committed write that can withdraw an access token (see
     /// [`crate::Flows::revocation_epoch`]). Per node for now; shared across nodes
     /// by LISTEN/NOTIFY is the next step of #17.
@@ -109,24 +136,14 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("portvakt");
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .wait_timeout(Some(std::time::Duration::from_secs(5)))
-            .create_timeout(Some(std::time::Duration::from_secs(5)))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot build the pool: {e}")))?;
+        let pool = build_pool(config.clone(), pool_size)?;
+        let mut writer = config.clone();
+        writer.application_name("portvakt-signin-writer");
         let feed = notify::Feed::new();
         let store = PgStore {
             outbox: notify::spawn_outbox(pool.clone(), &feed),
             pool,
+            log_pool: build_pool(writer, SIGNIN_WRITER_CONNECTIONS)?,
             revocations: Arc::new(AtomicU64::new(0)),
             feed,
             signin_days: Arc::default(),
@@ -173,6 +190,14 @@ impl PgStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A connection of the sign-in log's writer ([`PgStore::log_pool`]).
+    pub(crate) async fn log_client(&self) -> Result<Object> {
+        self.log_pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))
     }
 
     /// A connection from the pool.

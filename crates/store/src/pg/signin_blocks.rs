@@ -631,23 +631,20 @@ async fn keyed<C: GenericClient>(
                 None => None,
             }
         };
-        // No block at or before it: the run's older seqs were purged; they are
-        // dropped with it below.
-        let Some((id, n, min_ms, wanted)) = found else {
+        // No block holds it (in its run's days): retention took its block. Only it is
+        // dropped; the next seq is looked up afresh.
+        let Some((id, n, min_ms, wanted)) = found.filter(|f| top < f.0 + f.1) else {
             continue;
         };
-        let mut positions = Vec::new();
-        if top < id + n {
-            positions.push(pos(top, id));
-        }
+        // Every seq from the block's first to `top` is the block's (blocks' seqs are
+        // disjoint): its other positions.
+        let mut positions = vec![pos(top, id)];
         while let Some(&(s, _)) = heap.peek() {
             if s < id {
                 break;
             }
             heap.pop();
-            if s < id + n {
-                positions.push(pos(s, id));
-            }
+            positions.push(pos(s, id));
         }
         positions.sort_unstable();
         positions.dedup();

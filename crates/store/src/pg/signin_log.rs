@@ -496,7 +496,7 @@ impl PgStore {
         if missing.is_empty() {
             return Ok(());
         }
-        let c = self.client().await?;
+        let c = self.log_client().await?;
         let st = c.prepare_cached(MAKE_DAYS).await?;
         c.execute(&st, &[&missing]).await?;
         self.signin_days
@@ -518,7 +518,7 @@ impl PgStore {
     /// Write the batch in one transaction; `Ok(false)` if a record's day had no
     /// partition (nothing was written).
     async fn append_once(&self, batch: &[StoredSignIn]) -> Result<bool> {
-        let mut c = self.client().await?;
+        let mut c = self.log_client().await?;
         let tx = c.transaction().await?;
         let (groups, sets, counts_st, policy_counts_st) = tokio::try_join!(
             tx.prepare_cached(UPSERT_GROUPS),
