@@ -91,10 +91,9 @@ const TENANT_FACTS: &str = "SELECT id, n, dict_id, facts FROM signin_blocks
 const ID_KEYS: &str =
     "SELECT block_id, positions FROM signin_id_keys WHERE hash = $1 AND block_id < $2";
 /// Blocks by id alone (every day's partition: for the rare id keys only).
-const BLOCKS_BY_ID: &str =
-    "SELECT id, n, tenant_id, min_ms FROM signin_blocks WHERE id = ANY($1::bigint[])";
+const BLOCKS_BY_ID: &str = "SELECT id, n, min_ms FROM signin_blocks WHERE id = ANY($1::bigint[])";
 /// The blocks whose time range may hold a time, with their lookups lists.
-const BLOCKS_AT_TIME: &str = "SELECT id, n, tenant_id, min_ms, lookups FROM signin_blocks
+const BLOCKS_AT_TIME: &str = "SELECT id, n, min_ms, lookups FROM signin_blocks
       WHERE min_ms BETWEEN $1 AND $2 AND max_ms >= $3 AND ($4::text IS NULL OR tenant_id = $4)";
 const COUNT: &str = "SELECT coalesce(sum(n), 0)::bigint FROM signin_blocks WHERE tenant_id = $1";
 const POLICY_SETS: &str = "SELECT hash, policies FROM policy_sets WHERE hash = ANY($1::text[])";
@@ -467,19 +466,9 @@ pub(super) async fn signins(
             }
         }
         Way::Id { kind, key, time } => {
-            let mut heads: Vec<Head> =
-                by_id_key(c, block::key_of(kind, &q.tenant_id, &key), before)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.0)
-                    .collect();
+            let mut heads = by_id_key(c, block::key_of(kind, &q.tenant_id, &key), before).await?;
             if let Some((t, lag)) = time {
-                heads.extend(
-                    by_time(c, Some(&r.tenant), t, lag, &key)
-                        .await?
-                        .into_iter()
-                        .map(|x| x.0),
-                );
+                heads.extend(by_time(c, Some(&r.tenant), t, lag, &key).await?);
             }
             let heads = merge_heads(heads);
             for h in &heads {
@@ -687,8 +676,8 @@ fn merge_heads(mut heads: Vec<Head>) -> Vec<Head> {
 }
 
 /// The blocks that may hold an id or correlation id without its time, of hash `h`,
-/// older than `before`, newest first, each with its tenant (`signin_id_keys`).
-async fn by_id_key(c: &impl GenericClient, h: u64, before: i64) -> Result<Vec<(Head, String)>> {
+/// older than `before` (`signin_id_keys`); the block's tenant is checked as it is read.
+async fn by_id_key(c: &impl GenericClient, h: u64, before: i64) -> Result<Vec<Head>> {
     let keys_st = c.prepare_cached(ID_KEYS).await?;
     let mut positions: HashMap<i64, Vec<u16>> = HashMap::new();
     for r in c.query(&keys_st, &[&(h as i64), &before]).await? {
@@ -705,29 +694,25 @@ async fn by_id_key(c: &impl GenericClient, h: u64, before: i64) -> Result<Vec<(H
     let mut out = Vec::new();
     for r in c.query(&blocks_st, &[&ids]).await? {
         let id: i64 = r.try_get(0)?;
-        out.push((
-            Head {
-                id,
-                n: r.try_get(1)?,
-                min_ms: r.try_get(3)?,
-                positions: positions.remove(&id),
-            },
-            r.try_get(2)?,
-        ));
+        out.push(Head {
+            id,
+            n: r.try_get(1)?,
+            min_ms: r.try_get(2)?,
+            positions: positions.remove(&id),
+        });
     }
-    out.sort_by_key(|x| std::cmp::Reverse(x.0.id));
     Ok(out)
 }
 
 /// The blocks that may hold an id carrying time `t` (a record within `lag` of it),
-/// of `tenant` (any for `None`), whose lookups name `key`: each with its tenant.
+/// of `tenant` (any for `None`), whose lookups name `key`.
 async fn by_time(
     c: &impl GenericClient,
     tenant: Option<&str>,
     t: i64,
     lag: i64,
     key: &str,
-) -> Result<Vec<(Head, String)>> {
+) -> Result<Vec<Head>> {
     let h = block::key_hash(key);
     let s = c.prepare_cached(BLOCKS_AT_TIME).await?;
     let lo = t.saturating_sub(lag).saturating_sub(MAX_SPAN_MS);
@@ -735,17 +720,14 @@ async fn by_time(
     let floor = t.saturating_sub(lag);
     let mut out = Vec::new();
     for r in c.query(&s, &[&lo, &hi, &floor, &tenant]).await? {
-        let positions = block::lookup(&r.try_get::<_, Vec<u8>>(4)?, h);
+        let positions = block::lookup(&r.try_get::<_, Vec<u8>>(3)?, h);
         if !positions.is_empty() {
-            out.push((
-                Head {
-                    id: r.try_get(0)?,
-                    n: r.try_get(1)?,
-                    min_ms: r.try_get(3)?,
-                    positions: Some(positions),
-                },
-                r.try_get(2)?,
-            ));
+            out.push(Head {
+                id: r.try_get(0)?,
+                n: r.try_get(1)?,
+                min_ms: r.try_get(2)?,
+                positions: Some(positions),
+            });
         }
     }
     Ok(out)
@@ -767,7 +749,7 @@ pub(super) async fn tenant_of(
         heads.extend(by_time(c, None, t, block::CORRELATION_LAG_MS, correlation_id).await?);
     }
     // The lookups and keys hold hashes: the record itself decides.
-    for h in merge_heads(heads.into_iter().map(|x| x.0).collect()) {
+    for h in merge_heads(heads) {
         if let Some((tenant, _, records)) = block_records(st, c, &h).await? {
             if records.iter().any(|r| r.correlation_id == correlation_id) {
                 return Ok(Some(tenant));
