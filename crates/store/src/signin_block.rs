@@ -799,6 +799,18 @@ impl BlockRecord {
     }
 }
 
+/// For tests: a UUIDv7 of time `ms` (as the server makes ids and correlation ids),
+/// `n` in its random part.
+#[cfg(test)]
+pub(crate) fn v7(ms: i64, n: u32) -> String {
+    format!(
+        "{:08x}-{:04x}-7abc-8def-{:012x}",
+        ms >> 16,
+        ms & 0xffff,
+        u64::from(n)
+    )
+}
+
 /// How a query finds its blocks: the narrowest way in that it names.
 pub(crate) enum Way {
     /// The block holding this seq.

@@ -707,21 +707,12 @@ pub(crate) fn purge(tx: &Transaction<'_>, before_ms: i64, batch: u32) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use crate::signin_block::v7;
     use crate::signin_log::{SignInLog, SignInQuery};
     use crate::SqliteStore;
     use portvakt_core::signin::StoredSignIn;
 
     const T0: i64 = 1_800_000_000_000;
-
-    /// A UUIDv7 of time `ms` (as the server makes ids and correlation ids).
-    fn v7(ms: i64, n: u32) -> String {
-        format!(
-            "{:08x}-{:04x}-7abc-8def-{:012x}",
-            ms >> 16,
-            ms & 0xffff,
-            u64::from(n)
-        )
-    }
 
     fn rec(n: u32, t: i64, tenant: &str) -> StoredSignIn {
         StoredSignIn {

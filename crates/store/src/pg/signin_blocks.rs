@@ -891,19 +891,10 @@ mod tests {
     //! PostgreSQL (`PORTVAKT_TEST_DATABASE` or `PORTVAKT_TEST_PG_URL`, default the
     //! local server); fails without it.
     use super::*;
+    use crate::signin_block::v7;
     use crate::signin_log::SignInLog;
 
     const T0: i64 = 1_800_000_000_000;
-
-    /// A UUIDv7 of time `ms` (as the server makes ids and correlation ids).
-    fn v7(ms: i64, n: u32) -> String {
-        format!(
-            "{:08x}-{:04x}-7abc-8def-{:012x}",
-            ms >> 16,
-            ms & 0xffff,
-            u64::from(n)
-        )
-    }
 
     fn rec(n: u32, t: i64) -> StoredSignIn {
         StoredSignIn {
