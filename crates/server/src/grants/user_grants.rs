@@ -284,6 +284,7 @@ pub async fn refresh_token(
             old: &old,
             now_ms,
             retry_window_ms: retry.then_some(window_ms),
+            strict: window_ms == 0,
         },
         now,
     )

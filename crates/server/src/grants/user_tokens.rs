@@ -57,6 +57,9 @@ pub enum Refresh<'a> {
         /// `Some(window)`: the token was already used and this is a retry
         /// ([`portvakt_core::grant::RefreshDecision::Retry`]) allowed within the window.
         retry_window_ms: Option<i64>,
+        /// Strict reuse detection (`--refresh-reuse-grace 0`): a second use revokes
+        /// the family even when it raced the first (both read the token unused).
+        strict: bool,
     },
 }
 
@@ -170,6 +173,7 @@ pub async fn mint(
             old,
             now_ms,
             retry_window_ms,
+            strict,
         } => {
             let token = portvakt_jose::random_id(32);
             let grant = RefreshGrant {
@@ -187,7 +191,25 @@ pub async fn mint(
                         .await?
                     {
                         // It was unused when read and another request rotated it
-                        // since: a true race, not a lost response.
+                        // since: a true race. Strict detection takes it as what it
+                        // is, the token presented twice (RFC 9700 §4.14.2; and so
+                        // the outcome does not hang on which request read first).
+                        if strict {
+                            st.store
+                                .revoke_family(
+                                    &old.family_id,
+                                    "a refresh token was presented twice at once under strict reuse detection (possible theft)",
+                                    now,
+                                )
+                                .await?;
+                            tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?old.user_id, "refresh token presented twice at once; family revoked (strict reuse detection)");
+                            return Err(ApiError::new(
+                                ErrorCode::RefreshTokenReused,
+                                "this refresh token was presented twice at once and reuse detection is strict (--refresh-reuse-grace 0): every token of its family is now revoked",
+                            ));
+                        }
+                        // Else a client that sent its refresh twice, not a lost
+                        // response: refused, the family kept.
                         return Err(ApiError::new(
                             ErrorCode::RefreshConcurrent,
                             "another request rotated this refresh token a moment ago",
