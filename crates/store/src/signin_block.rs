@@ -640,6 +640,32 @@ fn read_facts(c: &mut Cursor<'_>, seq: i64) -> Result<FactsRow> {
     })
 }
 
+/// [`pack`]'s answer: the plans, each block built with its dictionary's id, and the
+/// dictionaries to adopt.
+pub(crate) type Packing = (Vec<Plan>, Vec<(i64, Built)>, record_pack::Packed);
+
+/// The blocks of `batch` ([`plan`]), each built ([`build`]) with its tenant's
+/// dictionary (those in `made` just made for this batch, with the ids the store gave
+/// them) and named with that dictionary's id; and the dictionaries to adopt once the
+/// batch is committed. Both engines' appends start here.
+pub(crate) fn pack(
+    dicts: &record_pack::Dicts,
+    batch: &[StoredSignIn],
+    made: Vec<(record_pack::NewDict, i64)>,
+) -> Result<Packing> {
+    let plans = plan(batch);
+    let (built, packed) = dicts.pack_with(batch, made, |slots, compressors, dicts| {
+        plans
+            .iter()
+            .map(|p| {
+                let k = slots[p.members[0]];
+                Ok((dicts[k].0.id, build(batch, p, &mut compressors[k])?))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    Ok((plans, built, packed))
+}
+
 /// A stored block, as read for a query.
 pub(crate) struct Stored<'a> {
     /// Its id (its first seq).

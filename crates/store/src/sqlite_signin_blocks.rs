@@ -40,18 +40,7 @@ pub(crate) fn append(
     batch: &[StoredSignIn],
     made: Vec<(crate::record_pack::NewDict, i64)>,
 ) -> Result<(Packed, Vec<i64>)> {
-    let plans = block::plan(batch);
-    let (built, packed) = s
-        .dicts
-        .pack_with(batch, made, |slots, compressors, dicts| {
-            plans
-                .iter()
-                .map(|p| {
-                    let k = slots[p.members[0]];
-                    Ok((dicts[k].0.id, block::build(batch, p, &mut compressors[k])?))
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+    let (plans, built, packed) = block::pack(&s.dicts, batch, made)?;
     let mut next = last_seq(tx)? + 1;
     let mut seqs = vec![0i64; batch.len()];
     let mut ins = tx.prepare_cached(

@@ -145,18 +145,7 @@ pub(super) async fn append(
     batch: &[StoredSignIn],
     made: Vec<(NewDict, i64)>,
 ) -> Result<std::result::Result<(Packed, Vec<i64>), tokio_postgres::Error>> {
-    let plans = block::plan(batch);
-    let (built, packed) = st
-        .dicts
-        .pack_with(batch, made, |slots, compressors, dicts| {
-            plans
-                .iter()
-                .map(|p| {
-                    let k = slots[p.members[0]];
-                    Ok((dicts[k].0.id, block::build(batch, p, &mut compressors[k])?))
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+    let (plans, built, packed) = block::pack(&st.dicts, batch, made)?;
     let ids_st = tx.prepare_cached(BLOCK_IDS).await?;
     let mut ids: Vec<i64> = tx
         .query(&ids_st, &[&big(plans.len())])
@@ -377,6 +366,8 @@ struct Reading<'a, C> {
     with_facts: bool,
     want: usize,
     out: Vec<SignInRow>,
+    /// The group sets read so far, by hash.
+    groups: HashMap<String, Option<String>>,
 }
 
 impl<C: GenericClient> Reading<'_, C> {
@@ -416,9 +407,17 @@ impl<C: GenericClient> Reading<'_, C> {
             let mut row = r.into_row();
             row.facts = f.and_then(|f| f.facts.clone());
             row.group_ids = match f.and_then(|f| f.group_set.as_deref()) {
-                Some(g) => match self.c.query_opt(&groups, &[&g]).await? {
-                    Some(r) => Some(r.try_get(0)?),
-                    None => None,
+                // Each distinct set once a query.
+                Some(g) => match self.groups.get(g) {
+                    Some(ids) => ids.clone(),
+                    None => {
+                        let ids = match self.c.query_opt(&groups, &[&g]).await? {
+                            Some(r) => Some(r.try_get::<_, String>(0)?),
+                            None => None,
+                        };
+                        self.groups.insert(g.to_owned(), ids.clone());
+                        ids
+                    }
                 },
                 None => None,
             };
@@ -444,6 +443,7 @@ pub(super) async fn signins(
         with_facts,
         want,
         out: Vec::new(),
+        groups: HashMap::new(),
     };
     let before = q.before_seq.unwrap_or(i64::MAX);
     let since = q.since_ms.unwrap_or(i64::MIN);

@@ -25,6 +25,7 @@ use crate::signin_log::{
 use crate::sqlite_signin_log::COUNT_BUCKET_MS;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use portvakt_core::signin::StoredSignIn;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -410,7 +411,7 @@ impl PgStore {
         q: &SignInQuery,
         with_facts: bool,
     ) -> Result<Vec<SignInRow>> {
-        if self.signin_rows_gone().await? {
+        if self.signin_rows_gone(c).await? {
             return Ok(Vec::new());
         }
         let mut days = Vec::new();
@@ -455,15 +456,15 @@ impl PgStore {
     }
 
     /// Whether `signins` holds no row (so a query need not read it): once true, true
-    /// for good, as nothing writes rows since migration 7.
-    async fn signin_rows_gone(&self) -> Result<bool> {
+    /// for good, as nothing writes rows since migration 7. Asked on the caller's
+    /// connection (a second one from the pool could wait on a full pool forever).
+    async fn signin_rows_gone(&self, c: &impl GenericClient) -> Result<bool> {
         if self
             .signin_rows_gone
             .load(std::sync::atomic::Ordering::Relaxed)
         {
             return Ok(true);
         }
-        let c = self.client().await?;
         let st = c
             .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM signins)")
             .await?;
@@ -757,7 +758,7 @@ impl SignInLog for PgStore {
             crate::pg::signin_blocks::facts(self, &c, tenant_id, since_ms, before, limit as usize)
                 .await?;
         let left = limit - out.len() as i64;
-        if left == 0 || self.signin_rows_gone().await? {
+        if left == 0 || self.signin_rows_gone(&c).await? {
             return Ok(out);
         }
         let st = c.prepare_cached(FACTS).await?;
@@ -811,7 +812,7 @@ impl SignInLog for PgStore {
         if let Some(t) = crate::pg::signin_blocks::tenant_of(self, &c, correlation_id).await? {
             return Ok(Some(t));
         }
-        if self.signin_rows_gone().await? {
+        if self.signin_rows_gone(&c).await? {
             return Ok(None);
         }
         let st = c.prepare_cached(TENANT_OF).await?;
@@ -882,7 +883,7 @@ impl SignInLog for PgStore {
     async fn count_signins(&self, tenant_id: &str) -> Result<u64> {
         let c = self.client().await?;
         let blocks = crate::pg::signin_blocks::count(&c, tenant_id).await?;
-        if self.signin_rows_gone().await? {
+        if self.signin_rows_gone(&c).await? {
             return Ok(blocks);
         }
         let st = c.prepare_cached(COUNT).await?;
@@ -895,7 +896,7 @@ impl SignInLog for PgStore {
         // Whole blocks whose newest record is due, then rows.
         let mut n = crate::pg::signin_blocks::purge(&tx, before_ms, batch).await?;
         let left = u64::from(batch).saturating_sub(n);
-        if left > 0 && !self.signin_rows_gone().await? {
+        if left > 0 && !self.signin_rows_gone(&tx).await? {
             let st = tx.prepare_cached(PURGE).await?;
             n += count(
                 &tx.query_one(&st, &[&before_ms, &i64::try_from(left).unwrap_or(i64::MAX)])
