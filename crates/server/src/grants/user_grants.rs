@@ -185,14 +185,15 @@ pub async fn refresh_token(
         RefreshDecision::Retry => true,
         RefreshDecision::Refuse(e) => return Err(e.into()),
         RefreshDecision::RevokeFamily(e) => {
-            st.store
-                .revoke_family(
-                    &g.family_id,
-                    "a used refresh token was presented again (possible theft)",
-                    now,
-                )
-                .await?;
-            tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?g.user_id, "refresh token reuse detected; family revoked");
+            crate::user_tokens::revoke_reused(
+                st,
+                view,
+                &app.client_id,
+                g,
+                "a used refresh token was presented again (possible theft)",
+                now,
+            )
+            .await?;
             return Err(e.into());
         }
     };

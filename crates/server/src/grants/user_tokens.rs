@@ -63,6 +63,21 @@ pub enum Refresh<'a> {
     },
 }
 
+/// Reuse of a refresh token of `family` detected: revoke the family (every token of
+/// it), saying `why` in the store and in a warning of the server's log.
+pub async fn revoke_reused(
+    st: &AppState,
+    view: &TenantView,
+    client_id: &str,
+    family: &RefreshGrant,
+    why: &'static str,
+    now: i64,
+) -> Result<(), ApiError> {
+    st.store.revoke_family(&family.family_id, why, now).await?;
+    tracing::warn!(tenant = ?view.tenant.name, client_id = ?client_id, user_id = ?family.user_id, why, "refresh token reuse detected; family revoked");
+    Ok(())
+}
+
 /// Mint the tokens; returns the response and the access token's (jti, exp).
 pub async fn mint(
     st: &AppState,
@@ -195,14 +210,15 @@ pub async fn mint(
                         // is, the token presented twice (RFC 9700 §4.14.2; and so
                         // the outcome does not hang on which request read first).
                         if strict {
-                            st.store
-                                .revoke_family(
-                                    &old.family_id,
-                                    "a refresh token was presented twice at once under strict reuse detection (possible theft)",
-                                    now,
-                                )
-                                .await?;
-                            tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?old.user_id, "refresh token presented twice at once; family revoked (strict reuse detection)");
+                            revoke_reused(
+                                st,
+                                view,
+                                &app.client_id,
+                                old,
+                                "a refresh token was presented twice at once under strict reuse detection (possible theft)",
+                                now,
+                            )
+                            .await?;
                             return Err(ApiError::new(
                                 ErrorCode::RefreshTokenReused,
                                 "this refresh token was presented twice at once and reuse detection is strict (--refresh-reuse-grace 0): every token of its family is now revoked",
@@ -224,14 +240,15 @@ pub async fn mint(
                     {
                         // Its successor was used meanwhile (or the window closed):
                         // someone holds the newer token, so this is a replay.
-                        st.store
-                            .revoke_family(
-                                &old.family_id,
-                                "a used refresh token was presented again after its successor was used (possible theft)",
-                                now,
-                            )
-                            .await?;
-                        tracing::warn!(tenant = ?view.tenant.name, client_id = ?app.client_id, user_id = ?old.user_id, "refresh token reuse detected; family revoked");
+                        revoke_reused(
+                            st,
+                            view,
+                            &app.client_id,
+                            old,
+                            "a used refresh token was presented again after its successor was used (possible theft)",
+                            now,
+                        )
+                        .await?;
                         return Err(ApiError::new(
                             ErrorCode::RefreshTokenReused,
                             "this refresh token was already used and the token issued for it has been used too; every token of its family is now revoked",
