@@ -120,6 +120,12 @@ async fn users_groups_apps_resources_and_totp() {
         assert!(matches!(e, StoreError::Conflict(_)), "{engine}: {e}");
         s.create_group("t1", "g-b", "Beta").await.expect("group");
         s.create_group("t1", "g-a", "alpha").await.expect("group");
+        // Its id sorts first and its name last: the two lists are ordered apart.
+        s.create_group("t1", "g-0", "zeta").await.expect("group");
+        assert!(s
+            .set_group_member("t1", "g-0", "u1", true)
+            .await
+            .expect("add"));
         assert!(s
             .set_group_member("t1", "g-b", "u1", true)
             .await
@@ -142,8 +148,8 @@ async fn users_groups_apps_resources_and_totp() {
             .expect("read")
             .expect("found");
         assert_eq!(u.id, "u1", "{engine}");
-        assert_eq!(u.groups, ["alpha", "Beta"], "{engine}: by name key");
-        assert_eq!(u.group_ids, ["g-a", "g-b"], "{engine}");
+        assert_eq!(u.groups, ["alpha", "Beta", "zeta"], "{engine}: by name key");
+        assert_eq!(u.group_ids, ["g-0", "g-a", "g-b"], "{engine}: by id");
         assert!(u.account_enabled && !u.mfa_registered, "{engine}");
         s.set_account_enabled("t1", "ann@x.example", false)
             .await
@@ -220,7 +226,8 @@ async fn users_groups_apps_resources_and_totp() {
         assert_eq!(
             names.groups,
             [
-                ("g-a".to_owned(), "alpha".to_owned()),
+                ("g-0".to_owned(), "zeta".to_owned()),
+                ("g-a".into(), "alpha".into()),
                 ("g-b".into(), "Beta".into())
             ],
             "{engine}"
