@@ -153,6 +153,20 @@ pub struct RefreshGrant {
     pub client_app_type: Option<String>,
 }
 
+impl RefreshGrant {
+    /// The grant of the token that replaces this one when it is rotated at `now`
+    /// (RFC 6749 §6, RFC 9700 §4.14.2): the same family, sign-in and scope, issued
+    /// now, expiring after `inactivity` s unused or with its family, whichever is
+    /// first. `crate::grant::decide_refresh` says when a token may be rotated.
+    pub fn successor(&self, now: UnixTime, inactivity: i64) -> RefreshGrant {
+        RefreshGrant {
+            issued_at: now,
+            expires_at: (now + inactivity).min(self.family_expires_at),
+            ..self.clone()
+        }
+    }
+}
+
 /// A device authorization (RFC 8628) as stored, keyed by the hash of its device code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceGrant {

@@ -167,6 +167,60 @@ async fn block_and_report_only_for_service_principals_and_users() {
     assert_eq!(refresh_web(&srv, &rt).await.0, 200);
 }
 
+/// The read of a refresh rotates the token when it may (one round trip); a policy
+/// that then blocks the refresh undoes that rotation. Under strict reuse detection
+/// (`--refresh-reuse-grace 0`) a token left used would make the next presentation a
+/// reuse (PV3204, family revoked): it stays the policy's refusal instead, and once the
+/// policy is off the same token rotates, once.
+#[tokio::test]
+async fn a_blocked_refresh_leaves_its_token_unused_under_strict_reuse_detection() {
+    let dir = temp_dir("srv");
+    let f = dir.join("import.json");
+    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write import");
+    let srv = Server::start_in(
+        &dir,
+        &[
+            "--import",
+            f.to_str().expect("utf8"),
+            "--refresh-reuse-grace",
+            "0",
+        ],
+    )
+    .expect("server starts");
+    let admin = Admin::new(&srv).await;
+    let mut b = Browser::new();
+    let rt = web_tokens(&srv, &mut b).await["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    let up = admin
+        .create(policy(
+            "Block admin on the web portal",
+            "enabled",
+            json!({"users": {"includeUsers": [USER]}, "applications": {"includeApplications": ["webapp"]}}),
+            &["block"],
+        ))
+        .await;
+    for attempt in 1..=3 {
+        let r = refresh_web(&srv, &rt).await;
+        assert_eq!(error_of(&r).2, Some("PV4001"), "attempt {attempt}: {}", r.1);
+    }
+    admin.set_state(&up, "disabled").await;
+    let r = refresh_web(&srv, &rt).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let next = r.1["refresh_token"].as_str().expect("rt").to_string();
+    // The one rotation counted: presenting the token again is a reuse.
+    let r = refresh_web(&srv, &rt).await;
+    assert_eq!(error_of(&r).2, Some("PV3204"), "{}", r.1);
+    let r = refresh_web(&srv, &next).await;
+    assert_eq!(
+        error_of(&r).2,
+        Some("PV3203"),
+        "the family is revoked: {}",
+        r.1
+    );
+}
+
 #[tokio::test]
 async fn an_mfa_policy_makes_a_single_factor_refresh_interaction_required() {
     let srv = Server::start();

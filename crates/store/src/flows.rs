@@ -7,6 +7,7 @@
 use crate::Result;
 use async_trait::async_trait;
 use portvakt_core::flow::{AuthRequest, CodeGrant, DeviceGrant, RefreshGrant, Session};
+use portvakt_core::grant::{decide_refresh, RefreshDecision, RefreshState};
 use portvakt_core::model::User;
 
 /// A sign-in in progress, between `/authorize` and the redirect back.
@@ -62,6 +63,40 @@ pub enum CodeTake {
     },
     /// No such code.
     Missing,
+}
+
+/// The rotation [`Flows::refresh_claim`] makes in the same step as its read, when
+/// the token as read may be rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshClaim<'a> {
+    /// SHA-256 of the successor token.
+    pub new_hash: [u8; 32],
+    /// The tenant of the request.
+    pub tenant_id: &'a str,
+    /// The client of the request.
+    pub client_id: &'a str,
+    /// Now, in milliseconds.
+    pub now_ms: i64,
+    /// The successor's inactivity lifetime, seconds ([`RefreshGrant::successor`]).
+    pub inactivity: i64,
+}
+
+impl RefreshClaim<'_> {
+    /// May `rec` be rotated by this request: would [`decide_refresh`] rotate it
+    /// (unused, of this tenant and client, unexpired, its family and user standing)?
+    /// The rule `refresh_claim` applies, on either engine.
+    pub fn may_rotate(&self, rec: &RefreshRecord) -> bool {
+        let state = RefreshState {
+            grant: &rec.grant,
+            used_at_ms: rec.used_at_ms,
+            superseded_at: rec.superseded_at,
+            family_revoked: rec.family_revoked.as_ref().map(|(at, w)| (*at, w.as_str())),
+            user: rec.user.as_ref(),
+        };
+        // A window of 0: a used token is never rotated here, only by a retry.
+        decide_refresh(self.tenant_id, self.client_id, &state, self.now_ms, 0)
+            == RefreshDecision::Rotate
+    }
 }
 
 /// A refresh token as stored.
@@ -209,6 +244,42 @@ pub trait Flows: Send + Sync {
     ) -> Result<()>;
     /// Load a refresh token.
     async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>>;
+    /// Load a refresh token and, given `claim`, rotate it in the same step when
+    /// [`RefreshClaim::may_rotate`] allows it as read: `old` marked used at
+    /// `claim.now_ms` and its [`RefreshGrant::successor`] stored as
+    /// `claim.new_hash`, atomically, as [`Flows::rotate_refresh`] does. Returns the
+    /// token as read before any rotation, and whether this call rotated it. A request
+    /// that then refuses the token after all (Conditional Access, say) must
+    /// [`Flows::unclaim_refresh`] it. The default reads, then rotates: two steps, as
+    /// a caller without this method would; an engine may do both in one round trip.
+    async fn refresh_claim(
+        &self,
+        token_hash: &[u8; 32],
+        claim: Option<&RefreshClaim<'_>>,
+    ) -> Result<Option<(RefreshRecord, bool)>> {
+        let Some(rec) = self.refresh(token_hash).await? else {
+            return Ok(None);
+        };
+        let Some(c) = claim.filter(|c| c.may_rotate(&rec)) else {
+            return Ok(Some((rec, false)));
+        };
+        let new = rec.grant.successor(c.now_ms.div_euclid(1000), c.inactivity);
+        let rotated = self
+            .rotate_refresh(token_hash, &c.new_hash, &new, c.now_ms)
+            .await?;
+        Ok(Some((rec, rotated)))
+    }
+    /// Undo a rotation that [`Flows::refresh_claim`] made at `used_at_ms` and whose
+    /// successor `new_hash` was never handed out: if `old` was used at that instant,
+    /// the successor is deleted and `old` is unused again, unless another successor
+    /// of `old` exists (a retry of it was issued meanwhile, so `old` was used after
+    /// all). True when `old` is unused again.
+    async fn unclaim_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        used_at_ms: i64,
+    ) -> Result<bool>;
     /// Rotate: mark `old` used and store `new` in the same family, atomically.
     /// Returns false, changing nothing, when `old` was already used (a lost race).
     async fn rotate_refresh(

@@ -29,8 +29,8 @@ pub mod testing;
 pub use audit::{AuditLog, AuditPage, AuditQuery};
 pub use error::StoreError;
 pub use flows::{
-    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
-    TokenUser,
+    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshClaim, RefreshRecord,
+    SessionRecord, TokenUser,
 };
 pub use pg::PgStore;
 pub use signin_log::{

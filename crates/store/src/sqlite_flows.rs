@@ -46,6 +46,17 @@ const RETRY: &str = concat!(
        AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = ?6 AND s.used_at IS NOT NULL)"
 );
 
+/// Undoing a claim ([`Flows::unclaim_refresh`]): the successor ?1, never used, of ?2
+/// used at ?3 ms (by the claim).
+const UNCLAIM_SUCCESSOR: &str =
+    "DELETE FROM refresh_tokens WHERE token_hash = ?1 AND parent_hash = ?2 AND used_at IS NULL
+        AND EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = ?2 AND p.used_at_ms = ?3)";
+/// Then the parent ?1, used at ?2 ms by the claim, unused again if it has no other
+/// successor.
+const UNCLAIM_PARENT: &str = "UPDATE refresh_tokens SET used_at = NULL, used_at_ms = NULL
+      WHERE token_hash = ?1 AND used_at_ms = ?2
+        AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = ?1)";
+
 impl SqliteStore {
     /// Insert `new` as the successor of `old` with `sql` (an `INSERT_SUCCESSOR`
     /// statement: parameters ?6 = old hash, ?7 = now in ms, ?8 = `window_ms`), in the
@@ -381,6 +392,29 @@ impl Flows for SqliteStore {
         // `old`'s first use and supersedes the successors issued before this one.
         self.insert_successor(old_hash, new_hash, new, now_ms, RETRY, Some(window_ms))
             .await
+    }
+
+    async fn unclaim_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        used_at_ms: i64,
+    ) -> Result<bool> {
+        let (old_hash, new_hash) = (old_hash.to_vec(), new_hash.to_vec());
+        // One transaction on the one writer: the successor goes, then `old` is unused
+        // again if this claim's use is still its use and no other successor exists.
+        self.write_grouped(move |c| {
+            if exec(
+                c,
+                UNCLAIM_SUCCESSOR,
+                params![new_hash, old_hash, used_at_ms],
+            )? == 0
+            {
+                return Ok(false);
+            }
+            Ok(exec(c, UNCLAIM_PARENT, params![old_hash, used_at_ms])? == 1)
+        })
+        .await
     }
 
     async fn purge_expired(&self, now: i64, keep_grants_secs: i64, batch: u32) -> Result<u64> {

@@ -10,7 +10,8 @@ use portvakt_core::flow::{
 use portvakt_core::model::{Application, Tenant};
 use portvakt_jose::Algorithm;
 use portvakt_store::{
-    CodeTake, Flows, GrantRevocation, Interaction, NewUser, Store, StoreError, TokenUser,
+    CodeTake, Flows, GrantRevocation, Interaction, NewUser, RefreshClaim, Store, StoreError,
+    TokenUser,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -806,6 +807,172 @@ async fn a_retry_replaces_the_unused_successor_within_the_window_only() {
     }
 }
 
+/// A claim for client `web` of tenant t1 at `now_ms`, to successor `new`, with an
+/// inactivity lifetime of 1,000 s (so its successor is [`next`]'s).
+fn claim(new: [u8; 32], now_ms: i64) -> RefreshClaim<'static> {
+    RefreshClaim {
+        new_hash: new,
+        tenant_id: "t1",
+        client_id: "web",
+        now_ms,
+        inactivity: 1000,
+    }
+}
+
+/// `refresh_claim` of `old` with `c`: the token as read and whether it rotated,
+/// checked against the rule it mirrors (`may_rotate` of the row it read).
+async fn claimed(
+    engine: &str,
+    st: &dyn Store,
+    old: [u8; 32],
+    c: &RefreshClaim<'_>,
+) -> (portvakt_store::RefreshRecord, bool) {
+    let (rec, rotated) = st
+        .refresh_claim(&old, Some(c))
+        .await
+        .expect("claim")
+        .expect("stored");
+    assert_eq!(
+        rotated,
+        c.may_rotate(&rec),
+        "{engine}: the claim rotates exactly when the rule allows it: {rec:?}"
+    );
+    (rec, rotated)
+}
+
+#[tokio::test]
+async fn a_claim_rotates_in_its_read_only_what_may_be_rotated_and_can_be_undone() {
+    for (engine, st) in engines().await {
+        let st = st.as_ref();
+        let g = refresh_grant("f1", "s1", "web");
+        st.put_refresh(&h(0), &g, 0).await.expect("family");
+        // No claim: a read.
+        let (rec, rotated) = st
+            .refresh_claim(&h(0), None)
+            .await
+            .expect("read")
+            .expect("stored");
+        assert_eq!((rec.grant.clone(), rotated), (g.clone(), false), "{engine}");
+        assert!(st
+            .refresh_claim(&h(50), Some(&claim(h(1), 10_250)))
+            .await
+            .expect("read")
+            .is_none());
+        // Another client or tenant, or past its expiry: read, not rotated.
+        let other = RefreshClaim {
+            client_id: "other",
+            ..claim(h(1), 10_250)
+        };
+        assert!(!claimed(engine, st, h(0), &other).await.1);
+        let elsewhere = RefreshClaim {
+            tenant_id: "t2",
+            ..claim(h(1), 10_250)
+        };
+        assert!(!claimed(engine, st, h(0), &elsewhere).await.1);
+        assert!(!claimed(engine, st, h(0), &claim(h(1), 1_000_000)).await.1);
+        assert!(st.refresh(&h(1)).await.expect("read").is_none(), "{engine}");
+        // Rotated: the read is the token before, the successor its grant's successor.
+        let (before, rotated) = claimed(engine, st, h(0), &claim(h(1), 10_250)).await;
+        assert!(rotated, "{engine}");
+        assert_eq!(
+            (before.used_at, before.used_at_ms),
+            (None, None),
+            "{engine}"
+        );
+        let old = st.refresh(&h(0)).await.expect("read").expect("stored");
+        assert_eq!(
+            (old.used_at, old.used_at_ms),
+            (Some(10), Some(10_250)),
+            "{engine}"
+        );
+        let new = st.refresh(&h(1)).await.expect("read").expect("stored");
+        assert_eq!(new.grant, g.successor(10, 1000), "{engine}");
+        assert_eq!(new.grant, next(&g, 10), "{engine}");
+        assert_eq!((new.used_at, new.superseded_at), (None, None), "{engine}");
+        // Claimed again: the read shows the use, nothing rotates.
+        let (again, rotated) = claimed(engine, st, h(0), &claim(h(2), 11_000)).await;
+        assert_eq!(
+            (again.used_at_ms, rotated),
+            (Some(10_250), false),
+            "{engine}"
+        );
+        assert!(st.refresh(&h(2)).await.expect("read").is_none(), "{engine}");
+        // Undone: the successor gone, the token unused, and only once.
+        assert!(st
+            .unclaim_refresh(&h(0), &h(1), 10_250)
+            .await
+            .expect("undo"));
+        assert!(st.refresh(&h(1)).await.expect("read").is_none(), "{engine}");
+        let old = st.refresh(&h(0)).await.expect("read").expect("stored");
+        assert_eq!((old.used_at, old.used_at_ms), (None, None), "{engine}");
+        assert!(!st
+            .unclaim_refresh(&h(0), &h(1), 10_250)
+            .await
+            .expect("undo"));
+        // A claim whose token a retry used meanwhile: its successor goes, the token
+        // stays used (the retry's successor was handed out).
+        assert!(claimed(engine, st, h(0), &claim(h(3), 12_000)).await.1);
+        assert!(st
+            .retry_refresh(&h(0), &h(4), &next(&g, 13), 13_000, 10_000)
+            .await
+            .expect("retry"));
+        assert!(!st
+            .unclaim_refresh(&h(0), &h(3), 12_000)
+            .await
+            .expect("undo"));
+        assert!(st.refresh(&h(3)).await.expect("read").is_none(), "{engine}");
+        let old = st.refresh(&h(0)).await.expect("read").expect("stored");
+        assert_eq!(old.used_at_ms, Some(12_000), "{engine}");
+        let live = st.refresh(&h(4)).await.expect("read").expect("stored");
+        assert_eq!(live.superseded_at, None, "{engine}");
+        // An undo of another instant's use changes nothing.
+        assert!(claimed(engine, st, h(4), &claim(h(5), 14_000)).await.1);
+        assert!(!st
+            .unclaim_refresh(&h(4), &h(5), 14_001)
+            .await
+            .expect("undo"));
+        let old = st.refresh(&h(4)).await.expect("read").expect("stored");
+        assert_eq!(old.used_at_ms, Some(14_000), "{engine}");
+        // Superseded: a retry of h(4) replaced h(5) by h(6).
+        assert!(st
+            .retry_refresh(&h(4), &h(6), &next(&g, 15), 15_000, 10_000)
+            .await
+            .expect("retry"));
+        assert!(!claimed(engine, st, h(5), &claim(h(7), 15_500)).await.1);
+        // A disabled user: not rotated; enabled again: rotated.
+        st.set_account_enabled("t1", "u1@x", false)
+            .await
+            .expect("disable");
+        assert!(!claimed(engine, st, h(6), &claim(h(7), 16_000)).await.1);
+        st.set_account_enabled("t1", "u1@x", true)
+            .await
+            .expect("enable");
+        assert!(claimed(engine, st, h(6), &claim(h(7), 16_000)).await.1);
+        // A user gone: not rotated.
+        let ghost = RefreshGrant {
+            user_id: "ghost".into(),
+            ..refresh_grant("f9", "s9", "web")
+        };
+        st.put_refresh(&h(90), &ghost, 0).await.expect("family");
+        assert!(!claimed(engine, st, h(90), &claim(h(91), 1_000)).await.1);
+        // Sign-ins the user's revocation covers (at 50 s: signed in at or before), in a
+        // family made after it; a later sign-in is rotated.
+        st.revoke_user("t1", "u1", 50).await.expect("revoke");
+        for (n, auth_time, rotates) in [(100u8, 50, false), (110, 51, true)] {
+            let g = RefreshGrant {
+                auth_time,
+                ..refresh_grant(&format!("f{n}"), "s2", "web")
+            };
+            st.put_refresh(&h(n), &g, 0).await.expect("family");
+            let rotated = claimed(engine, st, h(n), &claim(h(n + 1), 60_000)).await.1;
+            assert_eq!(rotated, rotates, "{engine}: signed in at {auth_time}");
+        }
+        // A revoked family: not rotated.
+        st.revoke_family("f110", "test", 61).await.expect("revoke");
+        assert!(!claimed(engine, st, h(111), &claim(h(112), 62_000)).await.1);
+    }
+}
+
 #[tokio::test]
 async fn grant_revocation_names_the_session_end_or_the_earliest_family_revocation() {
     for (engine, st) in engines().await {
@@ -1289,6 +1456,56 @@ async fn concurrent_rotations_of_one_token_have_exactly_one_winner_on_postgres()
             (None, None),
             "round {round}"
         );
+        cur = won;
+    }
+}
+
+/// Eight claims of one token at once on PostgreSQL, for twenty rotations in a row:
+/// each time exactly one rotates, and the losers stored nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_of_one_token_have_exactly_one_winner_on_postgres() {
+    let st = Arc::new(common::pg().await);
+    fixture(st.as_ref()).await;
+    let g = refresh_grant("f1", "s1", "web");
+    let mut cur = h(0);
+    st.put_refresh(&cur, &g, 0).await.expect("family");
+    for round in 1..=20u8 {
+        let tasks: Vec<_> = (0..8u8)
+            .map(|i| {
+                let st = st.clone();
+                let mut new = [round; 32];
+                new[31] = i;
+                tokio::spawn(async move {
+                    let c = claim(new, i64::from(round) * 1000 + i64::from(i));
+                    let (_, won) = st
+                        .refresh_claim(&cur, Some(&c))
+                        .await
+                        .expect("claim")
+                        .expect("stored");
+                    won.then_some((new, i))
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            winners.extend(t.await.expect("task"));
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let (won, i) = winners[0];
+        let parent = st.refresh(&cur).await.expect("read").expect("stored");
+        assert_eq!(
+            parent.used_at_ms,
+            Some(i64::from(round) * 1000 + i64::from(i)),
+            "round {round}"
+        );
+        for j in (0..8u8).filter(|j| *j != i) {
+            let mut lost = [round; 32];
+            lost[31] = j;
+            assert!(
+                st.refresh(&lost).await.expect("read").is_none(),
+                "round {round}"
+            );
+        }
         cur = won;
     }
 }

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::form::Form;
 use crate::state::AppState;
 use crate::token::TokenResponse;
-use crate::user_tokens::{mint, Refresh, SignedIn};
+use crate::user_tokens::{mint, Refresh, SignedIn, REFRESH_INACTIVITY};
 use axum::http::HeaderMap;
 use portvakt_core::grant::{
     decide_code, decide_refresh, CodeRedemption, RefreshDecision, RefreshState,
@@ -18,7 +18,7 @@ use portvakt_core::model::Application;
 use portvakt_core::scope::resolve_user;
 use portvakt_core::signin::SignInEvent;
 use portvakt_core::ErrorCode;
-use portvakt_store::CodeTake;
+use portvakt_store::{CodeTake, RefreshClaim};
 
 /// Authenticate the client of a user grant and check that it may use `grant`.
 pub(crate) fn client<'v>(
@@ -141,8 +141,21 @@ pub async fn authorization_code(
     Ok(minted.response)
 }
 
+/// A rotation made in the read ([`portvakt_store::Flows::refresh_claim`]), not yet
+/// handed out: the successor token and the instant the presented one was used.
+struct Claim {
+    token: String,
+    hash: [u8; 32],
+    at_ms: i64,
+}
+
 /// `grant_type=refresh_token`: the facts are read here, the rules are
 /// [`decide_refresh`]'s.
+///
+/// The read rotates the token too when it may be rotated as read (one round trip to
+/// the store, not two): a request that then refuses it (Conditional Access, a
+/// narrower scope's successor) undoes that rotation before it answers, so that a
+/// refused token stays as presentable as it was.
 pub async fn refresh_token(
     st: &AppState,
     view: &TenantView,
@@ -151,14 +164,59 @@ pub async fn refresh_token(
     now_ms: i64,
     ev: &mut SignInEvent,
 ) -> Result<TokenResponse, ApiError> {
-    let now = now_ms.div_euclid(1000);
     let app = client(st, view, headers, form, "refresh_token", ev)?;
     let token = form.require("refresh_token")?;
     let hash = portvakt_jose::sha256(token.as_bytes());
-    let rec =
-        st.store.refresh(&hash).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::RefreshTokenInvalid, "no such refresh token")
-        })?;
+    let successor = portvakt_jose::random_id(32);
+    let claim = RefreshClaim {
+        new_hash: portvakt_jose::sha256(successor.as_bytes()),
+        tenant_id: &view.tenant.id,
+        client_id: &app.client_id,
+        now_ms,
+        inactivity: REFRESH_INACTIVITY,
+    };
+    // A request that names a scope may narrow it (RFC 6749 §6): its successor's
+    // grant is known only after the read, so it is not claimed in it.
+    let (rec, claimed) = st
+        .store
+        .refresh_claim(&hash, form.get("scope").is_none().then_some(&claim))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::RefreshTokenInvalid, "no such refresh token"))?;
+    let mut claim = claimed.then_some(Claim {
+        token: successor,
+        hash: claim.new_hash,
+        at_ms: now_ms,
+    });
+    let out = refresh_read(st, view, form, app, hash, &rec, &mut claim, now_ms, ev).await;
+    if let (Err(_), Some(c)) = (&out, claim) {
+        unclaim(st, &hash, &c).await;
+    }
+    out
+}
+
+/// Undo `c` (best effort: if the store fails, the token stays used, and presenting
+/// it again is a retry within the reuse window, a reuse after it).
+async fn unclaim(st: &AppState, old_hash: &[u8; 32], c: &Claim) {
+    if let Err(e) = st.store.unclaim_refresh(old_hash, &c.hash, c.at_ms).await {
+        tracing::warn!(error = %e, "a refused refresh token could not be made unused again");
+    }
+}
+
+/// [`refresh_token`] once the token is read (`rec`), and perhaps rotated (`claim`,
+/// taken once it is handed out or undone).
+#[allow(clippy::too_many_arguments)]
+async fn refresh_read(
+    st: &AppState,
+    view: &TenantView,
+    form: &Form,
+    app: &Application,
+    hash: [u8; 32],
+    rec: &portvakt_store::RefreshRecord,
+    claim: &mut Option<Claim>,
+    now_ms: i64,
+    ev: &mut SignInEvent,
+) -> Result<TokenResponse, ApiError> {
+    let now = now_ms.div_euclid(1000);
     let g = &rec.grant;
     if let Some(u) = &rec.user {
         note_user(ev, u);
@@ -272,25 +330,36 @@ pub async fn refresh_token(
         nonce: None,
         client_app_type: g.client_app_type.as_deref(),
     };
+    // The rotation the read made, if this request issues just that successor: the
+    // same scope, a refresh token at all (offline_access), not a retry.
+    let claimed = match claim.as_ref() {
+        Some(c) if !retry && scope == g.scope && scopes.has("offline_access") => Some(c),
+        Some(_) => {
+            if let Some(c) = claim.take() {
+                unclaim(st, &hash, &c).await;
+            }
+            None
+        }
+        None => None,
+    };
     let mut old = g.clone();
     old.scope = scope;
-    let minted = mint(
-        st,
-        view,
-        app,
-        &who,
-        &scopes,
-        Refresh::Rotate {
+    let refresh = match claimed {
+        Some(c) => Refresh::Claimed {
+            token: &c.token,
+            family_id: &g.family_id,
+        },
+        None => Refresh::Rotate {
             old_hash: hash,
             old: &old,
             now_ms,
             retry_window_ms: retry.then_some(window_ms),
             strict: window_ms == 0,
         },
-        now,
-    )
-    .await?;
-    let mut minted = minted;
+    };
+    let mut minted = mint(st, view, app, &who, &scopes, refresh, now).await?;
+    // Handed out (the response is built): nothing to undo.
+    *claim = None;
     minted.response.scope = scopes.in_words_of(form.get("scope"));
     ev.token_id = Some(minted.jti);
     Ok(minted.response)

@@ -61,6 +61,14 @@ pub enum Refresh<'a> {
         /// the family even when it raced the first (both read the token unused).
         strict: bool,
     },
+    /// Hand out the successor the read already stored
+    /// ([`portvakt_store::Flows::refresh_claim`]).
+    Claimed {
+        /// The successor token.
+        token: &'a str,
+        /// Its family.
+        family_id: &'a str,
+    },
 }
 
 /// Reuse of a refresh token of `family` detected: revoke the family (every token of
@@ -183,6 +191,7 @@ pub async fn mint(
                 .await?;
             Some((token, grant.family_id))
         }
+        Refresh::Claimed { token, family_id } => Some((token.to_string(), family_id.to_string())),
         Refresh::Rotate {
             old_hash,
             old,
@@ -191,12 +200,7 @@ pub async fn mint(
             strict,
         } => {
             let token = portvakt_jose::random_id(32);
-            let grant = RefreshGrant {
-                issued_at: now,
-                expires_at: (now + REFRESH_INACTIVITY).min(old.family_expires_at),
-                scope: old.scope.clone(),
-                ..old.clone()
-            };
+            let grant = old.successor(now, REFRESH_INACTIVITY);
             let new_hash = portvakt_jose::sha256(token.as_bytes());
             match retry_window_ms {
                 None => {

@@ -9,8 +9,8 @@
 //! committed).
 
 use crate::flows::{
-    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshRecord, SessionRecord,
-    TokenUser,
+    AccessTokenStatus, CodeTake, Flows, GrantRevocation, Interaction, RefreshClaim, RefreshRecord,
+    SessionRecord, TokenUser,
 };
 use crate::pg::{user_columns, user_from_row, PgStore};
 use crate::sqlite::UserKey;
@@ -29,6 +29,22 @@ fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
 fn grant<T: serde::de::DeserializeOwned>(r: &Row) -> Result<T> {
     let json: String = r.try_get("grant_json")?;
     Ok(serde_json::from_str(&json)?)
+}
+
+/// A refresh token as [`REFRESH`] (or [`REFRESH_CLAIM`]) read it.
+fn refresh_record(r: &Row) -> Result<RefreshRecord> {
+    let revoked_at: Option<i64> = r.try_get("revoked_at")?;
+    let reason: Option<String> = r.try_get("revoked_reason")?;
+    let used_at: Option<i64> = r.try_get("used_at")?;
+    let used_at_ms: Option<i64> = r.try_get("used_at_ms")?;
+    Ok(RefreshRecord {
+        grant: grant(r)?,
+        used_at,
+        used_at_ms: used_at_ms.or(used_at.map(|t| t * 1000)),
+        superseded_at: r.try_get("superseded_at")?,
+        family_revoked: revoked_at.map(|t| (t, reason.unwrap_or_default())),
+        user: user_from_row(r)?,
+    })
 }
 
 const PUT_INTERACTION: &str = "INSERT INTO interactions (id, tenant_id, browser_hash, csrf, request, user_id, sid, expires_at)
@@ -99,6 +115,49 @@ const REFRESH: &str = concat!(
       LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
       WHERE t.token_hash = $1"
 );
+
+/// [`Flows::refresh_claim`] in one statement (one round trip where a read and a
+/// [`ROTATE`] take two): `t` is [`REFRESH`]'s read ($1 the token's hash); `parent`
+/// marks it used at $5 s / $6 ms only while unused and [`RefreshClaim::may_rotate`]
+/// holds for the row as read (mirrored here: tenant $3, client $4, family standing
+/// and unexpired, token unexpired and never superseded, user enabled and its sign-in
+/// not revoked); `ins` stores the successor $2, whose grant is the parent's
+/// [`RefreshGrant::successor`] ($7 the inactivity lifetime) as JSON. Under READ
+/// COMMITTED a claim that waited for the parent's row lock re-checks `used_at` on the
+/// row as committed, so of two at once one rotates (as [`ROTATE`]); the read is the
+/// row before either.
+const REFRESH_CLAIM: &str = concat!(
+    "WITH t AS (SELECT t.grant_json, t.used_at, t.used_at_ms, t.superseded_at, t.expires_at AS t_expires_at,
+            t.family_id, f.tenant_id AS f_tenant_id, f.client_id AS f_client_id, f.expires_at AS f_expires_at,
+            f.revoked_at, f.revoked_reason, ",
+    user_columns!(),
+    " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
+      LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
+      WHERE t.token_hash = $1),
+     parent AS (UPDATE refresh_tokens p SET used_at = $5, used_at_ms = $6 FROM t
+      WHERE p.token_hash = $1 AND p.used_at IS NULL AND t.superseded_at IS NULL AND t.revoked_at IS NULL
+        AND t.f_tenant_id = $3 AND t.f_client_id = $4 AND $5 < t.f_expires_at AND $5 < t.t_expires_at
+        AND t.u_enabled
+        AND NOT (t.u_valid_from > 0 AND (t.grant_json::json ->> 'auth_time')::bigint <= t.u_valid_from)
+      RETURNING p.token_hash, p.family_id, t.grant_json, LEAST($5 + $7, t.f_expires_at) AS expires_at),
+     ins AS (INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at, parent_hash, issued_at_ms)
+      SELECT $2, family_id,
+             (grant_json::jsonb || jsonb_build_object('issued_at', $5::bigint, 'expires_at', expires_at))::text,
+             $5, expires_at, token_hash, $6 FROM parent RETURNING 1)
+     SELECT t.*, EXISTS (SELECT 1 FROM ins) AS claimed FROM t"
+);
+
+/// Undoing a claim ([`Flows::unclaim_refresh`]), after [`LOCK_PARENT`] in its
+/// transaction (so that the check for another successor sees any retry committed
+/// before): the successor $2 of $1 goes if $1 was used at $3 ms (by the claim), and
+/// $1 is unused again then if no other successor exists.
+const UNCLAIM: &str = "WITH gone AS (DELETE FROM refresh_tokens
+        WHERE token_hash = $2 AND parent_hash = $1 AND used_at IS NULL
+          AND EXISTS (SELECT 1 FROM refresh_tokens p WHERE p.token_hash = $1 AND p.used_at_ms = $3)
+        RETURNING 1)
+     UPDATE refresh_tokens SET used_at = NULL, used_at_ms = NULL
+      WHERE token_hash = $1 AND used_at_ms = $3 AND EXISTS (SELECT 1 FROM gone)
+        AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.parent_hash = $1 AND s.token_hash <> $2)";
 
 /// A rotation, one statement: the parent is marked used at now ($4 s, $7 ms) only
 /// while unused, and the successor ($1 hash, $2 family, $3 grant JSON, $5 expiry,
@@ -548,21 +607,63 @@ impl Flows for PgStore {
     async fn refresh(&self, token_hash: &[u8; 32]) -> Result<Option<RefreshRecord>> {
         let c = self.client().await?;
         let st = c.prepare_cached(REFRESH).await?;
-        let Some(r) = c.query_opt(&st, &[&&token_hash[..]]).await? else {
-            return Ok(None);
+        match c.query_opt(&st, &[&&token_hash[..]]).await? {
+            Some(r) => Ok(Some(refresh_record(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn refresh_claim(
+        &self,
+        token_hash: &[u8; 32],
+        claim: Option<&RefreshClaim<'_>>,
+    ) -> Result<Option<(RefreshRecord, bool)>> {
+        let Some(claim) = claim else {
+            return Ok(self.refresh(token_hash).await?.map(|r| (r, false)));
         };
-        let revoked_at: Option<i64> = r.try_get("revoked_at")?;
-        let reason: Option<String> = r.try_get("revoked_reason")?;
-        let used_at: Option<i64> = r.try_get("used_at")?;
-        let used_at_ms: Option<i64> = r.try_get("used_at_ms")?;
-        Ok(Some(RefreshRecord {
-            grant: grant(&r)?,
-            used_at,
-            used_at_ms: used_at_ms.or(used_at.map(|t| t * 1000)),
-            superseded_at: r.try_get("superseded_at")?,
-            family_revoked: revoked_at.map(|t| (t, reason.unwrap_or_default())),
-            user: user_from_row(&r)?,
-        }))
+        let now_ms = claim.now_ms;
+        let now = now_ms.div_euclid(1000);
+        let c = self.client().await?;
+        let st = c.prepare_cached(REFRESH_CLAIM).await?;
+        let row = c
+            .query_opt(
+                &st,
+                &[
+                    &&token_hash[..],
+                    &&claim.new_hash[..],
+                    &claim.tenant_id,
+                    &claim.client_id,
+                    &now,
+                    &now_ms,
+                    &claim.inactivity,
+                ],
+            )
+            .await?;
+        match row {
+            Some(r) => Ok(Some((refresh_record(&r)?, r.try_get("claimed")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn unclaim_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        used_at_ms: i64,
+    ) -> Result<bool> {
+        let (old_hash, new_hash) = (&old_hash[..], &new_hash[..]);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let lock = tx.prepare_cached(LOCK_PARENT).await?;
+        if tx.query_opt(&lock, &[&old_hash]).await?.is_none() {
+            return Ok(false);
+        }
+        let st = tx.prepare_cached(UNCLAIM).await?;
+        let n = tx
+            .execute(&st, &[&old_hash, &new_hash, &used_at_ms])
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
     }
 
     async fn rotate_refresh(
