@@ -153,9 +153,9 @@ struct Claim {
 /// [`decide_refresh`]'s.
 ///
 /// The read rotates the token too when it may be rotated as read (one round trip to
-/// the store, not two): a request that then refuses it (Conditional Access, a
-/// narrower scope's successor) undoes that rotation before it answers, so that a
-/// refused token stays as presentable as it was.
+/// the store, not two): a request that then refuses it (Conditional Access, say) or
+/// issues another successor undoes that rotation, so that a refused token stays as
+/// presentable as it was (docs/refresh-tokens.md).
 pub async fn refresh_token(
     st: &AppState,
     view: &TenantView,
