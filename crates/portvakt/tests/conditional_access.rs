@@ -174,19 +174,7 @@ async fn block_and_report_only_for_service_principals_and_users() {
 /// policy is off the same token rotates, once.
 #[tokio::test]
 async fn a_blocked_refresh_leaves_its_token_unused_under_strict_reuse_detection() {
-    let dir = temp_dir("srv");
-    let f = dir.join("import.json");
-    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write import");
-    let srv = Server::start_in(
-        &dir,
-        &[
-            "--import",
-            f.to_str().expect("utf8"),
-            "--refresh-reuse-grace",
-            "0",
-        ],
-    )
-    .expect("server starts");
+    let srv = Server::start_with(&["--refresh-reuse-grace", "0"]).expect("server starts");
     let admin = Admin::new(&srv).await;
     let mut b = Browser::new();
     let rt = web_tokens(&srv, &mut b).await["refresh_token"]

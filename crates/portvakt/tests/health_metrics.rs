@@ -3,23 +3,11 @@
 
 mod common;
 
-use common::{example_import, temp_dir, Server};
+use common::Server;
 use serde_json::Value;
 
 fn start_with_metrics() -> (Server, String) {
-    let dir = temp_dir("metrics");
-    let f = dir.join("import.json");
-    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
-    let srv = Server::start_in(
-        &dir,
-        &[
-            "--import",
-            f.to_str().expect("utf8"),
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ],
-    )
-    .expect("starts");
+    let srv = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]).expect("starts");
     let line = srv
         .stdout
         .iter()

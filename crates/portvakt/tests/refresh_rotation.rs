@@ -13,12 +13,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 fn start(extra: &[&str]) -> Server {
-    let dir = temp_dir("refresh");
-    let f = dir.join("import.json");
-    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
-    let mut args = vec!["--import", f.to_str().expect("utf8")];
-    args.extend_from_slice(extra);
-    Server::start_in(&dir, &args).expect("start")
+    Server::start_with(extra).expect("start")
 }
 
 /// Sign in (the confidential client `webapp`, which may introspect its own refresh

@@ -14,16 +14,6 @@ fn server(tag: &str, flags: &[&str]) -> Server {
     Server::start_in(&temp_dir(tag), flags).expect("server starts")
 }
 
-/// A server with the example import and these flags.
-fn server_with_import(tag: &str, flags: &[&str]) -> Server {
-    let dir = temp_dir(tag);
-    let f = dir.join("import.json");
-    std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json")).expect("write");
-    let mut args = vec!["--import", f.to_str().expect("utf8")];
-    args.extend_from_slice(flags);
-    Server::start_in(&dir, &args).expect("server starts")
-}
-
 fn addr(url: &str) -> String {
     url.trim_start_matches("http://").to_string()
 }
@@ -171,17 +161,15 @@ fn a_header_dripped_byte_by_byte_is_closed_at_the_header_timeout() {
 
 #[test]
 fn a_dripped_body_is_cut_off_at_the_body_timeout() {
-    let srv = server_with_import(
-        "bodydrip",
-        &[
-            "--header-timeout",
-            "1",
-            "--body-timeout",
-            "3",
-            "--idle-timeout",
-            "30",
-        ],
-    );
+    let srv = Server::start_with(&[
+        "--header-timeout",
+        "1",
+        "--body-timeout",
+        "3",
+        "--idle-timeout",
+        "30",
+    ])
+    .expect("server starts");
     let mut s = connect(&srv);
     s.write_all(
         b"POST /contoso/oauth2/token HTTP/1.1\r\nHost: localhost\r\n\

@@ -99,11 +99,19 @@ pub struct Server {
 impl Server {
     /// Start with the example import.
     pub fn start() -> Self {
+        Self::start_with(&[]).expect("server starts")
+    }
+
+    /// Start with the example import and extra flags; Err(stderr) if it exits
+    /// before it is ready.
+    pub fn start_with(extra: &[&str]) -> Result<Self, String> {
         let dir = temp_dir("srv");
         let f = dir.join("import.json");
         std::fs::write(&f, serde_json::to_vec(&example_import()).expect("json"))
             .expect("write import");
-        Self::start_in(&dir, &["--import", f.to_str().expect("utf8")]).expect("server starts")
+        let mut args = vec!["--import", f.to_str().expect("utf8")];
+        args.extend_from_slice(extra);
+        Self::start_in(&dir, &args)
     }
 
     /// Start in `dir` with extra flags; Err(stderr) if it exits before it is ready.
