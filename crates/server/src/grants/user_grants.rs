@@ -330,21 +330,16 @@ async fn refresh_read(
         nonce: None,
         client_app_type: g.client_app_type.as_deref(),
     };
-    // The rotation the read made, if this request issues just that successor: the
-    // same scope, a refresh token at all (offline_access), not a retry.
-    let claimed = match claim.as_ref() {
-        Some(c) if !retry && scope == g.scope && scopes.has("offline_access") => Some(c),
-        Some(_) => {
-            if let Some(c) = claim.take() {
-                unclaim(st, &hash, &c).await;
-            }
-            None
+    // The rotation the read made stands only if this request issues just that
+    // successor: the same scope, a refresh token at all (offline_access), no retry.
+    if retry || scope != g.scope || !scopes.has("offline_access") {
+        if let Some(c) = claim.take() {
+            unclaim(st, &hash, &c).await;
         }
-        None => None,
-    };
+    }
     let mut old = g.clone();
     old.scope = scope;
-    let refresh = match claimed {
+    let refresh = match claim.as_ref() {
         Some(c) => Refresh::Claimed {
             token: &c.token,
             family_id: &g.family_id,

@@ -107,13 +107,21 @@ const PUT_FAMILY: &str =
 const PUT_FIRST_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, family_id, grant_json, issued_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
+/// Where [`REFRESH`] and [`REFRESH_CLAIM`] read the token $1 (`t`), its family (`f`)
+/// and its user (`u`, with [`user_columns!`]).
+macro_rules! refresh_from {
+    () => {
+        " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
+      LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
+      WHERE t.token_hash = $1"
+    };
+}
+
 /// The token, its family and its user in one statement.
 const REFRESH: &str = concat!(
     "SELECT t.grant_json, t.used_at, t.used_at_ms, t.superseded_at, f.revoked_at, f.revoked_reason, ",
     user_columns!(),
-    " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
-      LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
-      WHERE t.token_hash = $1"
+    refresh_from!()
 );
 
 /// [`Flows::refresh_claim`] in one statement (one round trip where a read and a
@@ -131,9 +139,8 @@ const REFRESH_CLAIM: &str = concat!(
             t.family_id, f.tenant_id AS f_tenant_id, f.client_id AS f_client_id, f.expires_at AS f_expires_at,
             f.revoked_at, f.revoked_reason, ",
     user_columns!(),
-    " FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
-      LEFT JOIN users u ON u.tenant_id = f.tenant_id AND u.id = f.user_id
-      WHERE t.token_hash = $1),
+    refresh_from!(),
+    "),
      parent AS (UPDATE refresh_tokens p SET used_at = $5, used_at_ms = $6 FROM t
       WHERE p.token_hash = $1 AND p.used_at IS NULL AND t.superseded_at IS NULL AND t.revoked_at IS NULL
         AND t.f_tenant_id = $3 AND t.f_client_id = $4 AND $5 < t.f_expires_at AND $5 < t.t_expires_at

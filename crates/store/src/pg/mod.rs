@@ -264,8 +264,9 @@ impl PgStore {
 /// The columns [`user_from_row`] reads, from `users u` (which a query may LEFT JOIN):
 /// the user and, in one subquery, its groups as a JSON array of `[name key, display
 /// name, id]` (NULL when it has none), which [`user_from_row`] orders as
-/// `crate::sqlite::user_columns!` selects them. One subquery, not one per list: on the
-/// refresh path each costs about 15 µs of the server's CPU (`bench/postgres.sh`).
+/// `crate::sqlite::user_columns!` selects them. One subquery, not one per list: each
+/// costs the token read of a refresh about 12–15 µs of PostgreSQL's CPU (BENCHMARKS.md,
+/// session 14).
 macro_rules! user_columns {
     () => {
         "u.id AS u_id, u.user_principal_name AS u_upn, u.display_name AS u_display_name,
