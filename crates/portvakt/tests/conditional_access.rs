@@ -87,15 +87,29 @@ fn error_of(v: &(u16, Value)) -> (u16, Option<&str>, Option<&str>) {
     (v.0, v.1["error"].as_str(), v.1["error_code"].as_str())
 }
 
+/// The policy that blocks the example's admin on the web portal (`webapp`).
+fn block_admin_on_webapp() -> Value {
+    policy(
+        "Block admin on the web portal",
+        "enabled",
+        json!({"users": {"includeUsers": [USER]}, "applications": {"includeApplications": ["webapp"]}}),
+        &["block"],
+    )
+}
+
+/// The refresh token of a fresh sign-in of the admin to `webapp`.
+async fn web_refresh_token(srv: &Server) -> String {
+    web_tokens(srv, &mut Browser::new()).await["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string()
+}
+
 #[tokio::test]
 async fn block_and_report_only_for_service_principals_and_users() {
     let srv = Server::start();
     let admin = Admin::new(&srv).await;
-    let mut b = Browser::new();
-    let mut rt = web_tokens(&srv, &mut b).await["refresh_token"]
-        .as_str()
-        .expect("rt")
-        .to_string();
+    let mut rt = web_refresh_token(&srv).await;
     assert_eq!(cc(&srv, "bench", SECRET).await.0, 200);
 
     // A workload-identity block policy, enforced on the next request.
@@ -132,14 +146,7 @@ async fn block_and_report_only_for_service_principals_and_users() {
     assert_eq!(cc(&srv, "bench", SECRET).await.0, 200);
 
     // A user policy: blocks the refresh of the targeted user for the targeted app.
-    let up = admin
-        .create(policy(
-            "Block admin on the web portal",
-            "enabled",
-            json!({"users": {"includeUsers": [USER]}, "applications": {"includeApplications": ["webapp"]}}),
-            &["block"],
-        ))
-        .await;
+    let up = admin.create(block_admin_on_webapp()).await;
     let r = refresh_web(&srv, &rt).await;
     assert_eq!(
         error_of(&r),
@@ -176,19 +183,8 @@ async fn block_and_report_only_for_service_principals_and_users() {
 async fn a_blocked_refresh_leaves_its_token_unused_under_strict_reuse_detection() {
     let srv = Server::start_with(&["--refresh-reuse-grace", "0"]).expect("server starts");
     let admin = Admin::new(&srv).await;
-    let mut b = Browser::new();
-    let rt = web_tokens(&srv, &mut b).await["refresh_token"]
-        .as_str()
-        .expect("rt")
-        .to_string();
-    let up = admin
-        .create(policy(
-            "Block admin on the web portal",
-            "enabled",
-            json!({"users": {"includeUsers": [USER]}, "applications": {"includeApplications": ["webapp"]}}),
-            &["block"],
-        ))
-        .await;
+    let rt = web_refresh_token(&srv).await;
+    let up = admin.create(block_admin_on_webapp()).await;
     for attempt in 1..=3 {
         let r = refresh_web(&srv, &rt).await;
         assert_eq!(error_of(&r).2, Some("PV4001"), "attempt {attempt}: {}", r.1);
@@ -213,11 +209,7 @@ async fn a_blocked_refresh_leaves_its_token_unused_under_strict_reuse_detection(
 async fn an_mfa_policy_makes_a_single_factor_refresh_interaction_required() {
     let srv = Server::start();
     let admin = Admin::new(&srv).await;
-    let mut b = Browser::new();
-    let rt = web_tokens(&srv, &mut b).await["refresh_token"]
-        .as_str()
-        .expect("rt")
-        .to_string();
+    let rt = web_refresh_token(&srv).await;
     let id = admin
         .create(policy(
             "Require MFA for everyone",

@@ -1401,41 +1401,37 @@ async fn only_withdrawing_writes_move_the_revocation_epoch() {
     }
 }
 
-/// Eight rotations of one token at once on PostgreSQL, over the pool's connections:
-/// exactly one returns true, the others false (a lost race changes nothing), for
-/// twenty generations of the family.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_rotations_of_one_token_have_exactly_one_winner_on_postgres() {
+/// Twenty generations of a family on PostgreSQL, each rotated by eight `attempt`s at
+/// once over the pool's connections (`attempt(store, parent, successor, now_ms)`:
+/// whether it rotated): each time exactly one wins, the parent was used once, by the
+/// winner, the losers stored nothing (a lost race changes nothing), and the winner's
+/// token is live.
+async fn one_winner_of_eight_each_time<F, Fut>(attempt: F)
+where
+    F: Fn(Arc<portvakt_store::PgStore>, [u8; 32], [u8; 32], i64) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
     let st = Arc::new(common::pg().await);
     fixture(st.as_ref()).await;
-    let g = refresh_grant("f1", "s1", "web");
     let mut cur = h(0);
-    st.put_refresh(&cur, &g, 0).await.expect("family");
+    st.put_refresh(&cur, &refresh_grant("f1", "s1", "web"), 0)
+        .await
+        .expect("family");
     for round in 1..=20u8 {
         let tasks: Vec<_> = (0..8u8)
             .map(|i| {
-                let st = st.clone();
-                let g = next(&g, i64::from(round));
                 let mut new = [round; 32];
                 new[31] = i;
-                tokio::spawn(async move {
-                    let won = st
-                        .rotate_refresh(&cur, &new, &g, i64::from(round) * 1000 + i64::from(i))
-                        .await
-                        .expect("rotate");
-                    won.then_some((new, i))
-                })
+                let won = attempt(st.clone(), cur, new, i64::from(round) * 1000 + i64::from(i));
+                tokio::spawn(async move { won.await.then_some((new, i)) })
             })
             .collect();
         let mut winners = Vec::new();
         for t in tasks {
-            if let Some(w) = t.await.expect("task") {
-                winners.push(w);
-            }
+            winners.extend(t.await.expect("task"));
         }
         assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
         let (won, i) = winners[0];
-        // The parent was used once, by the winner; the losers stored nothing.
         let parent = st.refresh(&cur).await.expect("read").expect("stored");
         assert_eq!(
             parent.used_at_ms,
@@ -1460,54 +1456,32 @@ async fn concurrent_rotations_of_one_token_have_exactly_one_winner_on_postgres()
     }
 }
 
-/// Eight claims of one token at once on PostgreSQL, for twenty rotations in a row:
-/// each time exactly one rotates, and the losers stored nothing.
+/// Eight rotations of one token at once on PostgreSQL: exactly one returns true.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rotations_of_one_token_have_exactly_one_winner_on_postgres() {
+    let g = refresh_grant("f1", "s1", "web");
+    one_winner_of_eight_each_time(move |st, old, new, now_ms| {
+        let g = next(&g, now_ms.div_euclid(1000));
+        async move {
+            st.rotate_refresh(&old, &new, &g, now_ms)
+                .await
+                .expect("rotate")
+        }
+    })
+    .await;
+}
+
+/// Eight claims of one token at once on PostgreSQL: exactly one rotates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_of_one_token_have_exactly_one_winner_on_postgres() {
-    let st = Arc::new(common::pg().await);
-    fixture(st.as_ref()).await;
-    let g = refresh_grant("f1", "s1", "web");
-    let mut cur = h(0);
-    st.put_refresh(&cur, &g, 0).await.expect("family");
-    for round in 1..=20u8 {
-        let tasks: Vec<_> = (0..8u8)
-            .map(|i| {
-                let st = st.clone();
-                let mut new = [round; 32];
-                new[31] = i;
-                tokio::spawn(async move {
-                    let c = claim(new, i64::from(round) * 1000 + i64::from(i));
-                    let (_, won) = st
-                        .refresh_claim(&cur, Some(&c))
-                        .await
-                        .expect("claim")
-                        .expect("stored");
-                    won.then_some((new, i))
-                })
-            })
-            .collect();
-        let mut winners = Vec::new();
-        for t in tasks {
-            winners.extend(t.await.expect("task"));
-        }
-        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
-        let (won, i) = winners[0];
-        let parent = st.refresh(&cur).await.expect("read").expect("stored");
-        assert_eq!(
-            parent.used_at_ms,
-            Some(i64::from(round) * 1000 + i64::from(i)),
-            "round {round}"
-        );
-        for j in (0..8u8).filter(|j| *j != i) {
-            let mut lost = [round; 32];
-            lost[31] = j;
-            assert!(
-                st.refresh(&lost).await.expect("read").is_none(),
-                "round {round}"
-            );
-        }
-        cur = won;
-    }
+    one_winner_of_eight_each_time(|st, old, new, now_ms| async move {
+        st.refresh_claim(&old, Some(&claim(new, now_ms)))
+            .await
+            .expect("claim")
+            .expect("stored")
+            .1
+    })
+    .await;
 }
 
 /// Eight retries of one used token at once on PostgreSQL: each is a retry (the
